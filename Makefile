@@ -1,0 +1,107 @@
+# rollcall — build, run, test. `make help` lists the targets.
+# BUILD=release (default) or BUILD=asan (ASan + UBSan, used by `make asan`).
+
+BUILD	?= release
+PKGS	 = libevent libevent_pthreads jansson inih libpq libsodium libjwt \
+	   libcurl openssl
+OPENCV	 = opencv4
+
+CC	?= cc
+CXX	?= c++
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wcast-qual -fno-common
+CWARN	 = $(WARN) -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_BASE = -std=c17 -O2 -g -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -Iinclude -pthread
+CXXFLAGS_BASE = -std=c++17 -O2 -g -D_FORTIFY_SOURCE=2 -Iinclude -pthread
+
+ifeq ($(BUILD),asan)
+SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OBJDIR	 = obj/asan
+BIN	 = bin/rollcall-asan
+else
+SAN	 =
+OBJDIR	 = obj/release
+BIN	 = bin/rollcall
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CV_CFLAGS  := $(shell pkg-config --cflags $(OPENCV) 2>/dev/null)
+CV_LIBS    := $(shell pkg-config --libs $(OPENCV) 2>/dev/null)
+
+CFLAGS	 += $(CFLAGS_BASE) $(CWARN) $(SAN) $(PKG_CFLAGS)
+CXXFLAGS += $(CXXFLAGS_BASE) $(WARN) $(SAN) $(CV_CFLAGS)
+LDLIBS	 = -Wl,--as-needed $(PKG_LIBS) $(CV_LIBS) -lm
+
+SRC	 = $(shell find src -name '*.c' | sort)
+CXXSRC	 = $(shell find src -name '*.cpp' | sort)
+MAIN	 = src/cli/main.c
+LIBOBJ	 = $(patsubst src/%.c,$(OBJDIR)/%.o,$(filter-out $(MAIN),$(SRC))) \
+	   $(patsubst src/%.cpp,$(OBJDIR)/%.o,$(CXXSRC))
+MAINOBJ	 = $(OBJDIR)/cli/main.o
+LIB	 = $(OBJDIR)/librollcall.a
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC))
+
+DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d)
+
+.PHONY: all deps run test unit api asan bench clean help fuzz
+all: $(BIN)
+
+help:
+	@echo "make          build bin/rollcall"
+	@echo "make deps     install the Debian and npm packages (no-op when present)"
+	@echo "make run      start a private PostgreSQL and serve on 127.0.0.1:8080"
+	@echo "make test     every test (unit + API against real PostgreSQL/SMTP)"
+	@echo "make asan     the same tests on an ASan+UBSan build"
+	@echo "make bench    benchmarks (not pass/fail); figures are printed"
+	@echo "make clean    remove build output"
+
+deps:
+	@scripts/deps.sh
+
+$(BIN): $(MAINOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -pthread -o $@ $(MAINOBJ) $(LIB) $(LDLIBS)
+
+$(LIB): $(LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OBJDIR)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJDIR)/%.o: src/%.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJDIR)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka -lstdc++
+
+unit: $(BIN) $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+run: deps $(BIN)
+	@scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
+	@scripts/test.sh $(BIN) $(UNIT_BIN)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=asan test-asan
+
+test-asan: $(BIN) $(UNIT_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 scripts/test.sh $(BIN) $(UNIT_BIN)
+
+bench: deps $(BIN)
+	@tests/bench/run.sh
+
+clean:
+	rm -rf obj bin
+
+-include $(DEPS)

@@ -1,0 +1,63 @@
+/* Configuration: an INI file (read with libinih) whose every key can be
+ * overridden by an environment variable ROLLCALL_<SECTION>_<KEY>. */
+#ifndef ROLLCALL_CONFIG_H
+#define ROLLCALL_CONFIG_H
+
+#include <stdio.h>
+
+#include "rollcall/util.h"
+
+#define RC_CONFIG_DEFAULT_PATH	"conf/rollcall.conf"
+
+struct rc_config {
+	/* [server] */
+	char	*server_host;
+	int	 server_port;
+	int	 server_threads;	/* 0: one per core */
+	char	*server_static_dir;
+	int	 server_idle_timeout;	/* seconds a connection may idle */
+	int	 server_drain_timeout;	/* seconds SIGTERM waits for requests */
+	int	 server_cpu_threads;	/* 0: one per core */
+	int	 server_test_routes;	/* debug routes used by the tests */
+	char	*server_public_url;
+
+	/* [db] */
+	char	*db_url;
+	int	 db_pool_size;		/* connections per loop thread */
+	int	 db_queue_max;		/* queued queries per pool */
+	int	 db_query_timeout_ms;
+	int	 db_migrate_on_start;
+	char	*db_migrations_dir;
+
+	/* [limits] */
+	int	 limits_max_body_bytes;
+	int	 limits_max_header_bytes;
+	int	 limits_max_in_flight;
+	int	 limits_retry_after;
+
+	/* [log] */
+	char	*log_file;
+	char	*log_level;
+	int	 log_access;
+
+	/* [metrics] */
+	int	 metrics_enabled;
+	char	*metrics_token;
+	char	*metrics_allow;		/* comma-separated CIDRs */
+};
+
+/* Fills cfg with defaults, then the file at path (NULL: none), then the
+ * environment. On failure returns RC_ERR with a message in err naming the
+ * key, line or file. */
+rc_status	rc_config_load(struct rc_config *cfg, const char *path,
+		    char *err, size_t errlen);
+/* Same, but environment lookups go through getenv_fn (for tests). */
+rc_status	rc_config_load_env(struct rc_config *cfg, const char *path,
+		    char *(*getenv_fn)(const char *), char *err, size_t errlen);
+void		rc_config_cleanup(struct rc_config *cfg);
+/* Prints "section.key = value" lines; secrets are masked. */
+void		rc_config_print(const struct rc_config *cfg, FILE *out);
+/* Returns a new copy of a connection URL with any password masked. */
+char	       *rc_config_mask_url(const char *url);
+
+#endif

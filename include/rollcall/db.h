@@ -1,0 +1,83 @@
+/* PostgreSQL access. Loop threads use a per-thread pool of non-blocking
+ * libpq connections driven by the loop's events; the CLI and migrations use
+ * plain blocking connections (never on a loop thread). */
+#ifndef ROLLCALL_DB_H
+#define ROLLCALL_DB_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "rollcall/util.h"
+
+struct event_base;
+struct rc_db_pool;
+
+/* A named statement, prepared once per connection on first use. Define
+ * them as static constants beside the code that uses them. */
+struct rc_db_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+};
+
+enum rc_db_error {
+	RC_DB_OK,		/* res holds the result */
+	RC_DB_UNAVAILABLE,	/* no connection, queue full, timeout, lost */
+	RC_DB_FAILED,		/* the server refused the statement */
+};
+
+struct rc_db_result {
+	enum rc_db_error err;
+	PGresult	*res;		/* owned by the pool; cleared after the callback */
+	const char	*sqlstate;	/* with RC_DB_FAILED, e.g. "23505" */
+	const char	*message;	/* never contains parameter values */
+};
+
+typedef void (*rc_db_cb)(const struct rc_db_result *r, void *arg);
+
+struct rc_db_pool_config {
+	const char	*url;		/* libpq connection string or URI */
+	int		 size;		/* connections */
+	int		 queue_max;	/* queued queries beyond busy connections */
+	int		 timeout_ms;	/* per query, including time queued */
+};
+
+struct rc_db_pool_stats {
+	int		 connections;	/* connected now */
+	int		 busy;
+	int		 waiting;	/* queued queries */
+	uint64_t	 errors;	/* connection failures and losses */
+	uint64_t	 queries;
+};
+
+/* Creates a pool on base and starts connecting. The pool must be used and
+ * freed on base's thread only. */
+struct rc_db_pool *rc_db_pool_new(struct event_base *base,
+	    const struct rc_db_pool_config *cfg);
+/* Fails every queued and running query with RC_DB_UNAVAILABLE. */
+void	rc_db_pool_free(struct rc_db_pool *pool);
+void	rc_db_pool_stats(const struct rc_db_pool *pool,
+	    struct rc_db_pool_stats *out);
+
+/* Sends stmt with text parameters (NULL values are SQL NULL); the pool
+ * copies them. Returns RC_AGAIN when cb will be called later, exactly once;
+ * RC_ERR when the database is unavailable right now (no callback). */
+rc_status rc_db_query(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
+	    const char *const *values, rc_db_cb cb, void *arg);
+/* Same with lengths and formats (1 = binary) per parameter. */
+rc_status rc_db_query_bin(struct rc_db_pool *pool,
+	    const struct rc_db_stmt *stmt, const char *const *values,
+	    const int *lengths, const int *formats, rc_db_cb cb, void *arg);
+
+/* Blocking helpers for the CLI, migrations and worker threads. */
+/* Returns a connection or NULL with a message in err. */
+PGconn	*rc_db_connect_blocking(const char *url, char *err, size_t errlen);
+
+/* Applies sql/NNN_name.sql files in order, each in its own transaction,
+ * recording name and checksum in schema_migrations. Refuses an applied file
+ * whose checksum changed. Prints what it did to the log. */
+rc_status rc_db_migrate(PGconn *conn, const char *dir, int *applied,
+	    char *err, size_t errlen);
+
+#endif

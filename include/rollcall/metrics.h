@@ -1,0 +1,38 @@
+/* Prometheus metrics (what CloudWatch did): request counts per route,
+ * method and status, a duration histogram, throttles, and process gauges.
+ * Counters are relaxed atomics, so any thread may record. */
+#ifndef ROLLCALL_METRICS_H
+#define ROLLCALL_METRICS_H
+
+#include "rollcall/util.h"
+
+struct evbuffer;
+struct rc_router;
+
+/* Pseudo routes for requests that matched no API route. */
+#define RC_METRICS_ROUTE_STATIC		(-1)
+#define RC_METRICS_ROUTE_UNMATCHED	(-2)
+
+/* Sizes the tables for the router's routes; call once before serving. */
+void	rc_metrics_init(const struct rc_router *router);
+void	rc_metrics_free(void);
+/* method is one rc_http_method bit. */
+void	rc_metrics_observe(int route_id, unsigned method, int status,
+	    double seconds);
+void	rc_metrics_throttled(void);
+
+/* Gauges sampled at render time. */
+struct rc_metrics_gauges {
+	int	 in_flight;
+	int	 db_connections;
+	int	 db_busy;
+	int	 db_waiting;
+	double	 db_errors;
+	double	 db_queries;
+};
+
+/* Appends the whole exposition (text format 0.0.4) to out. */
+void	rc_metrics_render(struct evbuffer *out,
+	    const struct rc_metrics_gauges *g);
+
+#endif

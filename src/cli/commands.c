@@ -1,0 +1,112 @@
+/* The serve, migrate and config subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "rollcall/cli.h"
+#include "rollcall/config.h"
+#include "rollcall/cpu.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+#include "rollcall/log.h"
+
+int
+rc_cli_require_db_url(const struct rc_config *cfg)
+{
+	if (cfg->db_url[0] != '\0')
+		return 0;
+	fprintf(stderr, "rollcall: db.url is not set (set it in the config "
+	    "file or ROLLCALL_DB_URL; `make run` uses scripts/pg.sh)\n");
+	return 1;
+}
+
+static int
+migrate_now(const struct rc_config *cfg)
+{
+	char err[1024];
+	PGconn *pg;
+	int applied;
+
+	if ((pg = rc_db_connect_blocking(cfg->db_url, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "rollcall: %s\n", err);
+		return 1;
+	}
+	if (rc_db_migrate(pg, cfg->db_migrations_dir, &applied, err,
+	    sizeof(err)) != RC_OK) {
+		fprintf(stderr, "rollcall: migrate: %s\n", err);
+		PQfinish(pg);
+		return 1;
+	}
+	rc_log(RC_LOG_INFO, "migrate: %d migration(s) applied, schema is "
+	    "current", applied);
+	PQfinish(pg);
+	return 0;
+}
+
+int
+rc_cli_migrate(const struct rc_config *cfg, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: rollcall migrate\n");
+		return 2;
+	}
+	if (rc_cli_require_db_url(cfg))
+		return 1;
+	return migrate_now(cfg);
+}
+
+int
+rc_cli_config(const struct rc_config *cfg, int argc, char **argv)
+{
+	if (argc != 2 || strcmp(argv[1], "check") != 0) {
+		fprintf(stderr, "usage: rollcall config check\n");
+		return 2;
+	}
+	rc_config_print(cfg, stdout);
+	return 0;
+}
+
+static void
+add_routes(struct rc_router *r)
+{
+	rc_http_core_routes(r);
+}
+
+int
+rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
+{
+	struct rc_router *router;
+	struct rc_server *server;
+	char err[512];
+	int rv = 1;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: rollcall serve\n");
+		return 2;
+	}
+	if (rc_cli_require_db_url(cfg))
+		return 1;
+	if (cfg->db_migrate_on_start && migrate_now(cfg) != 0)
+		return 1;
+	router = rc_router_new();
+	add_routes(router);
+	if (rc_cpu_start(cfg->server_cpu_threads) != RC_OK) {
+		fprintf(stderr, "rollcall: cannot start the CPU pool\n");
+		rc_router_free(router);
+		return 1;
+	}
+	if ((server = rc_server_new(cfg, router, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "rollcall: %s\n", err);
+	} else {
+		/* Scripts read the port from here when server.port is 0. */
+		printf("listening on %s:%d\n", cfg->server_host,
+		    rc_server_port(server));
+		fflush(stdout);
+		rv = rc_server_run(server) == RC_OK ? 0 : 1;
+		rc_server_free(server);
+	}
+	rc_cpu_stop();
+	rc_router_free(router);
+	return rv;
+}

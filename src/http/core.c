@@ -1,0 +1,147 @@
+/* Routes of the platform itself: liveness, readiness (a real round trip to
+ * PostgreSQL), Prometheus metrics, and the test-only routes. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "rollcall/config.h"
+#include "rollcall/db.h"
+#include "rollcall/metrics.h"
+#include "http-int.h"
+
+static const struct rc_db_stmt SQL_READY = {
+	"core_ready", "SELECT 1", 0,
+};
+static const struct rc_db_stmt SQL_SLEEP = {
+	"core_sleep", "SELECT pg_sleep($1::int / 1000.0)", 1,
+};
+
+/* GET /healthz — the process is alive; no dependency is checked. */
+static void
+healthz(struct rc_req *req)
+{
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    "{\"status\":\"ok\"}", 15);
+}
+
+static void
+ready_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (r->err != RC_DB_OK) {
+		rc_http_fail_unavailable(req, "the database is unavailable");
+		return;
+	}
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    "{\"status\":\"ready\"}", 18);
+}
+
+/* GET /readyz — PostgreSQL answers; 503 while draining or when it does
+ * not. */
+static void
+readyz(struct rc_req *req)
+{
+	if (req->loop->draining) {
+		rc_http_fail_unavailable(req, "the server is shutting down");
+		return;
+	}
+	if (rc_db_query(req->loop->db, &SQL_READY, NULL, ready_cb, req) != RC_AGAIN)
+		rc_http_fail_unavailable(req, "the database is unavailable");
+}
+
+static void
+gather_gauges(struct rc_server *s, struct rc_metrics_gauges *g)
+{
+	struct rc_db_pool_stats ps;
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	g->in_flight = s->in_flight;
+	for (i = 0; i < s->nloops; i++) {
+		rc_db_pool_stats(s->loops[i].db, &ps);
+		g->db_connections += ps.connections;
+		g->db_busy += ps.busy;
+		g->db_waiting += ps.waiting;
+		g->db_errors += (double)ps.errors;
+		g->db_queries += (double)ps.queries;
+	}
+}
+
+static int
+metrics_token_ok(struct rc_req *req, const char *token)
+{
+	const char *auth = rc_http_header(req, "Authorization");
+
+	if (*token == '\0' || auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	return rc_secure_equal(auth + 7, strlen(auth + 7), token,
+	    strlen(token));
+}
+
+/* GET /metrics — from allowed networks or with the metrics token. */
+static void
+metrics(struct rc_req *req)
+{
+	struct rc_server *s = req->loop->server;
+	struct rc_metrics_gauges g;
+	struct evbuffer *buf;
+	size_t len;
+
+	if (!s->cfg->metrics_enabled) {
+		rc_http_fail(req, 404, "not_found", "metrics are disabled");
+		return;
+	}
+	if (!rc_server_metrics_allowed(s, rc_http_client(req)) &&
+	    !metrics_token_ok(req, s->cfg->metrics_token)) {
+		rc_http_fail(req, 403, "forbidden",
+		    "metrics are served to allowed networks or with the token");
+		return;
+	}
+	gather_gauges(s, &g);
+	buf = evbuffer_new();
+	rc_metrics_render(buf, &g);
+	len = evbuffer_get_length(buf);
+	rc_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    evbuffer_pullup(buf, -1), len);
+	evbuffer_free(buf);
+}
+
+/* GET /api/v1/test/sleep?ms=N — holds a database connection for N ms;
+ * only with server.test_routes (drain and throttle tests use it). */
+static void
+test_sleep(struct rc_req *req)
+{
+	const char *ms = rc_http_query(req, "ms");
+	const char *params[1];
+	char *end;
+	long n;
+
+	if (!rc_server_config(req->loop->server)->server_test_routes) {
+		rc_http_fail(req, 404, "not_found", "no such resource");
+		return;
+	}
+	n = ms ? strtol(ms, &end, 10) : -1;
+	if (ms == NULL || *end != '\0' || n < 0 || n > 60000) {
+		rc_http_fail_field(req, "ms", "a whole number from 0 to 60000");
+		return;
+	}
+	params[0] = ms;
+	if (rc_db_query(req->loop->db, &SQL_SLEEP, params, ready_cb, req) != RC_AGAIN)
+		rc_http_fail_unavailable(req, "the database is unavailable");
+}
+
+static struct rc_route core_routes[] = {
+	{ RC_HTTP_GET, "/healthz", healthz, 0, 0 },
+	{ RC_HTTP_GET, "/readyz", readyz, 0, 0 },
+	{ RC_HTTP_GET, "/metrics", metrics, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/test/sleep", test_sleep, 0, 0 },
+};
+
+void
+rc_http_core_routes(struct rc_router *r)
+{
+	rc_router_add(r, core_routes, RC_NELEM(core_routes));
+}

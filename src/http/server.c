@@ -1,0 +1,610 @@
+/* The server: one listening socket, N loop threads each with its own
+ * event_base, evhttp (on a dup() of the socket) and database pool; the main
+ * thread handles signals. A request goes: in-flight cap → route → body →
+ * handler, and the reply path (reply.c) closes the books. */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "rollcall/config.h"
+#include "rollcall/db.h"
+#include "rollcall/log.h"
+#include "rollcall/metrics.h"
+#include "http-int.h"
+
+static void
+mailbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rc_loop *loop = arg;
+	struct rc_task *t;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&loop->mailbox_lock);
+	t = loop->mailbox_head;
+	loop->mailbox_head = loop->mailbox_tail = NULL;
+	pthread_mutex_unlock(&loop->mailbox_lock);
+	while (t != NULL) {
+		struct rc_task *next = t->next;
+
+		t->fn(t->arg);
+		free(t);
+		t = next;
+	}
+}
+
+void
+rc_http_post(struct rc_loop *loop, void (*fn)(void *), void *arg)
+{
+	struct rc_task *t = rc_calloc(1, sizeof(*t));
+
+	t->fn = fn;
+	t->arg = arg;
+	pthread_mutex_lock(&loop->mailbox_lock);
+	if (loop->mailbox_tail != NULL)
+		loop->mailbox_tail->next = t;
+	else
+		loop->mailbox_head = t;
+	loop->mailbox_tail = t;
+	pthread_mutex_unlock(&loop->mailbox_lock);
+	event_active(loop->mailbox_ev, EV_READ, 0);
+}
+
+static unsigned
+method_of(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET:	return RC_HTTP_GET;
+	case EVHTTP_REQ_HEAD:	return RC_HTTP_HEAD;
+	case EVHTTP_REQ_POST:	return RC_HTTP_POST;
+	case EVHTTP_REQ_PUT:	return RC_HTTP_PUT;
+	case EVHTTP_REQ_PATCH:	return RC_HTTP_PATCH;
+	case EVHTTP_REQ_DELETE:	return RC_HTTP_DELETE;
+	case EVHTTP_REQ_OPTIONS: return RC_HTTP_OPTIONS;
+	default:		return 0;
+	}
+}
+
+/* Echoes a client's X-Request-Id when it is short and plain; otherwise
+ * makes one. */
+static void
+set_request_id(struct rc_req *req)
+{
+	const char *in = rc_http_header(req, "X-Request-Id");
+	unsigned char rnd[8];
+	size_t i, n;
+
+	if (in != NULL && (n = strlen(in)) > 0 && n <= RC_HTTP_ID_LEN) {
+		for (i = 0; i < n; i++)
+			if (!(isalnum((unsigned char)in[i]) ||
+			    strchr("-_.:", in[i]) != NULL))
+				break;
+		if (i == n) {
+			memcpy(req->id, in, n + 1);
+			return;
+		}
+	}
+	rc_random_bytes(rnd, sizeof(rnd));
+	rc_hex_encode(rnd, sizeof(rnd), req->id);
+}
+
+static void
+set_client(struct rc_req *req)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
+	char *addr = NULL;
+	ev_uint16_t port;
+
+	if (c != NULL)
+		evhttp_connection_get_peer(c, &addr, &port);
+	snprintf(req->client, sizeof(req->client), "%s", addr ? addr : "-");
+}
+
+/* Parses the JSON body of a RC_ROUTE_JSON route; replies 400/415 itself. */
+static rc_status
+parse_body(struct rc_req *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+	const char *ctype = rc_http_header(req, "Content-Type");
+	size_t len = evbuffer_get_length(in);
+	json_error_t jerr;
+	char msg[256];
+
+	if (len > 0 && (ctype == NULL ||
+	    strncasecmp(ctype, "application/json", 16) != 0)) {
+		rc_http_fail(req, 415, "unsupported_media_type",
+		    "the body must be application/json");
+		return RC_ERR;
+	}
+	if (len == 0) {
+		req->body = json_object();
+		return RC_OK;
+	}
+	req->body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (req->body == NULL) {
+		snprintf(msg, sizeof(msg), "malformed JSON at line %d column "
+		    "%d: %s", jerr.line, jerr.column, jerr.text);
+		rc_http_fail(req, 400, "malformed_json", msg);
+		return RC_ERR;
+	}
+	if (!json_is_object(req->body)) {
+		rc_http_fail(req, 400, "malformed_json",
+		    "the body must be a JSON object");
+		return RC_ERR;
+	}
+	return RC_OK;
+}
+
+static void
+route_request(struct rc_req *req)
+{
+	const struct rc_router *router = req->loop->server->router;
+	char allow[128];
+	unsigned methods;
+
+	req->route = rc_router_match(router, req->method, req->path,
+	    req->params, &req->nparams, &methods);
+	if (req->route != NULL) {
+		if ((req->route->flags & RC_ROUTE_JSON) && parse_body(req) != RC_OK)
+			return;
+		req->route->fn(req);
+		return;
+	}
+	if (methods != 0) {
+		rc_http_allow_string(methods, allow, sizeof(allow));
+		rc_http_set_header(req, "Allow", allow);
+		rc_http_fail(req, 405, "method_not_allowed",
+		    "this path does not accept that method");
+		return;
+	}
+	if ((req->method == RC_HTTP_GET || req->method == RC_HTTP_HEAD) &&
+	    strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0) {
+		rc_static_serve(req);
+		return;
+	}
+	rc_http_fail(req, 404, "not_found", "no such resource");
+}
+
+static void
+request_cb(struct evhttp_request *ev, void *arg)
+{
+	struct rc_loop *loop = arg;
+	struct rc_server *s = loop->server;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+	struct rc_req *req = rc_calloc(1, sizeof(*req));
+	const char *path, *query;
+	int n;
+
+	req->ev = ev;
+	req->loop = loop;
+	req->start_usec = rc_now_usec();
+	req->method = method_of(evhttp_request_get_command(ev));
+	TAILQ_INIT(&req->query);
+	set_request_id(req);
+	set_client(req);
+	rc_log_set_request_id(req->id);
+	loop->in_flight++;
+	n = atomic_fetch_add(&s->in_flight, 1) + 1;
+
+	path = uri ? evhttp_uri_get_path(uri) : NULL;
+	req->path = rc_strdup(path && *path ? path : "/");
+	if (n > s->cfg->limits_max_in_flight) {
+		rc_metrics_throttled();
+		rc_http_fail(req, 429, "throttled",
+		    "too many requests in flight; retry later");
+		return;
+	}
+	query = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (query != NULL && evhttp_parse_query_str(query, &req->query) != 0) {
+		rc_http_fail(req, 400, "malformed_query",
+		    "the query string is malformed");
+		return;
+	}
+	route_request(req);
+}
+
+static rc_status
+parse_cidr(const char *text, struct cidr *out)
+{
+	char buf[64], *slash;
+	int maxbits;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	out->family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	maxbits = out->family == AF_INET6 ? 128 : 32;
+	if (inet_pton(out->family, buf, out->addr) != 1)
+		return RC_ERR;
+	out->bits = slash ? atoi(slash) : maxbits;
+	if (out->bits < 0 || out->bits > maxbits)
+		return RC_ERR;
+	return RC_OK;
+}
+
+static rc_status
+parse_allow_list(struct rc_server *s, const char *list, char *err,
+    size_t errlen)
+{
+	char *copy = rc_strdup(list), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		s->metrics_allow = rc_realloc(s->metrics_allow,
+		    (s->nmetrics_allow + 1) * sizeof(struct cidr));
+		if (parse_cidr(tok, &s->metrics_allow[s->nmetrics_allow]) != RC_OK) {
+			snprintf(err, errlen, "metrics.allow: bad network "
+			    "\"%s\"", tok);
+			free(copy);
+			return RC_ERR;
+		}
+		s->nmetrics_allow++;
+	}
+	free(copy);
+	return RC_OK;
+}
+
+int
+rc_server_metrics_allowed(const struct rc_server *s, const char *addr)
+{
+	unsigned char a[16];
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	size_t i;
+
+	if (inet_pton(family, addr, a) != 1)
+		return 0;
+	for (i = 0; i < s->nmetrics_allow; i++) {
+		const struct cidr *c = &s->metrics_allow[i];
+		int full = c->bits / 8, rest = c->bits % 8;
+
+		if (c->family != family || memcmp(a, c->addr, (size_t)full) != 0)
+			continue;
+		if (rest == 0 || ((a[full] ^ c->addr[full]) &
+		    (0xff << (8 - rest)) & 0xff) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+open_listener(const char *host, int port, int *bound_port, char *err,
+    size_t errlen)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char portstr[16];
+	int fd = -1, one = 1, rv;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((rv = getaddrinfo(host, portstr, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "server.host %s: %s", host,
+		    gai_strerror(rv));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	*bound_port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static rc_status
+loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
+    char *err, size_t errlen)
+{
+	const struct rc_config *cfg = s->cfg;
+	struct rc_db_pool_config dbc = { cfg->db_url, cfg->db_pool_size,
+	    cfg->db_queue_max, cfg->db_query_timeout_ms };
+	int fd;
+
+	loop->server = s;
+	pthread_mutex_init(&loop->mailbox_lock, NULL);
+	if ((loop->base = event_base_new()) == NULL ||
+	    (loop->http = evhttp_new(loop->base)) == NULL) {
+		snprintf(err, errlen, "cannot create an event loop");
+		return RC_ERR;
+	}
+	loop->mailbox_ev = event_new(loop->base, -1, 0, mailbox_cb, loop);
+	evhttp_set_timeout(loop->http, cfg->server_idle_timeout);
+	evhttp_set_max_headers_size(loop->http, cfg->limits_max_header_bytes);
+	evhttp_set_max_body_size(loop->http, cfg->limits_max_body_bytes);
+	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(loop->http, NULL);
+	evhttp_set_gencb(loop->http, request_cb, loop);
+	/* Each evhttp owns its own fd: freeing one must not close the
+	 * others' (STYLE: never hand one fd to several evhttps). */
+	if ((fd = dup(s->listen_fd)) < 0 ||
+	    (loop->bound = evhttp_accept_socket_with_handle(loop->http, fd)) == NULL) {
+		snprintf(err, errlen, "cannot accept on the listener");
+		return RC_ERR;
+	}
+	loop->db = rc_db_pool_new(loop->base, &dbc);
+	atomic_fetch_add(&st->refs, 1);
+	loop->statics = st;
+	return RC_OK;
+}
+
+struct rc_server *
+rc_server_new(const struct rc_config *cfg, struct rc_router *router,
+    char *err, size_t errlen)
+{
+	struct rc_server *s = rc_calloc(1, sizeof(*s));
+	struct rc_static *st;
+	int i;
+
+	s->cfg = cfg;
+	s->router = router;
+	s->listen_fd = -1;
+	evthread_use_pthreads();
+	if (parse_allow_list(s, cfg->metrics_allow, err, errlen) != RC_OK)
+		goto fail;
+	if ((st = rc_static_load(cfg->server_static_dir, err, errlen)) == NULL)
+		goto fail;
+	s->listen_fd = open_listener(cfg->server_host, cfg->server_port,
+	    &s->port, err, errlen);
+	if (s->listen_fd < 0) {
+		rc_static_unref(st);
+		goto fail;
+	}
+	s->nloops = cfg->server_threads > 0 ? cfg->server_threads :
+	    (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (s->nloops < 1)
+		s->nloops = 1;
+	s->loops = rc_calloc((size_t)s->nloops, sizeof(*s->loops));
+	for (i = 0; i < s->nloops; i++) {
+		s->loops[i].index = i;
+		if (loop_init(s, &s->loops[i], st, err, errlen) != RC_OK) {
+			rc_static_unref(st);
+			goto fail;
+		}
+	}
+	rc_static_unref(st);
+	rc_metrics_init(router);
+	return s;
+fail:
+	rc_server_free(s);
+	return NULL;
+}
+
+const struct rc_config *
+rc_server_config(const struct rc_server *s)
+{
+	return s->cfg;
+}
+
+int
+rc_server_port(const struct rc_server *s)
+{
+	return s->port;
+}
+
+int
+rc_server_in_flight(const struct rc_server *s)
+{
+	return s->in_flight;
+}
+
+struct rc_static *
+rc_loop_static(struct rc_loop *loop)
+{
+	return loop->statics;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct rc_loop *loop = arg;
+
+	event_base_dispatch(loop->base);
+	return NULL;
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rc_loop *loop = arg;
+
+	(void)fd;
+	(void)what;
+	rc_log(RC_LOG_WARN, "drain: %d request(s) still running after the "
+	    "drain timeout; stopping anyway", loop->in_flight);
+	event_base_loopexit(loop->base, NULL);
+}
+
+/* On the loop thread: stop accepting, and leave once idle. */
+static void
+begin_drain(void *arg)
+{
+	struct rc_loop *loop = arg;
+	struct timeval tv = { loop->server->cfg->server_drain_timeout, 0 };
+
+	loop->draining = 1;
+	if (loop->bound != NULL) {
+		evhttp_del_accept_socket(loop->http, loop->bound);
+		loop->bound = NULL;
+	}
+	if (loop->in_flight == 0) {
+		event_base_loopexit(loop->base, NULL);
+		return;
+	}
+	loop->drain_ev = evtimer_new(loop->base, drain_timeout_cb, loop);
+	evtimer_add(loop->drain_ev, &tv);
+}
+
+/* On the loop thread: take the new snapshot of static/. */
+struct swap {
+	struct rc_loop	*loop;
+	struct rc_static *st;
+};
+
+static void
+swap_static_cb(void *arg)
+{
+	struct swap *sw = arg;
+
+	rc_static_unref(sw->loop->statics);
+	sw->loop->statics = sw->st;
+	free(sw);
+}
+
+static void
+reload(struct rc_server *s)
+{
+	struct rc_static *st;
+	char err[256];
+	int i;
+
+	if (rc_log_reopen() != RC_OK)
+		rc_log(RC_LOG_ERROR, "SIGHUP: cannot reopen the log file");
+	if ((st = rc_static_load(s->cfg->server_static_dir, err,
+	    sizeof(err))) == NULL) {
+		rc_log(RC_LOG_ERROR, "SIGHUP: static files not reloaded: %s", err);
+		return;
+	}
+	for (i = 0; i < s->nloops; i++) {
+		struct swap *sw = rc_calloc(1, sizeof(*sw));
+
+		sw->loop = &s->loops[i];
+		sw->st = st;
+		atomic_fetch_add(&st->refs, 1);
+		rc_http_post(&s->loops[i], swap_static_cb, sw);
+	}
+	rc_static_unref(st);
+	rc_log(RC_LOG_INFO, "SIGHUP: log reopened, static files reloaded");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct rc_server *s = arg;
+	int i;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload(s);
+		return;
+	}
+	rc_log(RC_LOG_INFO, "signal %d: draining %d request(s)", (int)sig,
+	    rc_server_in_flight(s));
+	for (i = 0; i < s->nloops; i++)
+		rc_http_post(&s->loops[i], begin_drain, &s->loops[i]);
+	event_base_loopexit(s->main_base, NULL);
+}
+
+rc_status
+rc_server_run(struct rc_server *s)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigev[RC_NELEM(sigs)];
+	sigset_t block, old;
+	size_t k;
+	int i;
+
+	signal(SIGPIPE, SIG_IGN);
+	s->main_base = event_base_new();
+	for (k = 0; k < RC_NELEM(sigs); k++) {
+		sigev[k] = evsignal_new(s->main_base, sigs[k], signal_cb, s);
+		event_add(sigev[k], NULL);
+	}
+	/* Loop threads inherit a mask without these: signals reach main. */
+	sigemptyset(&block);
+	for (k = 0; k < RC_NELEM(sigs); k++)
+		sigaddset(&block, sigs[k]);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < s->nloops; i++)
+		pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc_log(RC_LOG_INFO, "serving on http://%s:%d with %d loop thread(s)",
+	    s->cfg->server_host, s->port, s->nloops);
+
+	event_base_dispatch(s->main_base);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	for (i = 0; i < s->nloops; i++) {
+		pthread_join(s->loops[i].thread, NULL);
+		s->loops[i].thread = 0;
+	}
+	for (k = 0; k < RC_NELEM(sigs); k++)
+		event_free(sigev[k]);
+	rc_log(RC_LOG_INFO, "stopped");
+	return RC_OK;
+}
+
+static void
+loop_cleanup(struct rc_loop *loop)
+{
+	struct rc_task *t;
+
+	rc_db_pool_free(loop->db);
+	if (loop->http != NULL)
+		evhttp_free(loop->http);
+	if (loop->drain_ev != NULL)
+		event_free(loop->drain_ev);
+	if (loop->mailbox_ev != NULL)
+		event_free(loop->mailbox_ev);
+	/* Tasks posted after the loop stopped would touch freed state: drop
+	 * them (only a drain timeout leaves any). */
+	while ((t = loop->mailbox_head) != NULL) {
+		loop->mailbox_head = t->next;
+		free(t);
+	}
+	if (loop->statics != NULL)
+		rc_static_unref(loop->statics);
+	if (loop->base != NULL)
+		event_base_free(loop->base);
+	pthread_mutex_destroy(&loop->mailbox_lock);
+}
+
+void
+rc_server_free(struct rc_server *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nloops; i++)
+		loop_cleanup(&s->loops[i]);
+	free(s->loops);
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->main_base != NULL)
+		event_base_free(s->main_base);
+	free(s->metrics_allow);
+	rc_metrics_free();
+	free(s);
+}
