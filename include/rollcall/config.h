@@ -44,6 +44,35 @@ struct rc_config {
 	int	 metrics_enabled;
 	char	*metrics_token;
 	char	*metrics_allow;		/* comma-separated CIDRs */
+
+	/* [auth] */
+	char	*auth_issuer;
+	char	*auth_keys_dir;		/* ES256 keys; generated when empty */
+	int	 auth_access_ttl;	/* seconds */
+	int	 auth_refresh_ttl_days;
+	int	 auth_argon_opslimit;	/* 0: libsodium INTERACTIVE */
+	int	 auth_argon_memlimit_kib;	/* 0: libsodium INTERACTIVE */
+	char	*auth_common_passwords;
+	int	 auth_login_max_failures;	/* before a lock */
+	int	 auth_login_lock_seconds;
+	int	 auth_demo_seed;	/* create a demo org + admin on first start */
+
+	/* [mail] */
+	char	*mail_smtp_url;		/* empty: write .eml files to spool_dir */
+	char	*mail_username;
+	char	*mail_password;
+	int	 mail_starttls;
+	char	*mail_from;
+	char	*mail_from_name;
+	char	*mail_spool_dir;
+	int	 mail_timeout_ms;
+
+	/* [jobs] */
+	int	 jobs_enabled;		/* run the outbox worker in serve */
+	int	 jobs_max_attempts;
+	int	 jobs_backoff_base_ms;
+	int	 jobs_backoff_max_ms;
+	int	 jobs_poll_ms;
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the

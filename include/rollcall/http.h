@@ -17,6 +17,7 @@
 
 struct rc_config;
 struct rc_db_pool;
+struct rc_principal;
 struct rc_router;
 struct rc_server;
 struct rc_static;
@@ -99,6 +100,8 @@ struct rc_req {
 	int			 status;
 	size_t			 bytes_out;
 	int			 replied;
+	/* The authenticated caller, set by the auth module; NULL when none. */
+	struct rc_principal	*who;
 
 	/* Handler state, freed with the request when data_free is set. */
 	void			*data;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rollcall/api.h"
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/cpu.h"
@@ -66,12 +67,6 @@ rc_cli_config(const struct rc_config *cfg, int argc, char **argv)
 	return 0;
 }
 
-static void
-add_routes(struct rc_router *r)
-{
-	rc_http_core_routes(r);
-}
-
 int
 rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 {
@@ -89,11 +84,16 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 		return 1;
 	if (cfg->db_migrate_on_start && migrate_now(cfg) != 0)
 		return 1;
+	if (rc_api_start(cfg, err, sizeof(err)) != RC_OK) {
+		fprintf(stderr, "rollcall: %s\n", err);
+		return 1;
+	}
 	router = rc_router_new();
-	add_routes(router);
+	rc_api_routes(router);
 	if (rc_cpu_start(cfg->server_cpu_threads) != RC_OK) {
 		fprintf(stderr, "rollcall: cannot start the CPU pool\n");
 		rc_router_free(router);
+		rc_api_stop();
 		return 1;
 	}
 	if ((server = rc_server_new(cfg, router, err, sizeof(err))) == NULL) {
@@ -108,5 +108,6 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 	}
 	rc_cpu_stop();
 	rc_router_free(router);
+	rc_api_stop();
 	return rv;
 }

@@ -71,6 +71,33 @@ static const struct key keys[] = {
 	B("metrics", "enabled", metrics_enabled, "true"),
 	S("metrics", "token", metrics_token, "", KEY_SECRET),
 	S("metrics", "allow", metrics_allow, "127.0.0.0/8,::1", 0),
+
+	S("auth", "issuer", auth_issuer, "rollcall", 0),
+	S("auth", "keys_dir", auth_keys_dir, "var/keys", 0),
+	I("auth", "access_ttl", auth_access_ttl, "900", 30, 86400),
+	I("auth", "refresh_ttl_days", auth_refresh_ttl_days, "30", 1, 365),
+	I("auth", "argon_opslimit", auth_argon_opslimit, "0", 0, 32),
+	I("auth", "argon_memlimit_kib", auth_argon_memlimit_kib, "0", 0, 4194304),
+	S("auth", "common_passwords", auth_common_passwords,
+	    "conf/common-passwords.txt", 0),
+	I("auth", "login_max_failures", auth_login_max_failures, "5", 1, 1000),
+	I("auth", "login_lock_seconds", auth_login_lock_seconds, "900", 1, 86400),
+	B("auth", "demo_seed", auth_demo_seed, "false"),
+
+	S("mail", "smtp_url", mail_smtp_url, "", 0),
+	S("mail", "username", mail_username, "", 0),
+	S("mail", "password", mail_password, "", KEY_SECRET),
+	B("mail", "starttls", mail_starttls, "false"),
+	S("mail", "from", mail_from, "rollcall@localhost", 0),
+	S("mail", "from_name", mail_from_name, "rollcall", 0),
+	S("mail", "spool_dir", mail_spool_dir, "var/mail", 0),
+	I("mail", "timeout_ms", mail_timeout_ms, "60000", 100, 600000),
+
+	B("jobs", "enabled", jobs_enabled, "true"),
+	I("jobs", "max_attempts", jobs_max_attempts, "8", 1, 100),
+	I("jobs", "backoff_base_ms", jobs_backoff_base_ms, "2000", 10, 3600000),
+	I("jobs", "backoff_max_ms", jobs_backoff_max_ms, "3600000", 10, 86400000),
+	I("jobs", "poll_ms", jobs_poll_ms, "1000", 10, 600000),
 };
 
 struct load_ctx {

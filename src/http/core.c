@@ -133,11 +133,24 @@ test_sleep(struct rc_req *req)
 		rc_http_fail_unavailable(req, "the database is unavailable");
 }
 
+/* POST /api/v1/test/echo — replies with the parsed JSON body; only with
+ * server.test_routes (body parsing and size tests use it). */
+static void
+test_echo(struct rc_req *req)
+{
+	if (!rc_server_config(req->loop->server)->server_test_routes) {
+		rc_http_fail(req, 404, "not_found", "no such resource");
+		return;
+	}
+	rc_http_reply_json(req, 200, json_incref(req->body));
+}
+
 static struct rc_route core_routes[] = {
 	{ RC_HTTP_GET, "/healthz", healthz, 0, 0 },
 	{ RC_HTTP_GET, "/readyz", readyz, 0, 0 },
 	{ RC_HTTP_GET, "/metrics", metrics, 0, 0 },
 	{ RC_HTTP_GET, "/api/v1/test/sleep", test_sleep, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/test/echo", test_echo, RC_ROUTE_JSON, 0 },
 };
 
 void
