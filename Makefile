@@ -2,6 +2,10 @@
 # BUILD=release (default) or BUILD=asan (ASan + UBSan, used by `make asan`).
 
 BUILD	?= release
+V	?= 0
+ifeq ($(V),0)
+Q	 = @
+endif
 PKGS	 = libevent libevent_pthreads jansson inih libpq libsodium libjwt \
 	   libcurl openssl
 OPENCV	 = opencv4
@@ -62,23 +66,27 @@ deps:
 
 $(BIN): $(MAINOBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CXX) $(SAN) -pthread -o $@ $(MAINOBJ) $(LIB) $(LDLIBS)
+	@echo "  LINK    $@"
+	$(Q)$(CXX) $(SAN) -pthread -o $@ $(MAINOBJ) $(LIB) $(LDLIBS)
 
 $(LIB): $(LIBOBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(OBJDIR)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(OBJDIR)/%.o: src/%.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CXX     $<"
+	$(Q)$(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 $(OBJDIR)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka -lstdc++
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka -lstdc++
 
 unit: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)

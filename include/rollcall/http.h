@@ -70,6 +70,7 @@ struct rc_loop {
 	struct rc_static	*statics;	/* this loop's snapshot of static/ */
 	pthread_t		 thread;
 	int			 in_flight;	/* requests owned by this loop */
+	int			 unsent;	/* replies not yet fully written */
 	int			 draining;
 
 	pthread_mutex_t		 mailbox_lock;

@@ -58,6 +58,8 @@ const char *rc_static_mime(const char *path);
 void	rc_http_req_free(struct rc_req *req);
 
 /* server.c */
+/* While draining: stops the loop once nothing is in flight or unsent. */
+void	rc_http_drain_check(struct rc_loop *loop);
 struct rc_static *rc_loop_static(struct rc_loop *loop);
 int	rc_server_metrics_allowed(const struct rc_server *s, const char *addr);
 

@@ -125,8 +125,19 @@ finish(struct rc_req *req)
 	loop->in_flight--;
 	rc_log_set_request_id(NULL);
 	rc_http_req_free(req);
-	if (loop->draining && loop->in_flight == 0)
-		event_base_loopexit(loop->base, NULL);
+	if (loop->draining)
+		rc_http_drain_check(loop);
+}
+
+static void
+reply_sent_cb(struct evhttp_request *ev, void *arg)
+{
+	struct rc_loop *loop = arg;
+
+	(void)ev;
+	loop->unsent--;
+	if (loop->draining)
+		rc_http_drain_check(loop);
 }
 
 void
@@ -154,6 +165,12 @@ rc_http_reply(struct rc_req *req, int status, const char *ctype,
 	} else if (len > 0) {
 		evbuffer_add(buf, data, len);
 		req->bytes_out = len;
+	}
+	/* Draining waits until replies are on the wire, not just queued. */
+	if (evhttp_request_get_connection(req->ev) != NULL) {
+		req->loop->unsent++;
+		evhttp_request_set_on_complete_cb(req->ev, reply_sent_cb,
+		    req->loop);
 	}
 	evhttp_send_reply(req->ev, status, rc_http_status_text(status), buf);
 	evbuffer_free(buf);

@@ -153,6 +153,18 @@ parse_body(struct rc_req *req)
 	return RC_OK;
 }
 
+static size_t
+header_bytes(struct rc_req *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req->ev);
+	struct evkeyval *kv;
+	size_t n = strlen(evhttp_request_get_uri(req->ev)) + 16;
+
+	TAILQ_FOREACH(kv, h, next)
+		n += strlen(kv->key) + strlen(kv->value) + 4;
+	return n;
+}
+
 static void
 route_request(struct rc_req *req)
 {
@@ -210,6 +222,11 @@ request_cb(struct evhttp_request *ev, void *arg)
 		rc_metrics_throttled();
 		rc_http_fail(req, 429, "throttled",
 		    "too many requests in flight; retry later");
+		return;
+	}
+	if (header_bytes(req) > (size_t)s->cfg->limits_max_header_bytes) {
+		rc_http_fail(req, 413, "headers_too_large",
+		    "the request line and headers exceed limits.max_header_bytes");
 		return;
 	}
 	query = uri ? evhttp_uri_get_query(uri) : NULL;
@@ -339,7 +356,10 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	}
 	loop->mailbox_ev = event_new(loop->base, -1, 0, mailbox_cb, loop);
 	evhttp_set_timeout(loop->http, cfg->server_idle_timeout);
-	evhttp_set_max_headers_size(loop->http, cfg->limits_max_header_bytes);
+	/* libevent answers a plain 400 past its own limit; twice ours leaves
+	 * room to answer 413 problem+json ourselves (headers_too_large). */
+	evhttp_set_max_headers_size(loop->http,
+	    2 * (ev_ssize_t)cfg->limits_max_header_bytes);
 	evhttp_set_max_body_size(loop->http, cfg->limits_max_body_bytes);
 	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
@@ -441,9 +461,27 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	rc_log(RC_LOG_WARN, "drain: %d request(s) still running after the "
-	    "drain timeout; stopping anyway", loop->in_flight);
+	if (loop->in_flight > 0)
+		rc_log(RC_LOG_WARN, "drain: %d request(s) still running after "
+		    "the drain timeout; stopping anyway", loop->in_flight);
 	event_base_loopexit(loop->base, NULL);
+}
+
+void
+rc_http_drain_check(struct rc_loop *loop)
+{
+	struct timeval grace = { 2, 0 };
+
+	if (loop->in_flight > 0)
+		return;
+	if (loop->unsent == 0) {
+		event_base_loopexit(loop->base, NULL);
+		return;
+	}
+	/* A reply to a client that vanished never completes: leave after a
+	 * short grace instead of the whole drain timeout. */
+	if (loop->drain_ev != NULL)
+		evtimer_add(loop->drain_ev, &grace);
 }
 
 /* On the loop thread: stop accepting, and leave once idle. */
@@ -458,12 +496,9 @@ begin_drain(void *arg)
 		evhttp_del_accept_socket(loop->http, loop->bound);
 		loop->bound = NULL;
 	}
-	if (loop->in_flight == 0) {
-		event_base_loopexit(loop->base, NULL);
-		return;
-	}
 	loop->drain_ev = evtimer_new(loop->base, drain_timeout_cb, loop);
 	evtimer_add(loop->drain_ev, &tv);
+	rc_http_drain_check(loop);
 }
 
 /* On the loop thread: take the new snapshot of static/. */
