@@ -27,6 +27,11 @@ void		rc_log(enum rc_log_level level, const char *fmt, ...) RC_PRINTF(2, 3);
  * The string must outlive its use; the http module owns it. */
 void		rc_log_set_request_id(const char *id);
 
+/* Escapes s for the inside of a JSON string into out (n bytes, NUL
+ * terminated; truncated if needed). Bytes >= 0x80 pass through: the paths
+ * and ids logged are URL-encoded or plain ASCII. Returns the length. */
+size_t		rc_log_escape(const char *s, char *out, size_t n);
+
 /* Writes one already-formatted line (a newline is appended). */
 void		rc_log_write_line(const char *line, size_t len);
 

@@ -35,6 +35,8 @@ struct db_conn {
 	struct rc_db_pool	*pool;
 	PGconn			*pg;
 	struct event		*ev;
+	int			 ev_fd;
+	short			 ev_what;
 	struct event		*retry;
 	enum conn_state		 state;
 	struct db_query		*q;
@@ -96,17 +98,24 @@ query_finish(struct db_query *q, enum rc_db_error err, PGresult *res,
 	query_free(q);
 }
 
+/* Watches the connection's socket for what; re-registers only when the
+ * socket or the interest changes (an epoll_ctl per query adds up). */
 static void
 conn_set_event(struct db_conn *c, short what)
 {
+	int fd = c->pg != NULL ? PQsocket(c->pg) : -1;
+
+	if (c->ev != NULL && c->ev_fd == fd && c->ev_what == what)
+		return;
 	if (c->ev != NULL) {
 		event_free(c->ev);
 		c->ev = NULL;
 	}
-	if (c->pg == NULL || PQsocket(c->pg) < 0)
+	if (fd < 0)
 		return;
-	c->ev = event_new(c->pool->base, PQsocket(c->pg), what | EV_PERSIST,
-	    conn_event_cb, c);
+	c->ev = event_new(c->pool->base, fd, what | EV_PERSIST, conn_event_cb, c);
+	c->ev_fd = fd;
+	c->ev_what = what;
 	event_add(c->ev, NULL);
 }
 

@@ -142,3 +142,30 @@ rc_log(enum rc_log_level level, const char *fmt, ...)
 	}
 	json_decref(o);
 }
+
+size_t
+rc_log_escape(const char *s, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t j = 0;
+
+	for (; *s != '\0' && j + 7 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[j++] = '\\';
+			out[j++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			out[j++] = '\\';
+			out[j++] = 'u';
+			out[j++] = '0';
+			out[j++] = '0';
+			out[j++] = hex[c >> 4];
+			out[j++] = hex[c & 15];
+		} else {
+			out[j++] = (char)c;
+		}
+	}
+	out[j] = '\0';
+	return j;
+}

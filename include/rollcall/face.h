@@ -1,0 +1,136 @@
+/* In-process face matcher (replaces AWS Rekognition): detect, align, check
+ * quality, make a template, compare templates, search a gallery 1:N.
+ * Implemented in C++ on OpenCV (src/face/face.cpp); this is its C face. */
+#ifndef ROLLCALL_FACE_H
+#define ROLLCALL_FACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Threads: every function may be called from several threads at once. The
+ * engine shares only read-only state (its configuration). Detectors and networks are not thread-safe
+ * in OpenCV, so each call borrows a private set from a pool inside the
+ * engine and returns it afterwards; the pool grows to the number of
+ * threads that call at the same time.
+ *
+ * Blocking: rc_face_engine_new, rc_face_extract and rc_face_extract_pixels
+ * take milliseconds to seconds of CPU: call them on the CPU pool, never on
+ * an event-loop thread. rc_face_search is CPU-bound too (about 4 ms per
+ * 10,000 templates of the built-in method, 1062 floats each); the rest is
+ * cheap. OpenCV may also use its own threads inside a call; a daemon that
+ * runs calls on its own pool may want OpenCV's thread count set to 1.
+ */
+
+struct rc_face_config {
+	const char	*cascade_dir;	   /* NULL: /usr/share/opencv4 */
+	const char	*detector_model;   /* YuNet ONNX; NULL: Haar cascade */
+	const char	*recognizer_model; /* SFace ONNX; NULL: built-in LBP */
+	int		 min_face_px;	   /* smallest face side; <= 0: 40 */
+};
+
+enum rc_face_status {
+	RC_FACE_OK,
+	RC_FACE_NOT_IMAGE,	/* bytes are not a decodable image */
+	RC_FACE_NO_FACE,
+	RC_FACE_MULTIPLE,	/* strict mode: 2+ faces of comparable size */
+	RC_FACE_POOR_QUALITY,	/* too small, blurred, too dark or bright */
+	RC_FACE_ERROR,		/* internal error; see info->reason */
+};
+
+/* What extraction saw. Filled on every status, as far as it got. */
+struct rc_face_info {
+	int	 x, y, w, h;	/* chosen face box in the (oriented) image */
+	int	 img_w, img_h;
+	int	 faces;		/* faces detected */
+	int	 comparable;	/* faces whose area is >= 1/2 the largest's */
+	int	 eyes_found;	/* 1 when both eyes were located */
+	double	 sharpness;	/* variance of the Laplacian of the crop */
+	double	 brightness;	/* mean grey level of the face, 0..255 */
+	double	 contrast;	/* standard deviation of the face's grey */
+	double	 quality;	/* 0..1, a summary of the above */
+	char	 reason[160];	/* human text for a non-OK status */
+};
+
+struct rc_face_engine;
+struct rc_face_template;
+
+struct rc_face_hit {
+	size_t	 index;		/* row in the gallery */
+	float	 similarity;	/* 0..1 */
+};
+
+/* Loads cascades or models. Returns NULL and writes a message into err
+ * when a file is missing or will not load. Blocking. */
+struct rc_face_engine	*rc_face_engine_new(const struct rc_face_config *cfg,
+			    char *err, size_t errlen);
+void			 rc_face_engine_free(struct rc_face_engine *eng);
+
+/* "lbp-grid" or "sface": the method of the templates this engine makes. */
+const char		*rc_face_method(const struct rc_face_engine *eng);
+
+/* Finds the face in an encoded image (JPEG/PNG/PGM/BMP/WebP; EXIF
+ * orientation applied) and makes its template. When several faces are
+ * seen the largest is used; with strict_single, two or more faces of
+ * comparable size (area >= 1/2 of the largest) give RC_FACE_MULTIPLE
+ * instead. On RC_FACE_OK *out is a new template the caller frees with
+ * rc_face_template_free; otherwise *out is NULL. info may be NULL.
+ * Blocking. */
+enum rc_face_status	 rc_face_extract(struct rc_face_engine *eng,
+			    const void *img, size_t len, int strict_single,
+			    struct rc_face_template **out,
+			    struct rc_face_info *info);
+
+/* The same for decoded 8-bit pixels: channels 1 (grey) or 3 (BGR),
+ * stride bytes per row. Blocking. */
+enum rc_face_status	 rc_face_extract_pixels(struct rc_face_engine *eng,
+			    const unsigned char *px, int width, int height,
+			    size_t stride, int channels, int strict_single,
+			    struct rc_face_template **out,
+			    struct rc_face_info *info);
+
+/* The API's code for a status: "ok", "not_image", "no_face", ... */
+const char		*rc_face_status_code(enum rc_face_status st);
+
+void			 rc_face_template_free(struct rc_face_template *t);
+/* The method name and version stored in the template. */
+const char		*rc_face_template_method(const struct rc_face_template *t);
+uint32_t		 rc_face_template_version(const struct rc_face_template *t);
+/* The unit-length float vector searched by rc_face_search. */
+size_t			 rc_face_template_dim(const struct rc_face_template *t);
+const float		*rc_face_template_vector(const struct rc_face_template *t);
+
+/* Serialised form (for a bytea column): magic, method, version, dim,
+ * little-endian float32s. Returns a new buffer the caller frees and sets
+ * *len. */
+unsigned char		*rc_face_template_serialize(const struct rc_face_template *t,
+			    size_t *len);
+/* Returns a new template, or NULL when buf is not a valid template. */
+struct rc_face_template	*rc_face_template_deserialize(const void *buf, size_t len);
+
+/* Similarity in [0, 1] (1: same face); -1 when the two templates were made
+ * by different methods or versions, which are never compared. */
+double			 rc_face_similarity(const struct rc_face_template *a,
+			    const struct rc_face_template *b);
+
+/* 1:N search. gallery holds n templates' vectors of dim floats each,
+ * contiguous (row i at gallery + i * dim), all of one method and version;
+ * probe has dim floats. Writes the best min(k, n) hits into hits, most
+ * similar first, and returns how many it wrote. Same similarity as
+ * rc_face_similarity. Thread-safe, no allocation for k <= 64. */
+size_t			 rc_face_search(const float *gallery, size_t n, size_t dim,
+			    const float *probe, size_t k, struct rc_face_hit *hits);
+
+/* CLI: rollcall face-eval DIR [--enroll N] [--json] ...; argv[0] is
+ * "face-eval". Returns the process exit status. */
+int			 rc_face_eval_main(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,299 @@
+/* Unit tests for the face matcher: templates, similarity, extraction on
+ * real DEV photos from ../shared/data/faces (ROLLCALL_FACES_DIR). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rollcall/face.h"
+#include "rollcall/util.h"
+
+static struct rc_face_engine *eng;
+
+static const char *
+faces_dir(void)
+{
+	const char *d = getenv("ROLLCALL_FACES_DIR");
+
+	return d != NULL && *d != '\0' ? d : "../shared/data/faces";
+}
+
+/* Reads a DEV photo; fails the test when it is missing. Caller frees. */
+static char *
+read_photo(const char *rel, size_t *len)
+{
+	char *path = rc_asprintf("%s/%s", faces_dir(), rel);
+	char *buf = rc_read_file(path, len);
+
+	if (buf == NULL)
+		fail_msg("cannot read %s (set ROLLCALL_FACES_DIR)", path);
+	free(path);
+	return buf;
+}
+
+static struct rc_face_template *
+template_of(const char *rel)
+{
+	size_t len;
+	char *buf = read_photo(rel, &len);
+	struct rc_face_template *t = NULL;
+	struct rc_face_info info;
+	enum rc_face_status st = rc_face_extract(eng, buf, len, 0, &t, &info);
+
+	free(buf);
+	if (st != RC_FACE_OK)
+		fail_msg("%s: %s (%s)", rel, rc_face_status_code(st), info.reason);
+	return t;
+}
+
+/* Parses a binary PGM (P5, maxval 255). Returns new pixels; caller frees. */
+static unsigned char *
+read_pgm(const char *rel, int *w, int *h)
+{
+	size_t len;
+	char *buf = read_photo(rel, &len);
+	int maxv, off = 0;
+	unsigned char *px;
+
+	assert_int_equal(sscanf(buf, "P5 %d %d %d%n", w, h, &maxv, &off), 3);
+	assert_int_equal(maxv, 255);
+	off++;	/* the single whitespace after maxval */
+	assert_true((size_t)off + (size_t)*w * (size_t)*h <= len);
+	px = rc_malloc((size_t)*w * (size_t)*h);
+	memcpy(px, buf + off, (size_t)*w * (size_t)*h);
+	free(buf);
+	return px;
+}
+
+static int
+setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	eng = rc_face_engine_new(NULL, err, sizeof(err));
+	if (eng == NULL) {
+		fprintf(stderr, "face engine: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	rc_face_engine_free(eng);
+	return 0;
+}
+
+static void
+test_template_round_trip(void **state)
+{
+	struct rc_face_template *t = template_of("orl/s01/01.pgm"), *u;
+	unsigned char *blob;
+	size_t len;
+
+	(void)state;
+	assert_string_equal(rc_face_template_method(t), rc_face_method(eng));
+	blob = rc_face_template_serialize(t, &len);
+	u = rc_face_template_deserialize(blob, len);
+	assert_non_null(u);
+	assert_string_equal(rc_face_template_method(u), rc_face_template_method(t));
+	assert_int_equal(rc_face_template_version(u), rc_face_template_version(t));
+	assert_int_equal(rc_face_template_dim(u), rc_face_template_dim(t));
+	assert_memory_equal(rc_face_template_vector(u), rc_face_template_vector(t),
+	    rc_face_template_dim(t) * sizeof(float));
+	assert_true(rc_face_similarity(t, u) > 0.999);
+	/* truncated, bad magic and bad length are refused */
+	assert_null(rc_face_template_deserialize(blob, len - 1));
+	blob[0] ^= 0xff;
+	assert_null(rc_face_template_deserialize(blob, len));
+	assert_null(rc_face_template_deserialize("RCFT", 4));
+	free(blob);
+	rc_face_template_free(u);
+	rc_face_template_free(t);
+}
+
+static void
+test_method_mismatch(void **state)
+{
+	struct rc_face_template *t = template_of("orl/s01/01.pgm"), *u;
+	unsigned char *blob;
+	size_t len, mlen = strlen(rc_face_template_method(t));
+
+	(void)state;
+	blob = rc_face_template_serialize(t, &len);
+	/* same vector, other method name: never compared */
+	blob[5] = (unsigned char)(blob[5] == 'x' ? 'y' : 'x');
+	u = rc_face_template_deserialize(blob, len);
+	assert_non_null(u);
+	assert_true(rc_face_similarity(t, u) < 0);
+	rc_face_template_free(u);
+	/* same method, other version */
+	blob[5] = (unsigned char)rc_face_template_method(t)[0];
+	blob[5 + mlen] ^= 1;
+	u = rc_face_template_deserialize(blob, len);
+	assert_non_null(u);
+	assert_true(rc_face_similarity(t, u) < 0);
+	rc_face_template_free(u);
+	free(blob);
+	rc_face_template_free(t);
+}
+
+static void
+test_same_person_scores_higher(void **state)
+{
+	static const char *const trio[][3] = {
+		{ "orl/s01/01.pgm", "orl/s01/02.pgm", "orl/s02/03.pgm" },
+		{ "orl/s05/01.pgm", "orl/s05/06.pgm", "orl/s06/01.pgm" },
+		{ "lfw-deepfunneled/Bill_Clinton/01.jpg",
+		  "lfw-deepfunneled/Bill_Clinton/02.jpg",
+		  "lfw-deepfunneled/Hans_Blix/01.jpg" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < RC_NELEM(trio); i++) {
+		struct rc_face_template *a = template_of(trio[i][0]);
+		struct rc_face_template *b = template_of(trio[i][1]);
+		struct rc_face_template *c = template_of(trio[i][2]);
+		double same = rc_face_similarity(a, b), other = rc_face_similarity(a, c);
+
+		assert_true(same >= 0 && same <= 1);
+		assert_true(other >= 0 && other <= 1);
+		if (!(same > other))
+			fail_msg("%s: same %.4f <= other %.4f", trio[i][0], same, other);
+		rc_face_template_free(a);
+		rc_face_template_free(b);
+		rc_face_template_free(c);
+	}
+}
+
+static void
+test_search_finds_best(void **state)
+{
+	static const char *const gal[] = {
+		"orl/s03/01.pgm", "orl/s04/01.pgm", "orl/s05/01.pgm", "orl/s06/01.pgm",
+	};
+	struct rc_face_template *t[RC_NELEM(gal)], *probe = template_of("orl/s05/03.pgm");
+	size_t dim = rc_face_template_dim(probe);
+	float *g = rc_malloc(RC_NELEM(gal) * dim * sizeof(float));
+	struct rc_face_hit hits[3];
+
+	(void)state;
+	for (size_t i = 0; i < RC_NELEM(gal); i++) {
+		t[i] = template_of(gal[i]);
+		memcpy(g + i * dim, rc_face_template_vector(t[i]), dim * sizeof(float));
+	}
+	assert_int_equal(rc_face_search(g, RC_NELEM(gal), dim,
+	    rc_face_template_vector(probe), 3, hits), 3);
+	assert_int_equal(hits[0].index, 2);
+	assert_true(hits[0].similarity >= hits[1].similarity);
+	assert_true(hits[1].similarity >= hits[2].similarity);
+	assert_true(fabsf(hits[0].similarity -
+	    (float)rc_face_similarity(probe, t[2])) < 1e-4f);
+	assert_int_equal(rc_face_search(g, RC_NELEM(gal), dim,
+	    rc_face_template_vector(probe), 0, hits), 0);
+	for (size_t i = 0; i < RC_NELEM(gal); i++)
+		rc_face_template_free(t[i]);
+	rc_face_template_free(probe);
+	free(g);
+}
+
+static void
+test_not_an_image(void **state)
+{
+	static const char junk[] = "this is not a picture, just text";
+	struct rc_face_template *t = (struct rc_face_template *)&t;
+	struct rc_face_info info;
+
+	(void)state;
+	assert_int_equal(rc_face_extract(eng, junk, sizeof(junk), 0, &t, &info),
+	    RC_FACE_NOT_IMAGE);
+	assert_null(t);
+	assert_true(info.reason[0] != '\0');
+	assert_int_equal(rc_face_extract(eng, junk, 0, 0, &t, NULL), RC_FACE_NOT_IMAGE);
+}
+
+static void
+test_blank_image_has_no_face(void **state)
+{
+	unsigned char *px = rc_malloc(320 * 240);
+	struct rc_face_template *t;
+	struct rc_face_info info;
+
+	(void)state;
+	memset(px, 128, 320 * 240);
+	assert_int_equal(rc_face_extract_pixels(eng, px, 320, 240, 320, 1, 1, &t, &info),
+	    RC_FACE_NO_FACE);
+	assert_null(t);
+	assert_int_equal(info.faces, 0);
+	assert_string_equal(rc_face_status_code(RC_FACE_NO_FACE), "no_face");
+	free(px);
+}
+
+/* Two people side by side on a plain canvas: strict mode refuses it,
+ * lenient mode uses one of them. */
+static void
+test_two_people_reported(void **state)
+{
+	int w1, h1, w2, h2;
+	unsigned char *a = read_pgm("orl/s07/01.pgm", &w1, &h1);
+	unsigned char *b = read_pgm("orl/s12/01.pgm", &w2, &h2);
+	int cw = 400, ch = 240;
+	unsigned char *canvas = rc_malloc((size_t)cw * ch);
+	struct rc_face_template *t;
+	struct rc_face_info info;
+
+	(void)state;
+	memset(canvas, 40, (size_t)cw * ch);
+	for (int y = 0; y < h1; y++)
+		memcpy(canvas + (size_t)(y + 60) * cw + 60, a + (size_t)y * w1, (size_t)w1);
+	for (int y = 0; y < h2; y++)
+		memcpy(canvas + (size_t)(y + 60) * cw + 250, b + (size_t)y * w2, (size_t)w2);
+	assert_int_equal(rc_face_extract_pixels(eng, canvas, cw, ch, (size_t)cw, 1, 1,
+	    &t, &info), RC_FACE_MULTIPLE);
+	assert_null(t);
+	assert_true(info.faces >= 2);
+	assert_true(info.comparable >= 2);
+	assert_int_equal(rc_face_extract_pixels(eng, canvas, cw, ch, (size_t)cw, 1, 0,
+	    &t, &info), RC_FACE_OK);
+	assert_non_null(t);
+	rc_face_template_free(t);
+	free(canvas);
+	free(a);
+	free(b);
+}
+
+static void
+test_bad_config_fails(void **state)
+{
+	struct rc_face_config cfg = { .cascade_dir = "/nonexistent" };
+	char err[256] = "";
+
+	(void)state;
+	assert_null(rc_face_engine_new(&cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_template_round_trip),
+		cmocka_unit_test(test_method_mismatch),
+		cmocka_unit_test(test_same_person_scores_higher),
+		cmocka_unit_test(test_search_finds_best),
+		cmocka_unit_test(test_not_an_image),
+		cmocka_unit_test(test_blank_image_has_no_face),
+		cmocka_unit_test(test_two_people_reported),
+		cmocka_unit_test(test_bad_config_fails),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
