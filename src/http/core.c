@@ -145,10 +145,26 @@ test_echo(struct rc_req *req)
 	rc_http_reply_json(req, 200, json_incref(req->body));
 }
 
+/* GET /api/v1/openapi.json — the contract, kept as static/openapi.json. */
+static void
+openapi(struct rc_req *req)
+{
+	const struct rc_static_file *f;
+
+	f = rc_static_find(rc_loop_static(req->loop), "/openapi.json");
+	if (f == NULL) {
+		rc_http_fail(req, 404, "not_found", "static/openapi.json is missing");
+		return;
+	}
+	rc_http_set_header(req, "ETag", f->etag);
+	rc_http_reply(req, 200, f->ctype, f->data, f->len);
+}
+
 static struct rc_route core_routes[] = {
 	{ RC_HTTP_GET, "/healthz", healthz, 0, 0 },
 	{ RC_HTTP_GET, "/readyz", readyz, 0, 0 },
 	{ RC_HTTP_GET, "/metrics", metrics, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/openapi.json", openapi, 0, 0 },
 	{ RC_HTTP_GET, "/api/v1/test/sleep", test_sleep, 0, 0 },
 	{ RC_HTTP_POST, "/api/v1/test/echo", test_echo, RC_ROUTE_JSON, 0 },
 };
