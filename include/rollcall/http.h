@@ -101,8 +101,10 @@ struct rc_req {
 	int			 status;
 	size_t			 bytes_out;
 	int			 replied;
-	/* The authenticated caller, set by the auth module; NULL when none. */
+	/* The authenticated caller, set by the auth module; NULL when none.
+	 * who_free (set with it) frees it with the request. */
 	struct rc_principal	*who;
+	void			(*who_free)(struct rc_principal *who);
 
 	/* Handler state, freed with the request when data_free is set. */
 	void			*data;
