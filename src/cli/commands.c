@@ -8,6 +8,7 @@
 #include "rollcall/cpu.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/jobs.h"
 #include "rollcall/log.h"
 
 int
@@ -103,7 +104,11 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 		printf("listening on %s:%d\n", cfg->server_host,
 		    rc_server_port(server));
 		fflush(stdout);
-		rv = rc_server_run(server) == RC_OK ? 0 : 1;
+		if (cfg->jobs_enabled && rc_jobs_start(cfg) != RC_OK)
+			fprintf(stderr, "rollcall: cannot start the outbox worker\n");
+		else
+			rv = rc_server_run(server) == RC_OK ? 0 : 1;
+		rc_jobs_stop();
 		rc_server_free(server);
 	}
 	rc_cpu_stop();

@@ -10,6 +10,8 @@
 
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
+#include "rollcall/face.h"
+#include "rollcall/jobs.h"
 #include "rollcall/log.h"
 
 struct command {
@@ -18,10 +20,19 @@ struct command {
 	const char	*help;
 };
 
+static int
+face_eval(const struct rc_config *cfg, int argc, char **argv)
+{
+	(void)cfg;
+	return rc_face_eval_main(argc, argv);
+}
+
 static const struct command commands[] = {
 	{ "serve", rc_cli_serve, "run the HTTP server" },
 	{ "migrate", rc_cli_migrate, "apply the SQL migrations in db.migrations_dir" },
 	{ "config", rc_cli_config, "config check: print the effective configuration" },
+	{ "face-eval", face_eval, "face-eval DIR [--enroll N] [--json]: accuracy and speed of the face matcher" },
+	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 };
 
 static void

@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT
 
-ROUTE = re.compile(r'\{\s*RC_HTTP_(GET|POST|PUT|PATCH|DELETE)\s*,\s*"([^"]+)"')
+ROUTE = re.compile(r'\{\s*RC_HTTP_(GET|POST|PUT|PATCH|DELETE)\s*,\s*"(/[^"]*)"')
 TEST_ONLY = ("/api/v1/test/",)
 
 
