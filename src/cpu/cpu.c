@@ -1,11 +1,17 @@
 /* A fixed set of worker threads around one mutex-protected FIFO. The result
  * goes back to the submitting loop through rc_http_post. */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "rollcall/cpu.h"
 #include "rollcall/http.h"
+
+/* Niceness of the workers, relative to the loops. */
+#define CPU_NICE	10
 
 struct cpu_job {
 	struct rc_loop	*loop;
@@ -29,6 +35,10 @@ worker_main(void *unused)
 	struct cpu_job *job;
 
 	(void)unused;
+	/* Below the loop threads: a burst of hashing must not delay replies
+	 * that only need a few microseconds of CPU (Linux nice is per
+	 * thread). */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CPU_NICE);
 	for (;;) {
 		pthread_mutex_lock(&lock);
 		while (head == NULL && !stopping)
