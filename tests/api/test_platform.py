@@ -407,3 +407,36 @@ def test_migrations(pg, tmp_path):
 def test_serve_refuses_without_database_url():
     r = run_cli("serve", env={"ROLLCALL_DB_URL": ""})
     assert r.returncode != 0 and "db.url is not set" in r.stderr
+
+
+def test_db_queue_is_bounded(make_daemon):
+    d = make_daemon(server_threads=1, db_pool_size=1, db_queue_max=1)
+    results = []
+
+    def slow():
+        results.append(d.get("/api/v1/test/sleep?ms=1200").status_code)
+
+    threads = [threading.Thread(target=slow) for _ in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    # One statement runs, one waits: the next is refused at once.
+    t0 = time.monotonic()
+    r = d.get("/readyz")
+    assert r.status_code == 503 and time.monotonic() - t0 < 0.5
+    assert r.headers["Retry-After"]
+    for t in threads:
+        t.join()
+    assert results == [200, 200]
+    assert d.get("/readyz").status_code == 200
+
+
+def test_query_timeout_answers_503_and_recovers(make_daemon):
+    d = make_daemon(server_threads=1, db_pool_size=1, db_query_timeout_ms=400)
+    t0 = time.monotonic()
+    r = d.get("/api/v1/test/sleep?ms=3000")
+    assert r.status_code == 503 and time.monotonic() - t0 < 1.5
+    deadline = time.monotonic() + 5
+    while d.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "pool did not reconnect"
+        time.sleep(0.1)
