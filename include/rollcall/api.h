@@ -4,9 +4,15 @@
 #ifndef ROLLCALL_API_H
 #define ROLLCALL_API_H
 
+#include <stddef.h>
+
 #include "rollcall/util.h"
 
+struct rc_auth_keys;
+struct rc_auth_passwords;
 struct rc_config;
+struct rc_db_result;
+struct rc_req;
 struct rc_router;
 
 /* Loads what the handlers need (blocking: before the loops start). */
@@ -14,5 +20,133 @@ rc_status rc_api_start(const struct rc_config *cfg, char *err, size_t errlen);
 void	rc_api_stop(void);
 /* Registers every API route (and the core ones). */
 void	rc_api_routes(struct rc_router *r);
+
+/* What rc_api_start set up, for the handlers (read-only once serving). */
+const struct rc_auth_keys	*rc_api_keys(void);
+const struct rc_auth_passwords	*rc_api_passwords(void);
+
+/* ---- Validation of JSON bodies (src/api/validate.c) ------------------ *
+ * Each reads one member of req->body (the object RC_ROUTE_JSON parsed; a
+ * route without it has no members). On bad input it replies 422
+ * {code:"validation_failed", errors:[{field, message}]} itself and returns
+ * RC_ERR: the handler just returns. On RC_OK *out holds the value; for a
+ * member that is absent or null and not required, *out is NULL (strings)
+ * or left as it was (numbers: preset the default), and RC_OK.
+ * Strings point into req->body: valid until the request ends. */
+
+/* True when the body has the member (even null): PATCH semantics. */
+int	rc_api_has(struct rc_req *req, const char *field);
+/* A string of min..max characters (code points), without NUL. */
+rc_status rc_api_string(struct rc_req *req, const char *field, int required,
+	    size_t min, size_t max, const char **out);
+/* The same, on one line: no control characters at all (names, titles). */
+rc_status rc_api_line(struct rc_req *req, const char *field, int required,
+	    size_t min, size_t max, const char **out);
+/* An e-mail address (addr-spec, ASCII, at most 254 bytes, a domain of
+ * dot-separated labels). */
+rc_status rc_api_email(struct rc_req *req, const char *field, int required,
+	    const char **out);
+/* true/false; def when absent or null and not required. */
+rc_status rc_api_bool(struct rc_req *req, const char *field, int required,
+	    int def, int *out);
+/* A JSON integer in lo..hi (1.0 and "1" are refused). */
+rc_status rc_api_int(struct rc_req *req, const char *field, int required,
+	    long lo, long hi, long *out);
+/* One of allowed (a NULL-terminated list). */
+rc_status rc_api_enum(struct rc_req *req, const char *field, int required,
+	    const char *const *allowed, const char **out);
+/* A UUID string in a body member (manager_id, org_id). */
+rc_status rc_api_uuid(struct rc_req *req, const char *field, int required,
+	    const char **out);
+/* A UUID path parameter {name}: replies 404 "not_found" when it is not
+ * one (an id that cannot exist is a resource that does not). */
+rc_status rc_api_uuid_param(struct rc_req *req, const char *name,
+	    const char **out);
+/* True when s is a UUID in its textual form. */
+int	rc_api_is_uuid(const char *s);
+
+/* Replies for a failed rc_db_query callback: RC_DB_UNAVAILABLE → 503,
+ * unique violation (23505) → 409 "conflict", foreign key (23503) → 422
+ * naming fk_field when it is not NULL (else 409), anything else → 500.
+ * Always replies. */
+void	rc_api_db_failed(struct rc_req *req, const struct rc_db_result *r,
+	    const char *fk_field);
+
+/* Audit rows go in the same statement as the change they record: add a
+ * CTE "a AS (" RC_API_AUDIT_INSERT " SELECT org, actor, 'action', target,
+ * jsonb_build_object(...), $client, $request_id FROM ...)" with
+ * rc_http_client(req) and req->id as the last two parameters. */
+#define RC_API_AUDIT_INSERT \
+	"INSERT INTO audit_log (org_id, actor_id, action, target_id, detail," \
+	" client, request_id)"
+
+/* Records one audit row on its own (no reply waits for it; failures are
+ * logged). For events with no other write: org_id, actor_id, target_id
+ * may be NULL; detail is a JSON object text or NULL ("{}"). Does not keep
+ * req past the call. */
+void	rc_api_audit(struct rc_req *req, const char *org_id,
+	    const char *actor_id, const char *action, const char *target_id,
+	    const char *detail);
+
+/* ---- Identity routes (src/api/auth.c) -------------------------------- */
+void	rc_api_auth_routes(struct rc_router *r);
+
+/* The demo organisation and admin for `make run` (src/api/seed.c):
+ * created when the database has no organisation yet; prints the admin's
+ * generated password once on stdout. Blocking: start-up only. */
+rc_status rc_api_seed_demo(const struct rc_config *cfg,
+	    const struct rc_auth_passwords *pw, char *err, size_t errlen);
+
+
+/* ---- Shared by the resource handlers (src/api/common.c) -------------- */
+
+struct rc_db_stmt;
+typedef void (*rc_api_db_cb)(const struct rc_db_result *r, void *arg);
+
+/* Sends stmt with req as the callback's argument; replies 503 itself when
+ * the database cannot take it. Do not touch req afterwards. */
+void	rc_api_query(struct rc_req *req, const struct rc_db_stmt *stmt,
+	    const char *const *params, rc_api_db_cb cb);
+/* In a query callback: true when it worked; otherwise replies (see
+ * rc_api_db_failed) and returns false. */
+int	rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
+	    const char *fk_field);
+
+/* An instant column as RFC 3339 UTC text, in SQL. */
+#define RC_API_INSTANT(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* ?limit= (default 50, 1..500) and ?cursor= of a list, as text
+ * parameters: after_at/after_id are NULL on the first page. */
+struct rc_api_page {
+	char		 limit[12];
+	const char	*after_at;
+	const char	*after_id;
+	char		 buf[96];
+};
+/* Replies 422 (field limit or cursor) and returns RC_ERR on bad input. */
+rc_status rc_api_page_parse(struct rc_req *req, struct rc_api_page *page);
+
+/* The reply of a list: given a CTE named cte with columns created_at, id
+ * and j (the item's JSON), holding up to lim + 1 rows in (created_at, id)
+ * order, selects {"items": [...], "next_cursor": ...} as one JSON text.
+ * The cursor is base64url("<created_at>|<id>") of the last item. */
+#define RC_API_PAGE_SELECT(cte, lim) \
+	"SELECT json_build_object('items', COALESCE((SELECT json_agg(p.j" \
+	" ORDER BY p.created_at, p.id) FROM (SELECT * FROM " cte " ORDER BY" \
+	" created_at, id LIMIT " lim "::int) p), '[]'::json), 'next_cursor'," \
+	" CASE WHEN (SELECT count(*) FROM " cte ") > " lim "::int THEN" \
+	" (SELECT rtrim(translate(encode(convert_to(to_char(p.created_at AT" \
+	" TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '|' ||" \
+	" p.id, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') FROM (SELECT *" \
+	" FROM " cte " ORDER BY created_at, id LIMIT " lim "::int) p ORDER BY" \
+	" p.created_at DESC, p.id DESC LIMIT 1) END)::text"
+
+/* ---- People (src/api/users.c) ---------------------------------------- */
+void	rc_api_users_routes(struct rc_router *r);
+
+/* ---- Organisations and the audit trail (src/api/orgs.c, audit.c) ---- */
+void	rc_api_orgs_routes(struct rc_router *r);
+void	rc_api_audit_routes(struct rc_router *r);
 
 #endif

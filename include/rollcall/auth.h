@@ -202,4 +202,71 @@ void		rc_auth_token_hash(const char *tok,
 /* Writes a uniformly random 6-digit code ("000000".."999999") and a NUL. */
 void		rc_auth_code6(char out[7]);
 
+/* ---- Principal and middleware (src/auth/middleware.c) ---------------- */
+
+struct rc_req;
+
+/* The authenticated caller of a request, as its users row says now (not as
+ * the token said: a role change takes effect at once). Owned by the request
+ * (req->who), freed with it. */
+struct rc_principal {
+	char	*user_id;
+	char	*org_id;	/* NULL: superadmin */
+	char	*role;
+	char	*email;
+	char	*name;
+	char	*manager_id;	/* NULL: none */
+	unsigned role_bit;	/* one RC_ROLE_* */
+	int	 must_change_password;
+};
+
+/* Roles as bits, for rc_auth_require. */
+#define RC_ROLE_SUPERADMIN	0x01
+#define RC_ROLE_ADMIN		0x02
+#define RC_ROLE_MANAGER		0x04
+#define RC_ROLE_EMPLOYEE	0x08
+#define RC_ROLE_INTERN		0x10
+#define RC_ROLE_ANY		0x1f
+/* Flag for rc_auth_require: the route also serves a user who must change
+ * their password first (/me, /auth/password/change). */
+#define RC_AUTH_ALLOW_PENDING_PASSWORD	0x100
+
+/* The RC_ROLE_* bit of a role name; 0 when unknown. */
+unsigned	rc_auth_role_bit(const char *role);
+
+/* Sets the keys and issuer the middleware verifies with. Call once before
+ * the loops start (rc_api_start does); keys must outlive the loops. */
+void		rc_auth_middleware_setup(const struct rc_auth_keys *keys,
+		    const char *issuer);
+
+/* The handler-side type of rc_http_handler, repeated so that this header
+ * does not need http.h. */
+typedef void (*rc_auth_next)(struct rc_req *req);
+
+/* Authenticates req, then calls next(req) — possibly later, from a
+ * database callback: the caller must not touch req after calling this.
+ * Verifies the "Authorization: Bearer" access token (401 "unauthorized"
+ * on any failure; the reason goes to the log only), loads the user by the
+ * token's sub through the loop's pool (must be active and carry the
+ * token's tv, else 401), sets req->who, then answers 403
+ * "password_change_required" when the user must change their password and
+ * roles lacks RC_AUTH_ALLOW_PENDING_PASSWORD, and 403 "forbidden" when the
+ * user's role bit is not in roles. 503 when the database is down. */
+void		rc_auth_require(struct rc_req *req, unsigned roles,
+		    rc_auth_next next);
+
+/* Frees a principal (NULL is a no-op). */
+void		rc_principal_free(struct rc_principal *p);
+
+/* ---- Command line (src/auth/cli.c) ----------------------------------- */
+
+struct rc_config;
+
+/* `rollcall user add --email E --name N --role R [--org SLUG]
+ * [--manager EMAIL]`: the password is the first line of stdin when stdin
+ * is not a terminal and has one; otherwise one is generated, printed once,
+ * and must be changed at the first sign-in. Exit 0 done, 1 failed, 2 bad
+ * usage. Blocking (libpq): command line only. */
+int		rc_cli_user(const struct rc_config *cfg, int argc, char **argv);
+
 #endif

@@ -1,23 +1,79 @@
-/* The route table of the whole server, and the API's start-up. */
+/* The route table of the whole server, and the API's start-up: the signing
+ * keys, the password context and the demo seed. */
+#include <stdio.h>
+
 #include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/config.h"
 #include "rollcall/http.h"
+#include "rollcall/log.h"
+
+static struct rc_auth_keys	*api_keys;
+static struct rc_auth_passwords	*api_passwords;
+
+const struct rc_auth_keys *
+rc_api_keys(void)
+{
+	return api_keys;
+}
+
+const struct rc_auth_passwords *
+rc_api_passwords(void)
+{
+	return api_passwords;
+}
 
 rc_status
 rc_api_start(const struct rc_config *cfg, char *err, size_t errlen)
 {
-	(void)cfg;
-	(void)err;
-	(void)errlen;
+	char aerr[RC_AUTH_ERR_LEN];
+	const char *common;
+
+	if (rc_auth_init() != RC_OK) {
+		snprintf(err, errlen, "libsodium cannot start");
+		return RC_ERR;
+	}
+	api_keys = rc_auth_keys_new();
+	if (rc_auth_keys_load_or_generate(api_keys, cfg->auth_keys_dir,
+	    aerr) != RC_OK) {
+		snprintf(err, errlen, "auth.keys_dir: %s", aerr);
+		goto fail;
+	}
+	common = cfg->auth_common_passwords[0] != '\0' ?
+	    cfg->auth_common_passwords : NULL;
+	api_passwords = rc_auth_passwords_new(
+	    (unsigned long long)cfg->auth_argon_opslimit,
+	    (size_t)cfg->auth_argon_memlimit_kib * 1024, common, aerr);
+	if (api_passwords == NULL) {
+		snprintf(err, errlen, "auth: %s", aerr);
+		goto fail;
+	}
+	rc_auth_middleware_setup(api_keys, cfg->auth_issuer);
+	rc_log(RC_LOG_INFO, "auth: %zu key(s), signing with kid %s",
+	    rc_auth_keys_count(api_keys), rc_auth_keys_signing_kid(api_keys));
+	if (cfg->auth_demo_seed && rc_api_seed_demo(cfg, api_passwords, err,
+	    errlen) != RC_OK)
+		goto fail;
 	return RC_OK;
+fail:
+	rc_api_stop();
+	return RC_ERR;
 }
 
 void
 rc_api_stop(void)
 {
+	rc_auth_middleware_setup(NULL, NULL);
+	rc_auth_passwords_free(api_passwords);
+	api_passwords = NULL;
+	rc_auth_keys_free(api_keys);
+	api_keys = NULL;
 }
 
 void
 rc_api_routes(struct rc_router *r)
 {
 	rc_http_core_routes(r);
+	rc_api_auth_routes(r);
+	rc_api_users_routes(r);
 }

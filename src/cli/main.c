@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "rollcall/auth.h"
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/face.h"
@@ -32,6 +33,7 @@ static const struct command commands[] = {
 	{ "migrate", rc_cli_migrate, "apply the SQL migrations in db.migrations_dir" },
 	{ "config", rc_cli_config, "config check: print the effective configuration" },
 	{ "face-eval", face_eval, "face-eval DIR [--enroll N] [--json]: accuracy and speed of the face matcher" },
+	{ "user", rc_cli_user, "user add --email E --name N --role R [--org SLUG]" },
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 };
 

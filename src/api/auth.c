@@ -1,0 +1,735 @@
+/* The identity routes (what Cognito did): login with brute-force locks,
+ * rotating refresh tokens, logout, sign-up by e-mail domain, /me and the
+ * JWKS (the password routes are in password.c). Hashing and JWT signing
+ * run on the CPU pool; everything else on the loop with asynchronous
+ * queries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/config.h"
+#include "rollcall/cpu.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+#include "rollcall/log.h"
+#include "auth-int.h"
+
+/* A client address is shared (office NAT), so it may fail more often than
+ * one e-mail before it is locked. */
+#define IP_FAILURE_FACTOR	4
+
+/* The user object of replies, in this order in every statement. */
+#define USER_COLS "id, email, name, role, org_id, manager_id, status," \
+	" must_change_password, token_version"
+#define U_USER_COLS "u.id, u.email, u.name, u.role, u.org_id, u.manager_id," \
+	" u.status, u.must_change_password, u.token_version"
+
+static void
+user_cleanup(struct user *u)
+{
+	free(u->id);
+	free(u->email);
+	free(u->name);
+	free(u->role);
+	free(u->org_id);
+	free(u->manager_id);
+	free(u->status);
+	memset(u, 0, sizeof(*u));
+}
+
+static void
+flow_free(void *arg)
+{
+	struct flow *f = arg;
+
+	user_cleanup(&f->u);
+	if (f->access != NULL) {
+		sodium_memzero(f->access, strlen(f->access));
+		free(f->access);
+	}
+	sodium_memzero(f, sizeof(*f));
+	free(f);
+}
+
+struct flow *
+auth_flow_new(struct rc_req *req)
+{
+	struct flow *f = rc_calloc(1, sizeof(*f));
+
+	f->req = req;
+	f->cfg = rc_server_config(req->loop->server);
+	req->data = f;
+	req->data_free = flow_free;
+	return f;
+}
+
+static char *
+col_dup(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL :
+	    rc_strdup(PQgetvalue(res, row, col));
+}
+
+/* Reads USER_COLS starting at column col0 of row 0. */
+static void
+user_read(struct user *u, const PGresult *res, int col0)
+{
+	user_cleanup(u);
+	u->id = col_dup(res, 0, col0);
+	u->email = col_dup(res, 0, col0 + 1);
+	u->name = col_dup(res, 0, col0 + 2);
+	u->role = col_dup(res, 0, col0 + 3);
+	u->org_id = col_dup(res, 0, col0 + 4);
+	u->manager_id = col_dup(res, 0, col0 + 5);
+	u->status = col_dup(res, 0, col0 + 6);
+	u->must_change = PQgetvalue(res, 0, col0 + 7)[0] == 't';
+	u->tv = strtoll(PQgetvalue(res, 0, col0 + 8), NULL, 10);
+}
+
+static json_t *
+user_json(const struct user *u)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:b}",
+	    "id", u->id, "email", u->email, "name", u->name, "role", u->role,
+	    "org_id", u->org_id, "manager_id", u->manager_id,
+	    "status", u->status, "must_change_password", u->must_change);
+}
+
+/* A failed auth_query: the one reply for it. */
+int
+auth_db_ok(struct rc_req *req, const struct rc_db_result *r)
+{
+	if (r->err == RC_DB_OK)
+		return 1;
+	rc_log_set_request_id(req->id);
+	rc_api_db_failed(req, r, NULL);
+	return 0;
+}
+
+/* Sends a auth_query whose callback gets req; replies 503 when it cannot. */
+void
+auth_query(struct rc_req *req, const struct rc_db_stmt *stmt,
+    const char *const *params, rc_db_cb cb)
+{
+	if (rc_db_query(req->loop->db, stmt, params, cb, req) != RC_AGAIN)
+		rc_http_fail_unavailable(req, "the database is unavailable");
+}
+
+static void
+ascii_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* Signs an access token for f->u (CPU pool: libjwt takes ~1 ms). */
+static void
+sign_access(struct flow *f)
+{
+	struct rc_auth_claims c;
+	int64_t now = (int64_t)time(NULL);
+
+	rc_auth_claims_init(&c);
+	c.sub = f->u.id;
+	c.org = f->u.org_id;
+	c.role = f->u.role;
+	c.tv = f->u.tv;
+	c.iat = now;
+	c.exp = now + f->cfg->auth_access_ttl;
+	if (rc_auth_token_sign(rc_api_keys(), f->cfg->auth_issuer, &c,
+	    &f->access) != RC_OK)
+		f->access = NULL;
+}
+
+static void
+new_refresh(struct flow *f)
+{
+	rc_auth_token_random(f->refresh);
+	rc_auth_token_hash(f->refresh, f->refresh_hash);
+}
+
+static void
+token_reply(struct rc_req *req, struct flow *f)
+{
+	json_t *o;
+
+	if (f->access == NULL) {
+		rc_http_fail(req, 500, "internal", "cannot sign a token");
+		return;
+	}
+	o = json_pack("{s:s, s:s, s:i, s:s, s:o}", "access_token", f->access,
+	    "token_type", "Bearer", "expires_in", f->cfg->auth_access_ttl,
+	    "refresh_token", f->refresh, "user", user_json(&f->u));
+	rc_http_set_header(req, "Cache-Control", "no-store");	/* RFC 6749 5.1 */
+	rc_http_reply_json(req, 200, o);
+}
+
+static void
+invalid_credentials(struct rc_req *req)
+{
+	rc_http_fail(req, 401, "invalid_credentials",
+	    "the e-mail or the password is wrong");
+}
+
+/* 429 with the seconds the lock still holds (not the server's generic
+ * Retry-After). */
+static void
+locked_reply(struct rc_req *req, const char *wait)
+{
+	json_t *p = rc_http_problem(429, "login_locked", "too many failed "
+	    "sign-ins; try again later", NULL);
+	char *s = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(p);
+	rc_http_set_header(req, "Retry-After", wait);
+	rc_http_reply(req, 429, "application/problem+json", s ? s : "{}",
+	    s ? strlen(s) : 2);
+	free(s);
+}
+
+/* ---- POST /auth/login ------------------------------------------------ */
+
+static const struct rc_db_stmt SQL_LOGIN_LOOKUP = {
+	"auth_login_lookup",
+	"WITH l AS (SELECT max(ceil(extract(epoch FROM locked_until - now())))"
+	"::int AS wait FROM login_failures WHERE key IN ($2, $3)"
+	" AND locked_until > now())"
+	" SELECT l.wait, u.password_hash, " U_USER_COLS
+	" FROM l LEFT JOIN users u ON u.email = $1",
+	3,
+};
+
+/* Counts a failure for the e-mail and the client address; locks a key
+ * that reaches its limit; audits both. Returns the lock's seconds left
+ * when this failure locked (or found locked) either key. */
+#define FAILURES_RESET \
+	"(lf.locked_until <= now() OR lf.updated_at <" \
+	" now() - make_interval(secs => $5::int))"
+#define FAILURES_NEXT \
+	"(CASE WHEN " FAILURES_RESET " THEN 1 ELSE lf.failures + 1 END)"
+#define FAILURES_LIMIT(t) \
+	"(CASE WHEN " t ".key LIKE 'ip:%' THEN $4::int ELSE $3::int END)"
+static const struct rc_db_stmt SQL_LOGIN_FAILED = {
+	"auth_login_failed",
+	"WITH f AS (INSERT INTO login_failures AS lf (key, failures,"
+	" locked_until)"
+	" SELECT k.key, 1, CASE WHEN k.lim <= 1 THEN now() +"
+	" make_interval(secs => $5::int) END"
+	" FROM (VALUES ($1::text, $3::int), ($2::text, $4::int)) AS k(key, lim)"
+	" ON CONFLICT (key) DO UPDATE SET failures = " FAILURES_NEXT ","
+	" locked_until = CASE WHEN " FAILURES_NEXT " >= " FAILURES_LIMIT("lf")
+	" THEN now() + make_interval(secs => $5::int) END,"
+	" updated_at = now()"
+	" RETURNING key, failures, locked_until),"
+	" a AS (" RC_API_AUDIT_INSERT " VALUES ($6::uuid, NULL, 'login_failed',"
+	" $7::uuid, jsonb_build_object('email', $8::text), $9, $10)),"
+	" b AS (" RC_API_AUDIT_INSERT " SELECT $6::uuid, NULL, 'login_locked',"
+	" $7::uuid, jsonb_build_object('key', f.key, 'until', f.locked_until),"
+	" $9, $10 FROM f WHERE f.locked_until IS NOT NULL"
+	" AND f.failures = " FAILURES_LIMIT("f") ")"
+	" SELECT max(ceil(extract(epoch FROM locked_until - now())))::int"
+	" FROM f WHERE locked_until > now()",
+	10,
+};
+
+static const struct rc_db_stmt SQL_LOGIN_OK = {
+	"auth_login_ok",
+	"WITH u AS (UPDATE users SET last_login_at = now(),"
+	" password_hash = CASE WHEN $3::text IS NOT NULL AND password_hash = $4"
+	" THEN $3 ELSE password_hash END"
+	" WHERE id = $1 AND status = 'active' AND token_version = $2"
+	" RETURNING " USER_COLS "),"
+	" r AS (INSERT INTO refresh_tokens (user_id, family, token_hash,"
+	" expires_at) SELECT id, gen_random_uuid(), $5,"
+	" now() + make_interval(days => $6::int) FROM u),"
+	" d AS (DELETE FROM login_failures WHERE key = $7"
+	" AND EXISTS (SELECT 1 FROM u)),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'login_ok', id,"
+	" '{}', $8, $9 FROM u)"
+	" SELECT " USER_COLS " FROM u",
+	9,
+};
+
+static void
+login_ok_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct flow *f = req->data;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (PQntuples(r->res) != 1) {	/* disabled or changed meanwhile */
+		invalid_credentials(req);
+		return;
+	}
+	user_read(&f->u, r->res, 0);
+	token_reply(req, f);
+}
+
+static void
+login_failed_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (PQntuples(r->res) == 1 && !PQgetisnull(r->res, 0, 0))
+		locked_reply(req, PQgetvalue(r->res, 0, 0));
+	else
+		invalid_credentials(req);
+}
+
+/* CPU pool: the hash check (against the dummy when the e-mail is unknown,
+ * so that both take as long), then a rehash and the token when it holds. */
+static void
+login_work(void *arg)
+{
+	struct flow *f = arg;
+	const struct rc_auth_passwords *pw = rc_api_passwords();
+
+	if (!f->have_user) {
+		rc_auth_password_dummy_verify(pw, f->password);
+		return;
+	}
+	f->ok = rc_auth_password_verify(pw, f->hash, f->password) == RC_OK &&
+	    strcmp(f->u.status, "active") == 0;
+	if (!f->ok)
+		return;
+	if (rc_auth_password_needs_rehash(pw, f->hash) &&
+	    rc_auth_password_hash(pw, f->password, f->new_hash) != RC_OK)
+		f->new_hash[0] = '\0';
+	sign_access(f);
+	new_refresh(f);
+}
+
+static void
+login_done(void *arg)
+{
+	struct flow *f = arg;
+	struct rc_req *req = f->req;
+	char tv[24], days[16], emax[16], imax[16], lock[16];
+
+	rc_log_set_request_id(req->id);
+	if (f->ok) {
+		const char *p[9] = { f->u.id, tv, f->new_hash[0] ? f->new_hash :
+		    NULL, f->hash, f->refresh_hash, days, f->email_key,
+		    rc_http_client(req), req->id };
+
+		snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
+		snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
+		auth_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
+		return;
+	}
+	snprintf(emax, sizeof(emax), "%d", f->cfg->auth_login_max_failures);
+	snprintf(imax, sizeof(imax), "%d", f->cfg->auth_login_max_failures *
+	    IP_FAILURE_FACTOR);
+	snprintf(lock, sizeof(lock), "%d", f->cfg->auth_login_lock_seconds);
+	{
+		const char *p[10] = { f->email_key, f->ip_key, emax, imax, lock,
+		    f->u.org_id, f->u.id, f->email, rc_http_client(req),
+		    req->id };
+
+		auth_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
+	}
+}
+
+static void
+login_lookup_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct flow *f = req->data;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (!PQgetisnull(r->res, 0, 0)) {
+		locked_reply(req, PQgetvalue(r->res, 0, 0));
+		return;
+	}
+	if (!PQgetisnull(r->res, 0, 2)) {
+		f->have_user = 1;
+		snprintf(f->hash, sizeof(f->hash), "%s", PQgetvalue(r->res, 0, 1));
+		user_read(&f->u, r->res, 2);
+	}
+	rc_cpu_submit(req->loop, login_work, login_done, f);
+}
+
+/* POST /api/v1/auth/login {email, password} */
+static void
+login(struct rc_req *req)
+{
+	const char *email, *password;
+	struct flow *f;
+
+	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
+	    rc_api_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	    &password) != RC_OK)
+		return;
+	f = auth_flow_new(req);
+	f->email = email;
+	f->password = password;
+	snprintf(f->email_key, sizeof(f->email_key), "email:%s", email);
+	ascii_lower(f->email_key);
+	snprintf(f->ip_key, sizeof(f->ip_key), "ip:%s", rc_http_client(req));
+	{
+		const char *p[3] = { email, f->email_key, f->ip_key };
+
+		auth_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
+	}
+}
+
+/* ---- POST /auth/refresh, /auth/logout -------------------------------- */
+
+/* Rotates a live token (the old one marked used, its successor in the same
+ * family); a used or revoked one coming back revokes its whole family. The
+ * row lock makes two refreshes with one token take turns: the second sees
+ * it used. */
+static const struct rc_db_stmt SQL_REFRESH = {
+	"auth_refresh",
+	"WITH t AS (SELECT id, user_id, family,"
+	" (used_at IS NULL AND revoked_at IS NULL) AS live,"
+	" expires_at > now() AS fresh FROM refresh_tokens"
+	" WHERE token_hash = $1 FOR UPDATE),"
+	" u AS (SELECT " U_USER_COLS " FROM users u JOIN t ON u.id = t.user_id"
+	" WHERE t.live AND t.fresh AND u.status = 'active'),"
+	" used AS (UPDATE refresh_tokens r SET used_at = now() FROM t, u"
+	" WHERE r.id = t.id),"
+	" nxt AS (INSERT INTO refresh_tokens (user_id, family, token_hash,"
+	" expires_at) SELECT u.id, t.family, $2,"
+	" now() + make_interval(days => $3::int) FROM t, u),"
+	" burn AS (UPDATE refresh_tokens r SET revoked_at = now() FROM t"
+	" WHERE r.family = t.family AND NOT t.live AND r.revoked_at IS NULL"
+	" RETURNING r.id),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT us.org_id, us.id,"
+	" 'refresh_reused', us.id, jsonb_build_object('family', t.family),"
+	" $4, $5 FROM t JOIN users us ON us.id = t.user_id"
+	" WHERE NOT t.live AND EXISTS (SELECT 1 FROM burn))"
+	" SELECT " USER_COLS " FROM u",
+	5,
+};
+
+static void
+refresh_done(void *arg)
+{
+	struct flow *f = arg;
+
+	token_reply(f->req, f);
+}
+
+static void
+sign_work(void *arg)
+{
+	sign_access(arg);
+}
+
+static void
+refresh_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct flow *f = req->data;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 401, "invalid_refresh_token",
+		    "the refresh token is not valid; sign in again");
+		return;
+	}
+	user_read(&f->u, r->res, 0);
+	rc_cpu_submit(req->loop, sign_work, refresh_done, f);
+}
+
+/* POST /api/v1/auth/refresh {refresh_token} */
+static void
+refresh(struct rc_req *req)
+{
+	const char *tok;
+	char days[16];
+	struct flow *f;
+
+	if (rc_api_string(req, "refresh_token", 1, 1, 256, &tok) != RC_OK)
+		return;
+	f = auth_flow_new(req);
+	rc_auth_token_hash(tok, f->old_hash);
+	new_refresh(f);
+	snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
+	{
+		const char *p[5] = { f->old_hash, f->refresh_hash, days,
+		    rc_http_client(req), req->id };
+
+		auth_query(req, &SQL_REFRESH, p, refresh_cb);
+	}
+}
+
+static const struct rc_db_stmt SQL_LOGOUT = {
+	"auth_logout",
+	"WITH t AS (SELECT user_id, family FROM refresh_tokens"
+	" WHERE token_hash = $1),"
+	" r AS (UPDATE refresh_tokens SET revoked_at = now()"
+	" WHERE family IN (SELECT family FROM t) AND revoked_at IS NULL),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, u.id, 'logout', u.id,"
+	" '{}', $2, $3 FROM t JOIN users u ON u.id = t.user_id)"
+	" SELECT 1",
+	3,
+};
+
+void
+auth_no_content_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (auth_db_ok(req, r))
+		rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+/* POST /api/v1/auth/logout {refresh_token} — 204 even for an unknown
+ * token: there is nothing to tell. */
+static void
+logout(struct rc_req *req)
+{
+	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	const char *tok;
+
+	if (rc_api_string(req, "refresh_token", 1, 1, 256, &tok) != RC_OK)
+		return;
+	rc_auth_token_hash(tok, hash);
+	{
+		const char *p[3] = { hash, rc_http_client(req), req->id };
+
+		auth_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
+	}
+}
+
+/* ---- POST /auth/signup ----------------------------------------------- */
+
+#define SIGNUP_ORG "SELECT id FROM orgs WHERE slug = $1 AND $2 = ANY" \
+	" (SELECT lower(d) FROM unnest(signup_domains) AS d)"
+
+static const struct rc_db_stmt SQL_SIGNUP_CHECK = {
+	"auth_signup_check", SIGNUP_ORG, 2,
+};
+
+static const struct rc_db_stmt SQL_SIGNUP = {
+	"auth_signup",
+	"WITH o AS (" SIGNUP_ORG "),"
+	" u AS (INSERT INTO users (org_id, email, name, role, password_hash)"
+	" SELECT o.id, $3, $4, 'employee', $5 FROM o RETURNING " USER_COLS "),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'signup', id,"
+	" '{}', $6, $7 FROM u)"
+	" SELECT " USER_COLS " FROM u",
+	7,
+};
+
+static void
+signup_not_allowed(struct rc_req *req)
+{
+	rc_http_fail(req, 403, "signup_not_allowed", "this organisation does "
+	    "not take sign-ups from this e-mail address");
+}
+
+static void
+signup_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct flow *f = req->data;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (PQntuples(r->res) != 1) {
+		signup_not_allowed(req);
+		return;
+	}
+	user_read(&f->u, r->res, 0);
+	rc_http_reply_json(req, 201, user_json(&f->u));
+}
+
+void
+auth_hash_work(void *arg)
+{
+	struct flow *f = arg;
+
+	f->ok = rc_auth_password_hash(rc_api_passwords(), f->new_password,
+	    f->new_hash) == RC_OK;
+}
+
+static void
+signup_hashed(void *arg)
+{
+	struct flow *f = arg;
+	struct rc_req *req = f->req;
+	const char *p[7] = { f->org, f->domain, f->email, f->name, f->new_hash,
+	    rc_http_client(req), req->id };
+
+	if (!f->ok) {
+		rc_http_fail(req, 500, "internal", "cannot hash the password");
+		return;
+	}
+	auth_query(req, &SQL_SIGNUP, p, signup_cb);
+}
+
+static void
+signup_check_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct flow *f = req->data;
+
+	if (!auth_db_ok(req, r))
+		return;
+	if (PQntuples(r->res) != 1) {
+		signup_not_allowed(req);
+		return;
+	}
+	rc_cpu_submit(req->loop, auth_hash_work, signup_hashed, f);
+}
+
+/* POST /api/v1/auth/signup {email, password, name, org} — the old
+ * pre-sign-up trigger: only for an org that lists the e-mail's domain. */
+static void
+signup(struct rc_req *req)
+{
+	const char *email, *password, *name, *org, *why;
+	struct flow *f;
+
+	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
+	    rc_api_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	    &password) != RC_OK ||
+	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_api_line(req, "org", 1, 1, SLUG_MAX, &org) != RC_OK)
+		return;
+	if (rc_auth_password_policy(rc_api_passwords(), password, email,
+	    &why) != RC_OK) {
+		rc_http_fail_field(req, "password", why);
+		return;
+	}
+	f = auth_flow_new(req);
+	f->email = email;
+	f->new_password = password;
+	f->name = name;
+	f->org = org;
+	snprintf(f->domain, sizeof(f->domain), "%s", strrchr(email, '@') + 1);
+	ascii_lower(f->domain);
+	{
+		const char *p[2] = { org, f->domain };
+
+		auth_query(req, &SQL_SIGNUP_CHECK, p, signup_check_cb);
+	}
+}
+
+/* ---- GET /me, GET /.well-known/jwks.json ----------------------------- */
+
+static void
+me_authed(struct rc_req *req)
+{
+	const struct rc_principal *w = req->who;
+
+	rc_http_reply_json(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s?,"
+	    " s:s?, s:s, s:b}", "id", w->user_id, "email", w->email,
+	    "name", w->name, "role", w->role, "org_id", w->org_id,
+	    "manager_id", w->manager_id, "status", "active",
+	    "must_change_password", w->must_change_password));
+}
+
+/* GET /api/v1/me — the caller's own user object. */
+static void
+me(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY | RC_AUTH_ALLOW_PENDING_PASSWORD,
+	    me_authed);
+}
+
+/* GET /.well-known/jwks.json — the public keys (RFC 7517). */
+static void
+jwks(struct rc_req *req)
+{
+	char *s = rc_auth_jwks_string(rc_api_keys());
+
+	rc_http_set_header(req, "Cache-Control", "public, max-age=300");
+	rc_http_reply(req, 200, "application/jwk-set+json", s, strlen(s));
+	free(s);
+}
+
+/* ---- Test-only routes (server.test_routes) --------------------------- */
+
+static int
+test_routes_on(struct rc_req *req)
+{
+	if (rc_server_config(req->loop->server)->server_test_routes)
+		return 1;
+	rc_http_fail(req, 404, "not_found", "no such resource");
+	return 0;
+}
+
+static void
+test_admin_authed(struct rc_req *req)
+{
+	rc_http_reply_json(req, 200, json_pack("{s:s, s:s}", "user_id",
+	    req->who->user_id, "role", req->who->role));
+}
+
+/* GET /api/v1/test/admin — proves rc_auth_require's role check. */
+static void
+test_admin(struct rc_req *req)
+{
+	if (test_routes_on(req))
+		rc_auth_require(req, RC_ROLE_ADMIN | RC_ROLE_SUPERADMIN,
+		    test_admin_authed);
+}
+
+/* POST /api/v1/test/validate — proves the validation helpers. */
+static void
+test_validate(struct rc_req *req)
+{
+	static const char *const roles[] = { "admin", "employee", NULL };
+	const char *email, *name, *role, *manager;
+	long count = 7;
+	int flag;
+
+	if (!test_routes_on(req))
+		return;
+	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
+	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_api_int(req, "count", 0, 0, 10, &count) != RC_OK ||
+	    rc_api_bool(req, "flag", 0, 1, &flag) != RC_OK ||
+	    rc_api_enum(req, "role", 0, roles, &role) != RC_OK ||
+	    rc_api_uuid(req, "manager_id", 0, &manager) != RC_OK)
+		return;
+	rc_http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:b, s:s?,"
+	    " s:s?, s:b}", "email", email, "name", name, "count",
+	    (json_int_t)count, "flag", flag, "role", role, "manager_id",
+	    manager, "has_count", rc_api_has(req, "count")));
+}
+
+/* GET /api/v1/test/uuid/{id} — proves rc_api_uuid_param. */
+static void
+test_uuid(struct rc_req *req)
+{
+	const char *id;
+
+	if (test_routes_on(req) && rc_api_uuid_param(req, "id", &id) == RC_OK)
+		rc_http_reply_json(req, 200, json_pack("{s:s}", "id", id));
+}
+
+static struct rc_route auth_routes[] = {
+	{ RC_HTTP_POST, "/api/v1/auth/login", login, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_POST, "/api/v1/auth/refresh", refresh, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_POST, "/api/v1/auth/logout", logout, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_POST, "/api/v1/auth/signup", signup, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/me", me, 0, 0 },
+	{ RC_HTTP_GET, "/.well-known/jwks.json", jwks, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/test/admin", test_admin, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/test/validate", test_validate,
+	    RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/test/uuid/{id}", test_uuid, 0, 0 },
+};
+
+void
+rc_api_auth_routes(struct rc_router *r)
+{
+	rc_router_add(r, auth_routes, RC_NELEM(auth_routes));
+	auth_password_routes(r);
+}

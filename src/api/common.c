@@ -1,0 +1,86 @@
+/* What every resource handler shares: sending a query on behalf of a
+ * request, the reply for a failed one, and list pagination. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "rollcall/api.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+#include "rollcall/log.h"
+
+void
+rc_api_query(struct rc_req *req, const struct rc_db_stmt *stmt,
+    const char *const *params, rc_db_cb cb)
+{
+	if (rc_db_query(req->loop->db, stmt, params, cb, req) != RC_AGAIN)
+		rc_http_fail_unavailable(req, "the database is unavailable");
+}
+
+int
+rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
+    const char *fk_field)
+{
+	if (r->err == RC_DB_OK)
+		return 1;
+	/* Callbacks run outside the request's own log context. */
+	rc_log_set_request_id(req->id);
+	rc_api_db_failed(req, r, fk_field);
+	return 0;
+}
+
+/* "2026-11-26T09:03:00.123456Z": what RC_API_PAGE_SELECT writes. */
+static int
+is_cursor_instant(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	size_t i;
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return 0;
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
+rc_status
+rc_api_page_parse(struct rc_req *req, struct rc_api_page *page)
+{
+	const char *limit = rc_http_query(req, "limit");
+	const char *cursor = rc_http_query(req, "cursor");
+	size_t len;
+	char *bar, *end;
+	long n = 50;
+
+	memset(page, 0, sizeof(*page));
+	if (limit != NULL) {
+		n = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || n < 1 || n > 500) {
+			rc_http_fail_field(req, "limit",
+			    "must be a whole number from 1 to 500");
+			return RC_ERR;
+		}
+	}
+	snprintf(page->limit, sizeof(page->limit), "%ld", n);
+	if (cursor == NULL)
+		return RC_OK;
+	if (sodium_base642bin((unsigned char *)page->buf, sizeof(page->buf) - 1,
+	    cursor, strlen(cursor), NULL, &len, NULL,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		goto bad;
+	page->buf[len] = '\0';
+	if ((bar = strchr(page->buf, '|')) == NULL)
+		goto bad;
+	*bar = '\0';
+	if (!is_cursor_instant(page->buf) || !rc_api_is_uuid(bar + 1))
+		goto bad;
+	page->after_at = page->buf;
+	page->after_id = bar + 1;
+	return RC_OK;
+bad:
+	rc_http_fail_field(req, "cursor", "is not a cursor this server made");
+	return RC_ERR;
+}

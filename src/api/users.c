@@ -1,0 +1,632 @@
+/* People of an organisation (the old admin pre-sign-up flow): admins create
+ * interns and employees, who are mailed a temporary password through the
+ * outbox in the same statement; list, read, update, disable, re-send
+ * credentials. An admin only ever sees their own org: another org's id
+ * answers 404. Replies are built as JSON by PostgreSQL and passed through. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/config.h"
+#include "rollcall/cpu.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+
+#define NAME_MAX_CHARS	200
+
+/* The public user object, from a users row named u. */
+#define USER_JSON \
+	"json_build_object('id', u.id, 'email', u.email, 'name', u.name," \
+	" 'role', u.role, 'org_id', u.org_id, 'manager_id', u.manager_id," \
+	" 'status', u.status, 'must_change_password', u.must_change_password," \
+	" 'created_at', " RC_API_INSTANT("u.created_at") "," \
+	" 'last_login_at', " RC_API_INSTANT("u.last_login_at") ")"
+
+/* Mails the credentials template for the rows of u; $mail says whether. */
+#define CREDENTIALS_JOB(pw, url, mail) \
+	"INSERT INTO jobs (kind, payload, org_id) SELECT 'mail'," \
+	" jsonb_build_object('to', jsonb_build_array(u.email), 'template'," \
+	" 'credentials', 'vars', jsonb_build_object('name', u.name, 'email'," \
+	" u.email, 'temporary_password', " pw "::text, 'sign_in_url', " url \
+	"::text)), u.org_id FROM u WHERE " mail "::bool"
+
+/* $1 org (NULL for a superadmin), $2 email, $3 name, $4 role, $5 manager,
+ * $6 hash, $7 mail?, $8 temporary password, $9 sign-in URL, $10 actor,
+ * $11 client, $12 request id. One row always: the user (NULL when not
+ * created), whether the org exists, whether the manager qualifies. */
+static const struct rc_db_stmt SQL_CREATE = {
+	"users_create",
+	"WITH o AS (SELECT id FROM orgs WHERE id = $1::uuid),"
+	" m AS (SELECT id FROM users WHERE id = $5::uuid AND org_id = $1::uuid"
+	"  AND status = 'active'),"
+	" u AS (INSERT INTO users (org_id, email, name, role, manager_id,"
+	"  password_hash, must_change_password)"
+	"  SELECT $1::uuid, $2, $3, $4, $5::uuid, $6, true"
+	"  WHERE ($4 = 'superadmin' OR EXISTS (SELECT 1 FROM o))"
+	"  AND ($5 IS NULL OR EXISTS (SELECT 1 FROM m)) RETURNING *),"
+	" j AS (" CREDENTIALS_JOB("$8", "$9", "$7") "),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $10::uuid,"
+	"  'user_created', u.id, jsonb_build_object('role', u.role,"
+	"  'credentials_mailed', $7::bool), $11, $12 FROM u)"
+	" SELECT (SELECT " USER_JSON " FROM u), EXISTS (SELECT 1 FROM o),"
+	" $5 IS NULL OR EXISTS (SELECT 1 FROM m)",
+	12,
+};
+
+/* $1 org filter (NULL: all), $2 role, $3 search pattern, $4/$5 cursor,
+ * $6 limit. */
+static const struct rc_db_stmt SQL_LIST = {
+	"users_list",
+	"WITH page AS (SELECT u.created_at, u.id, " USER_JSON " AS j"
+	"  FROM users u WHERE ($1::uuid IS NULL OR u.org_id = $1::uuid)"
+	"  AND ($2::text IS NULL OR u.role = $2)"
+	"  AND ($3::text IS NULL OR u.email ILIKE $3 OR u.name ILIKE $3)"
+	"  AND ($4::timestamptz IS NULL OR (u.created_at, u.id) >"
+	"   ($4::timestamptz, $5::uuid))"
+	"  ORDER BY u.created_at, u.id LIMIT $6::int + 1)"
+	" " RC_API_PAGE_SELECT("page", "$6"),
+	6,
+};
+
+/* $1 id, $2 org filter (NULL: any). */
+static const struct rc_db_stmt SQL_GET = {
+	"users_get",
+	"SELECT " USER_JSON " FROM users u WHERE u.id = $1::uuid"
+	" AND ($2::uuid IS NULL OR u.org_id = $2::uuid)",
+	2,
+};
+
+/* $1 id, $2 org filter, $3 the changes (jsonb, validated), $4 actor,
+ * $5 client, $6 request id. One row: the user (NULL when not changed),
+ * whether it exists, whether the manager qualifies. */
+static const struct rc_db_stmt SQL_PATCH = {
+	"users_patch",
+	"WITH old AS (SELECT * FROM users WHERE id = $1::uuid"
+	"  AND ($2::uuid IS NULL OR org_id = $2::uuid) FOR UPDATE),"
+	" ok_m AS (SELECT NOT ($3::jsonb ? 'manager_id')"
+	"  OR $3::jsonb->>'manager_id' IS NULL OR EXISTS (SELECT 1 FROM users m,"
+	"  old WHERE m.id = ($3::jsonb->>'manager_id')::uuid AND m.org_id ="
+	"  old.org_id AND m.id <> old.id AND m.status = 'active') AS ok),"
+	" u AS (UPDATE users x SET"
+	"  name = COALESCE($3::jsonb->>'name', x.name),"
+	"  role = COALESCE($3::jsonb->>'role', x.role),"
+	"  status = COALESCE($3::jsonb->>'status', x.status),"
+	"  manager_id = CASE WHEN $3::jsonb ? 'manager_id' THEN"
+	"   ($3::jsonb->>'manager_id')::uuid ELSE x.manager_id END,"
+	"  token_version = x.token_version + CASE WHEN $3::jsonb->>'status' ="
+	"   'disabled' AND x.status = 'active' THEN 1 ELSE 0 END"
+	"  FROM old, ok_m WHERE x.id = old.id AND ok_m.ok RETURNING x.*),"
+	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
+	"  (SELECT id FROM u WHERE status = 'disabled') AND revoked_at IS NULL),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $4::uuid, act.action,"
+	"  u.id, act.detail, $5, $6 FROM u, old, LATERAL (VALUES"
+	"  ('role_changed', jsonb_build_object('from', old.role, 'to', u.role),"
+	"   old.role <> u.role),"
+	"  ('user_disabled', '{}'::jsonb, old.status = 'active' AND"
+	"   u.status = 'disabled'),"
+	"  ('user_enabled', '{}'::jsonb, old.status = 'disabled' AND"
+	"   u.status = 'active'),"
+	"  ('user_updated', $3::jsonb, true)) act(action, detail, applies)"
+	"  WHERE act.applies)"
+	" SELECT (SELECT " USER_JSON " FROM u), EXISTS (SELECT 1 FROM old),"
+	" (SELECT ok FROM ok_m)",
+	6,
+};
+
+/* $1 id, $2 org filter, $3 actor, $4 client, $5 request id. Disables the
+ * account, ends its sessions. */
+static const struct rc_db_stmt SQL_DISABLE = {
+	"users_disable",
+	"WITH u AS (UPDATE users SET status = 'disabled', token_version ="
+	"  token_version + CASE WHEN status = 'active' THEN 1 ELSE 0 END"
+	"  WHERE id = $1::uuid AND ($2::uuid IS NULL OR org_id = $2::uuid)"
+	"  RETURNING id, org_id),"
+	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
+	"  (SELECT id FROM u) AND revoked_at IS NULL),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $3::uuid,"
+	"  'user_disabled', u.id, '{}', $4, $5 FROM u)"
+	" SELECT id FROM u",
+	5,
+};
+
+/* $1 id, $2 org filter, $3 hash, $4 temporary password, $5 sign-in URL,
+ * $6 actor, $7 client, $8 request id. */
+static const struct rc_db_stmt SQL_CREDENTIALS = {
+	"users_credentials",
+	"WITH u AS (UPDATE users SET password_hash = $3,"
+	"  must_change_password = true, token_version = token_version + 1"
+	"  WHERE id = $1::uuid AND ($2::uuid IS NULL OR org_id = $2::uuid)"
+	"  AND status = 'active' RETURNING *),"
+	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
+	"  (SELECT id FROM u) AND revoked_at IS NULL),"
+	" j AS (" CREDENTIALS_JOB("$4", "$5", "true") "),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $6::uuid,"
+	"  'credentials_sent', u.id, '{}', $7, $8 FROM u)"
+	" SELECT u.id FROM u",
+	8,
+};
+
+static const char *const creatable_roles[] = {
+	"superadmin", "admin", "manager", "employee", "intern", NULL,
+};
+static const char *const statuses[] = { "active", "disabled", NULL };
+
+/* What a handler carries across the CPU pool and the database. */
+struct user_op {
+	const char	*org;		/* where the user lives / may be seen */
+	const char	*email, *name, *role, *manager, *id;
+	int		 mail;
+	char		 password[RC_AUTH_TEMP_PASSWORD_LEN + 1];
+	char		 hash[RC_AUTH_PWHASH_LEN];
+	char		*url;
+	int		 ok;
+};
+
+static void
+user_op_free(void *arg)
+{
+	struct user_op *op = arg;
+
+	free(op->url);
+	sodium_memzero(op, sizeof(*op));
+	free(op);
+}
+
+static struct user_op *
+user_op_new(struct rc_req *req)
+{
+	struct user_op *op = rc_calloc(1, sizeof(*op));
+
+	op->url = rc_asprintf("%s/", rc_server_config(
+	    req->loop->server)->server_public_url);
+	req->data = op;
+	req->data_free = user_op_free;
+	return op;
+}
+
+/* CPU pool: a temporary password and its argon2id hash. */
+static void
+temp_password_work(void *arg)
+{
+	struct user_op *op = ((struct rc_req *)arg)->data;
+
+	rc_auth_password_temp(op->password);
+	op->ok = rc_auth_password_hash(rc_api_passwords(), op->password,
+	    op->hash) == RC_OK;
+}
+
+/* The org a caller may act in: their own, or (superadmin) any: NULL. */
+static const char *
+scope_org(const struct rc_req *req)
+{
+	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
+	    req->who->org_id;
+}
+
+static void
+reply_json_row(struct rc_req *req, int status, const PGresult *res)
+{
+	rc_http_reply(req, status, "application/json; charset=utf-8",
+	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
+/* ---- POST /api/v1/users ---------------------------------------------- */
+
+static void
+create_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct user_op *op = req->data;
+	json_t *body;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 1)[0] != 't' && strcmp(op->role,
+	    "superadmin") != 0) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 2)[0] != 't') {
+		rc_http_fail_field(req, "manager_id",
+		    "is not an active user of this organisation");
+		return;
+	}
+	if (op->mail) {
+		reply_json_row(req, 201, r->res);
+		return;
+	}
+	/* No mail: the caller hands the password over, shown this once. */
+	body = json_loads(PQgetvalue(r->res, 0, 0), 0, NULL);
+	json_object_set_new(body, "temporary_password",
+	    json_string(op->password));
+	rc_http_reply_json(req, 201, body);
+}
+
+static void
+create_hashed(void *arg)
+{
+	struct rc_req *req = arg;
+	struct user_op *op = req->data;
+	const char *p[12] = { op->org, op->email, op->name, op->role,
+	    op->manager, op->hash, op->mail ? "true" : "false", op->password,
+	    op->url, req->who->user_id, rc_http_client(req), req->id };
+
+	if (!op->ok) {
+		rc_http_fail(req, 500, "internal", "cannot hash the password");
+		return;
+	}
+	rc_api_query(req, &SQL_CREATE, p, create_cb);
+}
+
+static rc_status
+create_parse(struct rc_req *req, struct user_op *op)
+{
+	const char *org_id;
+
+	if (rc_api_email(req, "email", 1, &op->email) != RC_OK ||
+	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &op->name) != RC_OK ||
+	    rc_api_enum(req, "role", 1, creatable_roles, &op->role) != RC_OK ||
+	    rc_api_uuid(req, "org_id", 0, &org_id) != RC_OK ||
+	    rc_api_uuid(req, "manager_id", 0, &op->manager) != RC_OK ||
+	    rc_api_bool(req, "send_credentials", 0, 1, &op->mail) != RC_OK)
+		return RC_ERR;
+	if (req->who->role_bit == RC_ROLE_SUPERADMIN) {
+		op->org = strcmp(op->role, "superadmin") == 0 ? NULL : org_id;
+		if (op->org == NULL && strcmp(op->role, "superadmin") != 0) {
+			rc_http_fail_field(req, "org_id", "is required");
+			return RC_ERR;
+		}
+		if (op->org == NULL && op->manager != NULL) {
+			rc_http_fail_field(req, "manager_id",
+			    "a superadmin has no manager");
+			return RC_ERR;
+		}
+		return RC_OK;
+	}
+	if (strcmp(op->role, "superadmin") == 0) {
+		rc_http_fail(req, 403, "forbidden",
+		    "only a superadmin creates superadmins");
+		return RC_ERR;
+	}
+	/* Another tenant's org is a resource that does not exist here. */
+	if (org_id != NULL && strcmp(org_id, req->who->org_id) != 0) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return RC_ERR;
+	}
+	op->org = req->who->org_id;
+	return RC_OK;
+}
+
+static void
+create_authed(struct rc_req *req)
+{
+	struct user_op *op = user_op_new(req);
+
+	if (create_parse(req, op) != RC_OK)
+		return;
+	rc_cpu_submit(req->loop, temp_password_work, create_hashed, req);
+}
+
+/* POST /api/v1/users — an admin adds someone to their org. */
+static void
+users_create(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, create_authed);
+}
+
+/* ---- GET /api/v1/users ----------------------------------------------- */
+
+static void
+json_row_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	reply_json_row(req, 200, r->res);
+}
+
+/* "%q%" for ILIKE with the pattern characters of q escaped. */
+static char *
+like_pattern(const char *q)
+{
+	char *out = rc_malloc(2 * strlen(q) + 3), *p = out;
+
+	*p++ = '%';
+	for (; *q != '\0'; q++) {
+		if (*q == '%' || *q == '_' || *q == '\\')
+			*p++ = '\\';
+		*p++ = *q;
+	}
+	*p++ = '%';
+	*p = '\0';
+	return out;
+}
+
+static void
+list_authed(struct rc_req *req)
+{
+	const char *role = rc_http_query(req, "role");
+	const char *q = rc_http_query(req, "q");
+	const char *org = scope_org(req);
+	struct rc_api_page page;
+	char *pattern = NULL;
+	size_t i;
+
+	if (role != NULL) {
+		for (i = 0; creatable_roles[i] != NULL; i++)
+			if (strcmp(role, creatable_roles[i]) == 0)
+				break;
+		if (creatable_roles[i] == NULL) {
+			rc_http_fail_field(req, "role", "is not a role");
+			return;
+		}
+	}
+	if (q != NULL && (strlen(q) == 0 || strlen(q) > 200)) {
+		rc_http_fail_field(req, "q", "must be 1 to 200 characters");
+		return;
+	}
+	if (org == NULL && rc_http_query(req, "org_id") != NULL) {
+		org = rc_http_query(req, "org_id");
+		if (!rc_api_is_uuid(org)) {
+			rc_http_fail_field(req, "org_id", "is not an id");
+			return;
+		}
+	}
+	if (rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	if (q != NULL) {
+		pattern = like_pattern(q);
+		req->data = pattern;
+		req->data_free = free;
+	}
+	{
+		const char *p[6] = { org, role, pattern, page.after_at,
+		    page.after_id, page.limit };
+
+		rc_api_query(req, &SQL_LIST, p, json_row_cb);
+	}
+}
+
+/* GET /api/v1/users?role=&q=&limit=&cursor= — the org's people. */
+static void
+users_list(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, list_authed);
+}
+
+/* ---- GET /api/v1/users/{id} ------------------------------------------ */
+
+static void
+get_authed(struct rc_req *req)
+{
+	const char *id, *p[2];
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	/* Everyone may read themselves; admins their org; superadmins all. */
+	if (!(req->who->role_bit & (RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN)) &&
+	    strcmp(id, req->who->user_id) != 0) {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	p[0] = id;
+	p[1] = scope_org(req);
+	rc_api_query(req, &SQL_GET, p, json_row_cb);
+}
+
+static void
+users_get(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, get_authed);
+}
+
+/* ---- PATCH /api/v1/users/{id} ---------------------------------------- */
+
+static void
+patch_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 2)[0] != 't') {
+		rc_http_fail_field(req, "manager_id",
+		    "is not another active user of this organisation");
+		return;
+	}
+	reply_json_row(req, 200, r->res);
+}
+
+/* Builds the validated changes as a JSON object; NULL after a reply. */
+static json_t *
+patch_changes(struct rc_req *req, const char *id)
+{
+	const char *name, *role, *status, *manager;
+	int self = strcmp(id, req->who->user_id) == 0;
+	json_t *c;
+
+	if (rc_api_line(req, "name", 0, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_api_enum(req, "role", 0, creatable_roles, &role) != RC_OK ||
+	    rc_api_enum(req, "status", 0, statuses, &status) != RC_OK ||
+	    rc_api_uuid(req, "manager_id", 0, &manager) != RC_OK)
+		return NULL;
+	if (role != NULL && strcmp(role, "superadmin") == 0) {
+		rc_http_fail(req, 403, "forbidden", "nobody becomes a superadmin "
+		    "this way: use `rollcall user add`");
+		return NULL;
+	}
+	/* An admin locking themselves out is always a mistake. */
+	if (self && ((role != NULL && strcmp(role, req->who->role) != 0) ||
+	    (status != NULL && strcmp(status, "disabled") == 0))) {
+		rc_http_fail(req, 409, "conflict",
+		    "you cannot change your own role or disable yourself");
+		return NULL;
+	}
+	c = json_object();
+	if (name != NULL)
+		json_object_set_new(c, "name", json_string(name));
+	if (role != NULL)
+		json_object_set_new(c, "role", json_string(role));
+	if (status != NULL)
+		json_object_set_new(c, "status", json_string(status));
+	if (rc_api_has(req, "manager_id"))
+		json_object_set_new(c, "manager_id",
+		    manager ? json_string(manager) : json_null());
+	return c;
+}
+
+static void
+patch_authed(struct rc_req *req)
+{
+	const char *id, *p[6];
+	json_t *changes;
+	char *text;
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	if ((changes = patch_changes(req, id)) == NULL)
+		return;
+	text = json_dumps(changes, JSON_COMPACT);
+	json_decref(changes);
+	req->data = text;
+	req->data_free = free;
+	p[0] = id;
+	p[1] = scope_org(req);
+	p[2] = text;
+	p[3] = req->who->user_id;
+	p[4] = rc_http_client(req);
+	p[5] = req->id;
+	rc_api_query(req, &SQL_PATCH, p, patch_cb);
+}
+
+/* PATCH /api/v1/users/{id} {name?, role?, manager_id?, status?} */
+static void
+users_patch(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, patch_authed);
+}
+
+/* ---- DELETE /api/v1/users/{id} --------------------------------------- */
+
+static void
+disable_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+disable_authed(struct rc_req *req)
+{
+	const char *id, *p[5];
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	if (strcmp(id, req->who->user_id) == 0) {
+		rc_http_fail(req, 409, "conflict", "you cannot disable yourself");
+		return;
+	}
+	p[0] = id;
+	p[1] = scope_org(req);
+	p[2] = req->who->user_id;
+	p[3] = rc_http_client(req);
+	p[4] = req->id;
+	rc_api_query(req, &SQL_DISABLE, p, disable_cb);
+}
+
+/* DELETE /api/v1/users/{id} — disables the account and ends its sessions
+ * (the row stays: attendance history refers to it). */
+static void
+users_disable(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, disable_authed);
+}
+
+/* ---- POST /api/v1/users/{id}/credentials ----------------------------- */
+
+static void
+credentials_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such active user");
+		return;
+	}
+	rc_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
+}
+
+static void
+credentials_hashed(void *arg)
+{
+	struct rc_req *req = arg;
+	struct user_op *op = req->data;
+	const char *p[8] = { op->id, op->org, op->hash, op->password, op->url,
+	    req->who->user_id, rc_http_client(req), req->id };
+
+	if (!op->ok) {
+		rc_http_fail(req, 500, "internal", "cannot hash the password");
+		return;
+	}
+	rc_api_query(req, &SQL_CREDENTIALS, p, credentials_cb);
+}
+
+static void
+credentials_authed(struct rc_req *req)
+{
+	struct user_op *op;
+	const char *id;
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	op = user_op_new(req);
+	op->id = id;
+	op->org = scope_org(req);
+	rc_cpu_submit(req->loop, temp_password_work, credentials_hashed, req);
+}
+
+/* POST /api/v1/users/{id}/credentials — a new temporary password, mailed;
+ * the old password and every session stop working. */
+static void
+users_credentials(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN,
+	    credentials_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_POST, "/api/v1/users", users_create, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/users", users_list, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/users/{id}", users_get, 0, 0 },
+	{ RC_HTTP_PATCH, "/api/v1/users/{id}", users_patch, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/users/{id}", users_disable, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/users/{id}/credentials", users_credentials, 0, 0 },
+};
+
+void
+rc_api_users_routes(struct rc_router *r)
+{
+	rc_router_add(r, routes, RC_NELEM(routes));
+}
