@@ -46,11 +46,6 @@ struct flow {
 
 /* A new flow owned by req (req->data), freed with it. */
 struct flow	*auth_flow_new(struct rc_req *req);
-/* True when the query succeeded; otherwise replies for it. */
-int		 auth_db_ok(struct rc_req *req, const struct rc_db_result *r);
-/* Sends a query whose callback gets req; replies 503 when it cannot. */
-void		 auth_query(struct rc_req *req, const struct rc_db_stmt *stmt,
-		    const char *const *params, rc_db_cb cb);
 /* CPU pool: hashes f->new_password into f->new_hash; f->ok says if it
  * worked. */
 void		 auth_hash_work(void *arg);

@@ -100,26 +100,6 @@ user_json(const struct user *u)
 	    "status", u->status, "must_change_password", u->must_change);
 }
 
-/* A failed auth_query: the one reply for it. */
-int
-auth_db_ok(struct rc_req *req, const struct rc_db_result *r)
-{
-	if (r->err == RC_DB_OK)
-		return 1;
-	rc_log_set_request_id(req->id);
-	rc_api_db_failed(req, r, NULL);
-	return 0;
-}
-
-/* Sends a auth_query whose callback gets req; replies 503 when it cannot. */
-void
-auth_query(struct rc_req *req, const struct rc_db_stmt *stmt,
-    const char *const *params, rc_db_cb cb)
-{
-	if (rc_db_query(req->loop->db, stmt, params, cb, req) != RC_AGAIN)
-		rc_http_fail_unavailable(req, "the database is unavailable");
-}
-
 static void
 ascii_lower(char *s)
 {
@@ -262,7 +242,7 @@ login_ok_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {	/* disabled or changed meanwhile */
 		invalid_credentials(req);
@@ -277,7 +257,7 @@ login_failed_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) == 1 && !PQgetisnull(r->res, 0, 0))
 		locked_reply(req, PQgetvalue(r->res, 0, 0));
@@ -323,7 +303,7 @@ login_done(void *arg)
 
 		snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
 		snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
-		auth_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
+		rc_api_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
 		return;
 	}
 	snprintf(emax, sizeof(emax), "%d", f->cfg->auth_login_max_failures);
@@ -335,7 +315,7 @@ login_done(void *arg)
 		    f->u.org_id, f->u.id, f->email, rc_http_client(req),
 		    req->id };
 
-		auth_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
+		rc_api_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
 	}
 }
 
@@ -345,7 +325,7 @@ login_lookup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (!PQgetisnull(r->res, 0, 0)) {
 		locked_reply(req, PQgetvalue(r->res, 0, 0));
@@ -379,7 +359,7 @@ login(struct rc_req *req)
 	{
 		const char *p[3] = { email, f->email_key, f->ip_key };
 
-		auth_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
+		rc_api_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
 	}
 }
 
@@ -433,7 +413,7 @@ refresh_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 401, "invalid_refresh_token",
@@ -462,7 +442,7 @@ refresh(struct rc_req *req)
 		const char *p[5] = { f->old_hash, f->refresh_hash, days,
 		    rc_http_client(req), req->id };
 
-		auth_query(req, &SQL_REFRESH, p, refresh_cb);
+		rc_api_query(req, &SQL_REFRESH, p, refresh_cb);
 	}
 }
 
@@ -483,7 +463,7 @@ auth_no_content_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (auth_db_ok(req, r))
+	if (rc_api_db_ok(req, r, NULL))
 		rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -501,7 +481,7 @@ logout(struct rc_req *req)
 	{
 		const char *p[3] = { hash, rc_http_client(req), req->id };
 
-		auth_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
+		rc_api_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
 	}
 }
 
@@ -538,7 +518,7 @@ signup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		signup_not_allowed(req);
@@ -569,7 +549,7 @@ signup_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	auth_query(req, &SQL_SIGNUP, p, signup_cb);
+	rc_api_query(req, &SQL_SIGNUP, p, signup_cb);
 }
 
 static void
@@ -578,7 +558,7 @@ signup_check_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		signup_not_allowed(req);
@@ -616,7 +596,7 @@ signup(struct rc_req *req)
 	{
 		const char *p[2] = { org, f->domain };
 
-		auth_query(req, &SQL_SIGNUP_CHECK, p, signup_check_cb);
+		rc_api_query(req, &SQL_SIGNUP_CHECK, p, signup_check_cb);
 	}
 }
 

@@ -56,7 +56,7 @@ accepted_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (auth_db_ok(req, r))
+	if (rc_api_db_ok(req, r, NULL))
 		rc_http_reply(req, 202, NULL, NULL, 0);
 }
 
@@ -75,7 +75,7 @@ forgot(struct rc_req *req)
 		const char *p[5] = { email, hash, code, rc_http_client(req),
 		    req->id };
 
-		auth_query(req, &SQL_FORGOT, p, accepted_cb);
+		rc_api_query(req, &SQL_FORGOT, p, accepted_cb);
 	}
 	sodium_memzero(code, sizeof(code));
 }
@@ -130,7 +130,7 @@ reset_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1)
 		invalid_code(req);
@@ -150,7 +150,7 @@ reset_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	auth_query(req, &SQL_RESET, p, reset_cb);
+	rc_api_query(req, &SQL_RESET, p, reset_cb);
 }
 
 static void
@@ -159,7 +159,7 @@ reset_code_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		invalid_code(req);
@@ -200,7 +200,7 @@ reset(struct rc_req *req)
 	{
 		const char *p[2] = { email, f->old_hash };
 
-		auth_query(req, &SQL_RESET_CODE, p, reset_code_cb);
+		rc_api_query(req, &SQL_RESET_CODE, p, reset_code_cb);
 	}
 }
 
@@ -227,7 +227,7 @@ change_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1)	/* the password changed meanwhile */
 		rc_http_fail(req, 409, "conflict",
@@ -267,7 +267,7 @@ change_done(void *arg)
 		return;
 	}
 	snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
-	auth_query(req, &SQL_CHANGE, p, change_cb);
+	rc_api_query(req, &SQL_CHANGE, p, change_cb);
 }
 
 static void
@@ -276,7 +276,7 @@ change_lookup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!auth_db_ok(req, r))
+	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 401, "unauthorized", NULL);
@@ -314,7 +314,7 @@ change_authed(struct rc_req *req)
 	{
 		const char *p[1] = { req->who->user_id };
 
-		auth_query(req, &SQL_CHANGE_LOOKUP, p, change_lookup_cb);
+		rc_api_query(req, &SQL_CHANGE_LOOKUP, p, change_lookup_cb);
 	}
 }
 
