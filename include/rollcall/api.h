@@ -149,4 +149,24 @@ void	rc_api_users_routes(struct rc_router *r);
 void	rc_api_orgs_routes(struct rc_router *r);
 void	rc_api_audit_routes(struct rc_router *r);
 
+/* ---- Reports (src/api/reports.c) ----------------------------------- */
+void	rc_api_reports_routes(struct rc_router *r);
+
+/* ---- Leave (src/api/leave.c, src/api/leave_digest.c) ---------------- */
+void	rc_api_leave_routes(struct rc_router *r);
+/* `rollcall leave digest [--org SLUG]`: queues one mail per active admin
+ * of each org (or of SLUG's) listing its pending leave requests. Exit 0
+ * done, 1 failed, 2 bad usage. Blocking (libpq): command line only. */
+int	rc_cli_leave(const struct rc_config *cfg, int argc, char **argv);
+
+/* ---- Attendance and holidays (src/api/attendance.c, holidays.c) ----- */
+void	rc_api_attendance_routes(struct rc_router *r);
+void	rc_api_holidays_routes(struct rc_router *r);
+/* True when s is a real calendar date written exactly "YYYY-MM-DD", years
+ * 1900..2999 (2026-02-30 and 2026-13-01 are not). */
+int	rc_api_date_valid(const char *s);
+/* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
+ * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
+int	rc_api_instant_valid(const char *s);
+
 #endif

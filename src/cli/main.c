@@ -8,12 +8,14 @@
 
 #include <sodium.h>
 
+#include "rollcall/api.h"
 #include "rollcall/auth.h"
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/face.h"
 #include "rollcall/jobs.h"
 #include "rollcall/log.h"
+#include "rollcall/reports.h"
 
 struct command {
 	const char	*name;
@@ -35,6 +37,8 @@ static const struct command commands[] = {
 	{ "face-eval", face_eval, "face-eval DIR [--enroll N] [--json]: accuracy and speed of the face matcher" },
 	{ "user", rc_cli_user, "user add --email E --name N --role R [--org SLUG]" },
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
+	{ "export", rc_cli_export, "export --org SLUG [--month YYYY-MM] [--format csv|json] [--out FILE] [--mail]: the monthly report" },
+	{ "leave", rc_cli_leave, "leave digest [--org SLUG]: mail each org's admins its pending leave requests" },
 };
 
 static void

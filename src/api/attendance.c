@@ -1,0 +1,525 @@
+/* Attendance: check-in and check-out (the event log), the events and the
+ * per-date figures of a person, and an admin's corrections. The state rule
+ * (in, out, in, out...) is the database's: sql/005_attendance.sql refuses a
+ * second in or an out without an in with SQLSTATE RC001..RC003, even for
+ * concurrent requests, and the handlers turn those into 409s. Who may see
+ * whom is decided in the same statement that reads: yourself; an admin
+ * their org; a manager their direct reports; a superadmin anyone. Anyone
+ * else is a person who does not exist for the caller: 404. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+
+#define NOTE_MAX_CHARS	500
+
+/* The state rule's SQLSTATEs (sql/005_attendance.sql). */
+#define SQLSTATE_DOUBLE_IN	"RC001"
+#define SQLSTATE_LONE_OUT	"RC002"
+#define SQLSTATE_SEQUENCE	"RC003"
+#define SQLSTATE_UNIQUE		"23505"
+
+/* The public event object, from an attendance_events row named e. */
+#define EVENT_JSON \
+	"json_build_object('id', e.id, 'user_id', e.user_id, 'kind', e.kind," \
+	" 'at', " RC_API_INSTANT("e.at") ", 'source', e.source," \
+	" 'note', e.note, 'picture_id', e.picture_id," \
+	" 'created_at', " RC_API_INSTANT("e.created_at") "," \
+	" 'corrected_at', " RC_API_INSTANT("e.corrected_at") "," \
+	" 'corrected_by', e.corrected_by)"
+
+/* The person asked about ($4, or the caller $1 when NULL) if the caller
+ * may see them: $2 the caller's role, $3 the caller's org. Only people of
+ * an org have attendance. */
+#define VISIBLE_TARGET \
+	"t AS (SELECT u.id, u.org_id, o.timezone AS tz," \
+	"  (now() AT TIME ZONE o.timezone)::date AS today" \
+	"  FROM users u JOIN orgs o ON o.id = u.org_id" \
+	"  WHERE u.id = COALESCE($4::uuid, $1::uuid) AND (u.id = $1::uuid" \
+	"  OR $2 = 'superadmin' OR ($2 = 'admin' AND u.org_id = $3::uuid)" \
+	"  OR ($2 = 'manager' AND u.org_id = $3::uuid" \
+	"  AND u.manager_id = $1::uuid)))"
+
+/* The longest range a read may cover. */
+#define RANGE_MAX_DAYS	"366"
+
+/* $1 user, $2 kind, $3 source, $4 note. The instant is the database's
+ * clock, so that every daemon sharing it orders events the same way. */
+static const struct rc_db_stmt SQL_PUNCH = {
+	"attendance_punch",
+	"WITH u AS (SELECT id, org_id FROM users WHERE id = $1::uuid"
+	"  AND org_id IS NOT NULL),"
+	" e AS (INSERT INTO attendance_events (org_id, user_id, kind, at,"
+	"  source, note) SELECT u.org_id, u.id, $2, now(), $3, $4 FROM u"
+	"  RETURNING id, kind, at)"
+	" SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
+	RC_API_INSTANT("e.at") ")::text FROM e",
+	4,
+};
+
+/* $1..$4 as VISIBLE_TARGET, $5/$6 from as a date or an instant, $7/$8 to
+ * likewise (all NULL-able), $9/$10 cursor, $11 limit. A date from is its
+ * local midnight; a date to is the end of that local day; an instant to is
+ * exclusive. Defaults: to = the end of today, from = 30 days before today
+ * (local midnight). One row: visible?, reversed?, too long?, the page. */
+static const struct rc_db_stmt SQL_EVENTS = {
+	"attendance_events",
+	"WITH " VISIBLE_TARGET ","
+	" r AS (SELECT COALESCE($6::timestamptz, $5::date::timestamp AT TIME"
+	"  ZONE t.tz, (t.today - 30)::timestamp AT TIME ZONE t.tz) AS lo,"
+	"  COALESCE($8::timestamptz, ($7::date + 1)::timestamp AT TIME ZONE"
+	"  t.tz, (t.today + 1)::timestamp AT TIME ZONE t.tz) AS hi FROM t),"
+	" ok AS (SELECT r.lo, r.hi, r.lo > r.hi OR COALESCE($5::date >"
+	"  $7::date, false) AS reversed, r.hi - r.lo > interval '"
+	RANGE_MAX_DAYS " days 1 hour' AS too_long FROM r),"
+	" page AS (SELECT e.at AS created_at, e.id, " EVENT_JSON " AS j"
+	"  FROM attendance_events e, t, ok WHERE e.user_id = t.id"
+	"  AND NOT ok.reversed AND NOT ok.too_long"
+	"  AND e.at >= ok.lo AND e.at < ok.hi"
+	"  AND ($9::timestamptz IS NULL OR (e.at, e.id) >"
+	"   ($9::timestamptz, $10::uuid))"
+	"  ORDER BY e.at, e.id LIMIT $11::int + 1)"
+	" SELECT EXISTS (SELECT 1 FROM t), COALESCE((SELECT reversed FROM ok),"
+	" false), COALESCE((SELECT too_long FROM ok), false),"
+	" (" RC_API_PAGE_SELECT("page", "$11") ")",
+	11,
+};
+
+/* $1..$4 as VISIBLE_TARGET, $5 from, $6 to (dates, NULL-able; defaults:
+ * to = today, from = the first of to's month). One row: visible?,
+ * reversed?, too long?, {user_id, from, to, items: [...]}. */
+static const struct rc_db_stmt SQL_DAYS = {
+	"attendance_days",
+	"WITH " VISIBLE_TARGET ","
+	" r0 AS (SELECT COALESCE($6::date, t.today) AS hi FROM t),"
+	" r AS (SELECT COALESCE($5::date, date_trunc('month', r0.hi)::date)"
+	"  AS lo, r0.hi FROM r0),"
+	" ok AS (SELECT r.lo, r.hi, r.lo > r.hi AS reversed,"
+	"  r.hi - r.lo >= " RANGE_MAX_DAYS " AS too_long FROM r)"
+	" SELECT EXISTS (SELECT 1 FROM t), COALESCE((SELECT reversed FROM ok),"
+	" false), COALESCE((SELECT too_long FROM ok), false),"
+	" (SELECT json_build_object('user_id', t.id, 'from', ok.lo,"
+	"  'to', ok.hi, 'items', COALESCE((SELECT json_agg(json_build_object("
+	"  'date', a.date, 'first_in', " RC_API_INSTANT("a.first_in") ","
+	"  'last_out', " RC_API_INSTANT("a.last_out") ","
+	"  'worked_minutes', a.worked_minutes, 'open_pair', a.open_pair,"
+	"  'status', a.status) ORDER BY a.date)"
+	"  FROM attendance_days(t.org_id, ok.lo, ok.hi, t.id) a), '[]'))"
+	"  FROM t, ok WHERE NOT ok.reversed AND NOT ok.too_long)::text",
+	6,
+};
+
+/* An event's changeable fields for the audit log, the instant to the
+ * microsecond in UTC whatever the session's TimeZone. */
+#define AUDIT_EVENT(row) \
+	"jsonb_build_object('at', to_char(" row ".at AT TIME ZONE 'UTC'," \
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'kind', " row ".kind," \
+	" 'note', " row ".note, 'source', " row ".source)"
+
+/* $1 id, $2 org filter (NULL: any), $3 at, $4 kind, $5 note given?,
+ * $6 note, $7 actor, $8 client, $9 request id. The audit row keeps the
+ * event before and after, so the original survives every correction. One row: the
+ * event (NULL when not changed), whether it exists, whether at is in the
+ * future. */
+static const struct rc_db_stmt SQL_PATCH = {
+	"attendance_patch",
+	"WITH old AS (SELECT * FROM attendance_events WHERE id = $1::uuid"
+	"  AND ($2::uuid IS NULL OR org_id = $2::uuid) FOR UPDATE),"
+	" future AS (SELECT COALESCE($3::timestamptz > now(), false) AS f),"
+	" e AS (UPDATE attendance_events x SET"
+	"  at = COALESCE($3::timestamptz, x.at), kind = COALESCE($4, x.kind),"
+	"  note = CASE WHEN $5::bool THEN $6 ELSE x.note END,"
+	"  corrected_at = now(), corrected_by = $7::uuid"
+	"  FROM old, future WHERE x.id = old.id AND NOT future.f"
+	"  RETURNING x.*),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT e.org_id, $7::uuid,"
+	"  'attendance_corrected', e.id, jsonb_build_object('user_id',"
+	"  e.user_id, 'before', " AUDIT_EVENT("old") ", 'after', "
+	AUDIT_EVENT("e") "), $8, $9 FROM e, old)"
+	" SELECT (SELECT " EVENT_JSON "::text FROM e), EXISTS (SELECT 1 FROM"
+	" old), (SELECT f FROM future)",
+	9,
+};
+
+static const char *const sources[] = { "web", "api", NULL };
+static const char *const kinds[] = { "in", "out", NULL };
+
+/* ---- Dates and instants ---------------------------------------------- */
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+two(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* "YYYY-MM-DD" at the start of s, a real date of the years 1900..2999. */
+static int
+date_prefix_valid(const char *s)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, m, d, leap;
+
+	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
+	    s[7] != '-' || !digits(s + 8, 2))
+		return 0;
+	y = two(s) * 100 + two(s + 2);
+	m = two(s + 5);
+	d = two(s + 8);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 &&
+	    d <= mdays[m - 1] + (m == 2 && leap);
+}
+
+int
+rc_api_date_valid(const char *s)
+{
+	return strlen(s) == 10 && date_prefix_valid(s);
+}
+
+/* RFC 3339 5.6 date-time: full-date "T" HH:MM:SS[.frac] ("Z" | ±HH:MM);
+ * "t" and "z" are allowed too (5.6, note). Seconds may be 60 (a leap
+ * second; PostgreSQL carries it into the next minute). */
+int
+rc_api_instant_valid(const char *s)
+{
+	size_t n = strlen(s), i = 19;
+
+	if (n < 20 || !date_prefix_valid(s) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+	    s[16] != ':' || !digits(s + 17, 2) || two(s + 11) > 23 ||
+	    two(s + 14) > 59 || two(s + 17) > 60)
+		return 0;
+	if (s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == 20 || i > 26)	/* 1..6 digits: microseconds */
+			return 0;
+	}
+	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+		return 1;
+	return i + 6 == n && (s[i] == '+' || s[i] == '-') &&
+	    digits(s + i + 1, 2) && s[i + 3] == ':' && digits(s + i + 4, 2) &&
+	    two(s + i + 1) <= 23 && two(s + i + 4) <= 59;
+}
+
+/* ?name= as a date or an instant: exactly one of *date and *at is set, or
+ * neither when absent. Replies 422 and returns RC_ERR when it is neither
+ * (or an instant where only dates are allowed). */
+static rc_status
+range_param(struct rc_req *req, const char *name, int instants,
+    const char **date, const char **at)
+{
+	const char *v = rc_http_query(req, name);
+
+	*date = *at = NULL;
+	if (v == NULL)
+		return RC_OK;
+	if (rc_api_date_valid(v)) {
+		*date = v;
+		return RC_OK;
+	}
+	if (instants && rc_api_instant_valid(v)) {
+		*at = v;
+		return RC_OK;
+	}
+	rc_http_fail_field(req, name, instants ? "must be a real date "
+	    "YYYY-MM-DD or an RFC 3339 instant" : "must be a real date "
+	    "YYYY-MM-DD");
+	return RC_ERR;
+}
+
+/* ?user_id=, or NULL (the caller). */
+static rc_status
+user_param(struct rc_req *req, const char **out)
+{
+	*out = rc_http_query(req, "user_id");
+	if (*out != NULL && !rc_api_is_uuid(*out)) {
+		rc_http_fail_field(req, "user_id", "is not an id");
+		return RC_ERR;
+	}
+	return RC_OK;
+}
+
+/* ---- POST /api/v1/attendance/check-in | check-out -------------------- */
+
+static void
+punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
+{
+	const char *st = r->err == RC_DB_FAILED ? r->sqlstate : NULL;
+
+	/* Any break of the rule by a check-in means an in is already open
+	 * (a concurrent one may sort after ours: RC003); by a check-out, that
+	 * none is. The same instant twice is a concurrent duplicate too. */
+	if (st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
+	    strcmp(st, SQLSTATE_LONE_OUT) == 0 ||
+	    strcmp(st, SQLSTATE_SEQUENCE) == 0 ||
+	    strcmp(st, SQLSTATE_UNIQUE) == 0)) {
+		if (in)
+			rc_http_fail(req, 409, "already_checked_in",
+			    "you are checked in already: check out first");
+		else
+			rc_http_fail(req, 409, "not_checked_in",
+			    "you are not checked in");
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such person");
+		return;
+	}
+	rc_http_reply(req, 201, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+check_in_cb(const struct rc_db_result *r, void *arg)
+{
+	punch_reply(arg, r, 1);
+}
+
+static void
+check_out_cb(const struct rc_db_result *r, void *arg)
+{
+	punch_reply(arg, r, 0);
+}
+
+static void
+punch(struct rc_req *req, const char *kind, rc_api_db_cb cb)
+{
+	const char *note, *source, *p[4];
+
+	if (rc_api_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK ||
+	    rc_api_enum(req, "source", 0, sources, &source) != RC_OK)
+		return;
+	p[0] = req->who->user_id;
+	p[1] = kind;
+	p[2] = source != NULL ? source : "web";
+	p[3] = note;
+	rc_api_query(req, &SQL_PUNCH, p, cb);
+}
+
+static void
+check_in_authed(struct rc_req *req)
+{
+	punch(req, "in", check_in_cb);
+}
+
+static void
+check_out_authed(struct rc_req *req)
+{
+	punch(req, "out", check_out_cb);
+}
+
+/* Everyone who belongs to an org punches; a superadmin belongs to none. */
+#define PUNCH_ROLES (RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
+
+/* POST /api/v1/attendance/check-in {note?, source?: "web"|"api"} */
+static void
+attendance_check_in(struct rc_req *req)
+{
+	rc_auth_require(req, PUNCH_ROLES, check_in_authed);
+}
+
+/* POST /api/v1/attendance/check-out {note?, source?} */
+static void
+attendance_check_out(struct rc_req *req)
+{
+	rc_auth_require(req, PUNCH_ROLES, check_out_authed);
+}
+
+/* ---- GET /api/v1/attendance/events | days ----------------------------- */
+
+/* The common reply of the two reads: 404, 422 on the range, or column 3. */
+static void
+range_read_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const char *field;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such person");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 1)[0] == 't') {
+		rc_http_fail_field(req, rc_http_query(req, "to") != NULL ? "to" :
+		    "from", "the range ends before it starts");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 2)[0] == 't') {
+		field = rc_http_query(req, "to") != NULL ? "to" : "from";
+		rc_http_fail_field(req, field, "the range is longer than "
+		    RANGE_MAX_DAYS " days");
+		return;
+	}
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 3), (size_t)PQgetlength(r->res, 0, 3));
+}
+
+/* The caller's half of VISIBLE_TARGET's parameters. */
+static void
+caller_params(struct rc_req *req, const char **p)
+{
+	p[0] = req->who->user_id;
+	p[1] = req->who->role;
+	p[2] = req->who->org_id;
+}
+
+static void
+events_authed(struct rc_req *req)
+{
+	struct rc_api_page page;
+	const char *p[11];
+
+	if (user_param(req, &p[3]) != RC_OK ||
+	    range_param(req, "from", 1, &p[4], &p[5]) != RC_OK ||
+	    range_param(req, "to", 1, &p[6], &p[7]) != RC_OK ||
+	    rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	caller_params(req, p);
+	p[8] = page.after_at;
+	p[9] = page.after_id;
+	p[10] = page.limit;
+	/* The page struct lives on this stack: the pool copies parameters. */
+	rc_api_query(req, &SQL_EVENTS, p, range_read_cb);
+}
+
+/* GET /api/v1/attendance/events?user_id=&from=&to=&limit=&cursor= —
+ * in order of time, paginated. */
+static void
+attendance_events(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, events_authed);
+}
+
+static void
+days_authed(struct rc_req *req)
+{
+	const char *p[6], *unused;
+
+	if (user_param(req, &p[3]) != RC_OK ||
+	    range_param(req, "from", 0, &p[4], &unused) != RC_OK ||
+	    range_param(req, "to", 0, &p[5], &unused) != RC_OK)
+		return;
+	caller_params(req, p);
+	rc_api_query(req, &SQL_DAYS, p, range_read_cb);
+}
+
+/* GET /api/v1/attendance/days?user_id=&from=&to= — per local date, from
+ * attendance_days() (sql/005_attendance.sql). */
+static void
+attendance_days(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, days_authed);
+}
+
+/* ---- PATCH /api/v1/attendance/events/{id} ---------------------------- */
+
+static void
+patch_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const char *st = r->err == RC_DB_FAILED ? r->sqlstate : NULL;
+
+	if (st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
+	    strcmp(st, SQLSTATE_LONE_OUT) == 0 ||
+	    strcmp(st, SQLSTATE_SEQUENCE) == 0)) {
+		rc_http_fail(req, 409, "invalid_sequence", "after this change "
+		    "the person's events would not alternate in, out, in...");
+		return;
+	}
+	if (st != NULL && strcmp(st, SQLSTATE_UNIQUE) == 0) {
+		rc_http_fail(req, 409, "conflict",
+		    "the person has another event at that instant");
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such event");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 2)[0] == 't') {
+		rc_http_fail_field(req, "at", "is in the future");
+		return;
+	}
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+patch_authed(struct rc_req *req)
+{
+	const char *id, *at, *kind, *note, *p[9];
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	if (rc_api_string(req, "at", 0, 1, 40, &at) != RC_OK ||
+	    rc_api_enum(req, "kind", 0, kinds, &kind) != RC_OK ||
+	    rc_api_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK)
+		return;
+	if (at != NULL && !rc_api_instant_valid(at)) {
+		rc_http_fail_field(req, "at", "must be an RFC 3339 instant");
+		return;
+	}
+	if (at == NULL && kind == NULL && !rc_api_has(req, "note")) {
+		rc_http_fail_field(req, "at", "give at, kind or note to change");
+		return;
+	}
+	p[0] = id;
+	p[1] = req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
+	    req->who->org_id;
+	p[2] = at;
+	p[3] = kind;
+	p[4] = rc_api_has(req, "note") ? "true" : "false";
+	p[5] = note;
+	p[6] = req->who->user_id;
+	p[7] = rc_http_client(req);
+	p[8] = req->id;
+	rc_api_query(req, &SQL_PATCH, p, patch_cb);
+}
+
+/* PATCH /api/v1/attendance/events/{id} {at?, kind?, note?} — an admin's
+ * correction; the audit log keeps the row as it was. */
+static void
+attendance_patch(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, patch_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_POST, "/api/v1/attendance/check-in", attendance_check_in,
+	    RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_POST, "/api/v1/attendance/check-out", attendance_check_out,
+	    RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/attendance/events", attendance_events, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/attendance/days", attendance_days, 0, 0 },
+	{ RC_HTTP_PATCH, "/api/v1/attendance/events/{id}", attendance_patch,
+	    RC_ROUTE_JSON, 0 },
+};
+
+void
+rc_api_attendance_routes(struct rc_router *r)
+{
+	rc_router_add(r, routes, RC_NELEM(routes));
+}

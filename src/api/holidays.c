@@ -1,0 +1,220 @@
+/* An org's holidays: dates (in the org's time zone) nobody is expected at
+ * work, which attendance_days() and leave counting skip. Everyone in the
+ * org may read them (people plan leave around them); its admins add and
+ * remove them; a superadmin may do both for any org. Another org's id is
+ * an org that does not exist here: 404. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+
+#define HOLIDAY_NAME_MAX	200
+
+/* $1 org, $2 year or NULL. One row: whether the org exists, the list. */
+static const struct rc_db_stmt SQL_LIST = {
+	"holidays_list",
+	"SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1::uuid),"
+	" json_build_object('items', COALESCE((SELECT json_agg("
+	" json_build_object('date', h.date, 'name', h.name) ORDER BY h.date)"
+	" FROM holidays h WHERE h.org_id = $1::uuid AND ($2::int IS NULL"
+	" OR extract(year FROM h.date) = $2::int)), '[]'),"
+	" 'next_cursor', NULL)::text",
+	2,
+};
+
+/* $1 org, $2 date, $3 name, $4 actor, $5 client, $6 request id. No row
+ * when the org does not exist; a second holiday on a date is 23505. */
+static const struct rc_db_stmt SQL_CREATE = {
+	"holidays_create",
+	"WITH h AS (INSERT INTO holidays (org_id, date, name)"
+	"  SELECT id, $2::date, $3 FROM orgs WHERE id = $1::uuid RETURNING *),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT h.org_id, $4::uuid,"
+	"  'holiday_created', NULL, jsonb_build_object('date', h.date,"
+	"  'name', h.name), $5, $6 FROM h)"
+	" SELECT json_build_object('date', h.date, 'name', h.name)::text"
+	" FROM h",
+	6,
+};
+
+/* $1 org, $2 date, $3 actor, $4 client, $5 request id. */
+static const struct rc_db_stmt SQL_DELETE = {
+	"holidays_delete",
+	"WITH h AS (DELETE FROM holidays WHERE org_id = $1::uuid"
+	"  AND date = $2::date RETURNING *),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT h.org_id, $3::uuid,"
+	"  'holiday_deleted', NULL, jsonb_build_object('date', h.date,"
+	"  'name', h.name), $4, $5 FROM h)"
+	" SELECT 1 FROM h",
+	5,
+};
+
+/* The {id} of the path if the caller may act in that org; replies 404 and
+ * returns NULL otherwise. */
+static const char *
+org_param(struct rc_req *req)
+{
+	const char *id;
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return NULL;
+	if (req->who->role_bit != RC_ROLE_SUPERADMIN &&
+	    strcmp(id, req->who->org_id) != 0) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return NULL;
+	}
+	return id;
+}
+
+/* ---- GET /api/v1/orgs/{id}/holidays ---------------------------------- */
+
+static void
+list_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 1), (size_t)PQgetlength(r->res, 0, 1));
+}
+
+static void
+list_authed(struct rc_req *req)
+{
+	const char *p[2], *year = rc_http_query(req, "year");
+
+	if ((p[0] = org_param(req)) == NULL)
+		return;
+	if (year != NULL && (strlen(year) != 4 || strspn(year, "0123456789")
+	    != 4 || strcmp(year, "1900") < 0 || strcmp(year, "2999") > 0)) {
+		rc_http_fail_field(req, "year", "must be a year 1900..2999");
+		return;
+	}
+	p[1] = year;
+	rc_api_query(req, &SQL_LIST, p, list_cb);
+}
+
+/* GET /api/v1/orgs/{id}/holidays?year= — by date. */
+static void
+holidays_list(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, list_authed);
+}
+
+/* ---- POST /api/v1/orgs/{id}/holidays --------------------------------- */
+
+static void
+create_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (r->err == RC_DB_FAILED && r->sqlstate != NULL &&
+	    strcmp(r->sqlstate, "23505") == 0) {
+		rc_http_fail(req, 409, "conflict",
+		    "the organisation has a holiday on that date already");
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	rc_http_reply(req, 201, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+create_authed(struct rc_req *req)
+{
+	const char *p[6];
+
+	if ((p[0] = org_param(req)) == NULL)
+		return;
+	if (rc_api_string(req, "date", 1, 1, 10, &p[1]) != RC_OK)
+		return;
+	if (!rc_api_date_valid(p[1])) {
+		rc_http_fail_field(req, "date",
+		    "must be a real date written YYYY-MM-DD");
+		return;
+	}
+	if (rc_api_line(req, "name", 1, 1, HOLIDAY_NAME_MAX, &p[2]) != RC_OK)
+		return;
+	p[3] = req->who->user_id;
+	p[4] = rc_http_client(req);
+	p[5] = req->id;
+	rc_api_query(req, &SQL_CREATE, p, create_cb);
+}
+
+/* POST /api/v1/orgs/{id}/holidays {date, name} */
+static void
+holidays_create(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, create_authed);
+}
+
+/* ---- DELETE /api/v1/orgs/{id}/holidays/{date} ------------------------ */
+
+static void
+delete_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such holiday");
+		return;
+	}
+	rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+delete_authed(struct rc_req *req)
+{
+	const char *p[5];
+
+	if ((p[0] = org_param(req)) == NULL)
+		return;
+	/* Like an id that cannot exist, a date that cannot is no holiday. */
+	p[1] = rc_http_param(req, "date");
+	if (p[1] == NULL || !rc_api_date_valid(p[1])) {
+		rc_http_fail(req, 404, "not_found", "no such holiday");
+		return;
+	}
+	p[2] = req->who->user_id;
+	p[3] = rc_http_client(req);
+	p[4] = req->id;
+	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+}
+
+/* DELETE /api/v1/orgs/{id}/holidays/{date} */
+static void
+holidays_delete(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, delete_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_GET, "/api/v1/orgs/{id}/holidays", holidays_list, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/orgs/{id}/holidays", holidays_create,
+	    RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/orgs/{id}/holidays/{date}", holidays_delete,
+	    0, 0 },
+};
+
+void
+rc_api_holidays_routes(struct rc_router *r)
+{
+	rc_router_add(r, routes, RC_NELEM(routes));
+}

@@ -1,0 +1,228 @@
+/* Reports (the old CompanyRequestHandler): the monthly report per person as
+ * JSON or CSV, the daily "who is in" list, and the old system's URL for
+ * clients that still call it. PostgreSQL builds the JSON (the statements
+ * are shared with `rollcall export`, src/reports/); CSV is made from it. An
+ * admin only sees their own org: another org's slug answers 404. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+#include "rollcall/reports.h"
+
+#define SLUG_MAX	200
+
+/* What the callback needs to know of the query string. */
+struct report_op {
+	int	 csv;
+};
+
+/* The org a caller may report on: their own, or (superadmin) any: NULL. */
+static const char *
+scope_org(const struct rc_req *req)
+{
+	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
+	    req->who->org_id;
+}
+
+/* ?org= (or the compat param3): optional for org members (who may only
+ * name their own), required for a superadmin. RC_ERR after a reply. */
+static rc_status
+org_param(struct rc_req *req, const char *field, const char **slug)
+{
+	const char *s = rc_http_query(req, field);
+
+	*slug = s;
+	if (s == NULL && req->who->role_bit == RC_ROLE_SUPERADMIN) {
+		rc_http_fail_field(req, field, "is required for a superadmin "
+		    "(the organisation's slug)");
+		return RC_ERR;
+	}
+	if (s != NULL && (*s == '\0' || strlen(s) > SLUG_MAX)) {
+		rc_http_fail_field(req, field, "is not an organisation's slug");
+		return RC_ERR;
+	}
+	return RC_OK;
+}
+
+/* The report's JSON turned into a CSV download. */
+static void
+reply_csv(struct rc_req *req, const char *text)
+{
+	json_t *report = json_loads(text, 0, NULL);
+	const char *slug, *month;
+	char *csv = NULL, *name, *disp;
+	size_t len;
+
+	if (report != NULL)
+		csv = rc_reports_monthly_csv(report, &len);
+	if (csv == NULL) {
+		json_decref(report);
+		rc_http_fail(req, 500, "internal", "the report is malformed");
+		return;
+	}
+	slug = json_string_value(json_object_get(json_object_get(report,
+	    "org"), "slug"));
+	month = json_string_value(json_object_get(report, "month"));
+	name = rc_reports_filename(slug ? slug : "org", month ? month :
+	    "month", "csv");
+	disp = rc_asprintf("attachment; filename=\"%s\"", name);
+	rc_http_set_header(req, "Content-Disposition", disp);
+	rc_http_reply(req, 200, "text/csv; charset=utf-8", csv, len);
+	free(disp);
+	free(name);
+	free(csv);
+	json_decref(report);
+}
+
+static void
+report_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct report_op *op = req->data;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	if (op != NULL && op->csv) {
+		reply_csv(req, PQgetvalue(r->res, 0, 0));
+		return;
+	}
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+/* Runs the monthly report of slug (or the caller's org) for month. */
+static void
+monthly_query(struct rc_req *req, const char *slug, const char *month,
+    int csv)
+{
+	struct report_op *op = rc_calloc(1, sizeof(*op));
+	const char *p[3] = { scope_org(req), slug, month };
+
+	op->csv = csv;
+	req->data = op;
+	req->data_free = free;
+	rc_api_query(req, &rc_reports_sql_monthly, p, report_cb);
+}
+
+/* ---- GET /api/v1/reports/monthly ------------------------------------- */
+
+static void
+monthly_authed(struct rc_req *req)
+{
+	const char *month = rc_http_query(req, "month");
+	const char *format = rc_http_query(req, "format");
+	const char *slug;
+
+	if (month == NULL) {
+		rc_http_fail_field(req, "month", "is required (YYYY-MM)");
+		return;
+	}
+	if (!rc_reports_month_valid(month)) {
+		rc_http_fail_field(req, "month", "must be a month YYYY-MM");
+		return;
+	}
+	if (format != NULL && strcmp(format, "json") != 0 &&
+	    strcmp(format, "csv") != 0) {
+		rc_http_fail_field(req, "format", "must be json or csv");
+		return;
+	}
+	if (org_param(req, "org", &slug) != RC_OK)
+		return;
+	monthly_query(req, slug, month, format != NULL &&
+	    strcmp(format, "csv") == 0);
+}
+
+/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=slug][&format=json|csv] */
+static void
+reports_monthly(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, monthly_authed);
+}
+
+/* ---- GET /prod/companyrequesthandler (compat) ------------------------ */
+
+static void
+compat_authed(struct rc_req *req)
+{
+	const char *kind = rc_http_query(req, "param1");
+	const char *words = rc_http_query(req, "param2");
+	const char *slug;
+	char month[RC_REPORTS_MONTH_LEN];
+
+	if (kind == NULL || strcasecmp(kind, "Monthly") != 0) {
+		rc_http_fail_field(req, "param1", "must be Monthly (the only "
+		    "report this route answers)");
+		return;
+	}
+	if (rc_reports_month_from_words(words, month) != RC_OK) {
+		rc_http_fail_field(req, "param2", "must be a month and year, "
+		    "like \"October 2018\"");
+		return;
+	}
+	if (org_param(req, "param3", &slug) != RC_OK)
+		return;
+	monthly_query(req, slug, month, 0);
+}
+
+/* GET /prod/companyrequesthandler?param1=Monthly&param2=October%202018
+ * &param3=<slug> — the URL clients of the old AWS system call: the same
+ * monthly report (JSON) as /api/v1/reports/monthly, same rules. */
+static void
+reports_compat(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, compat_authed);
+}
+
+/* ---- GET /api/v1/reports/daily --------------------------------------- */
+
+static void
+daily_authed(struct rc_req *req)
+{
+	const char *date = rc_http_query(req, "date");
+	const char *slug, *p[4];
+
+	if (date != NULL && !rc_reports_date_valid(date)) {
+		rc_http_fail_field(req, "date", "must be a date YYYY-MM-DD");
+		return;
+	}
+	if (org_param(req, "org", &slug) != RC_OK)
+		return;
+	p[0] = scope_org(req);
+	p[1] = slug;
+	p[2] = date;
+	/* A manager sees the people who report to them, nobody else. */
+	p[3] = req->who->role_bit == RC_ROLE_MANAGER ? req->who->user_id :
+	    NULL;
+	rc_api_query(req, &rc_reports_sql_daily, p, report_cb);
+}
+
+/* GET /api/v1/reports/daily[?date=YYYY-MM-DD][&org=slug] — who is in,
+ * late, absent, on leave on that date (default: today in the org's zone). */
+static void
+reports_daily(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN |
+	    RC_ROLE_MANAGER, daily_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_GET, "/api/v1/reports/monthly", reports_monthly, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/reports/daily", reports_daily, 0, 0 },
+	{ RC_HTTP_GET, "/prod/companyrequesthandler", reports_compat, 0, 0 },
+};
+
+void
+rc_api_reports_routes(struct rc_router *r)
+{
+	rc_router_add(r, routes, RC_NELEM(routes));
+}

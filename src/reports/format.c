@@ -1,0 +1,190 @@
+/* What the report route and the export share besides SQL: the checks of
+ * months and dates, the old system's "October 2018", file names and the
+ * RFC 4180 CSV writer. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "rollcall/reports.h"
+
+/* Parses exactly n digits at s; -1 when they are not digits. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int
+rc_reports_month_valid(const char *s)
+{
+	int y, m;
+
+	if (s == NULL || strlen(s) != 7 || s[4] != '-')
+		return 0;
+	y = digits(s, 4);
+	m = digits(s + 5, 2);
+	return y >= 1900 && m >= 1 && m <= 12;
+}
+
+int
+rc_reports_date_valid(const char *s)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int y, m, d, max;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return 0;
+	y = digits(s, 4);
+	m = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	if (y < 1900 || m < 1 || m > 12)
+		return 0;
+	max = mdays[m - 1];
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		max = 29;
+	return d >= 1 && d <= max;
+}
+
+rc_status
+rc_reports_month_from_words(const char *s, char out[RC_REPORTS_MONTH_LEN])
+{
+	static const char *const names[] = { "january", "february", "march",
+	    "april", "may", "june", "july", "august", "september", "october",
+	    "november", "december" };
+	size_t len, i;
+	const char *sp;
+	int y;
+
+	if (s == NULL || (sp = strchr(s, ' ')) == NULL)
+		return RC_ERR;
+	len = (size_t)(sp - s);
+	while (*sp == ' ')
+		sp++;
+	if (strlen(sp) != 4 || (y = digits(sp, 4)) < 1900)
+		return RC_ERR;
+	for (i = 0; i < RC_NELEM(names); i++) {
+		if ((len == strlen(names[i]) || len == 3) &&
+		    strncasecmp(s, names[i], len) == 0)
+			break;
+	}
+	if (i == RC_NELEM(names))
+		return RC_ERR;
+	memcpy(out, sp, 4);
+	out[4] = '-';
+	out[5] = (char)('0' + (i + 1) / 10);
+	out[6] = (char)('0' + (i + 1) % 10);
+	out[7] = '\0';
+	return RC_OK;
+}
+
+char *
+rc_reports_filename(const char *slug, const char *month, const char *ext)
+{
+	char *name = rc_asprintf("rollcall-%s-%s.%s", slug, month, ext);
+	char *p = name + strlen("rollcall-");
+
+	for (; *slug != '\0'; slug++, p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			*p = '_';
+	return name;
+}
+
+/* A growing output buffer. */
+struct out {
+	char	*buf;
+	size_t	 len, cap;
+};
+
+static void
+out_add(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		o->cap = (o->len + n + 1) * 2;
+		o->buf = rc_realloc(o->buf, o->cap);
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+/* One field; RFC 4180 2.6 and 2.7: quoted when it holds a comma, quote,
+ * CR or LF, with each quote doubled. */
+static void
+out_field(struct out *o, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		out_add(o, s, strlen(s));
+		return;
+	}
+	out_add(o, "\"", 1);
+	for (; *s != '\0'; s++) {
+		out_add(o, s, 1);
+		if (*s == '"')
+			out_add(o, "\"", 1);
+	}
+	out_add(o, "\"", 1);
+}
+
+/* A JSON value as CSV text: strings as they are, numbers in their
+ * shortest exact form (151.25, not 151.250000), null as empty. */
+static void
+out_value(struct out *o, const json_t *v)
+{
+	char num[64];
+
+	if (json_is_string(v))
+		out_field(o, json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(num, sizeof(num), "%.15g", json_real_value(v));
+	else if (json_is_true(v) || json_is_false(v))
+		snprintf(num, sizeof(num), "%s", json_is_true(v) ? "true" :
+		    "false");
+	else
+		num[0] = '\0';
+	if (!json_is_string(v))
+		out_add(o, num, strlen(num));
+}
+
+char *
+rc_reports_monthly_csv(const json_t *report, size_t *len)
+{
+	const json_t *rows = json_object_get(report, "rows"), *row;
+	struct out o = { NULL, 0, 0 };
+	size_t i, c;
+
+	if (!json_is_array(rows))
+		return NULL;
+	out_add(&o, "", 0);
+	for (c = 0; rc_reports_monthly_columns[c] != NULL; c++) {
+		if (c > 0)
+			out_add(&o, ",", 1);
+		out_field(&o, rc_reports_monthly_columns[c]);
+	}
+	out_add(&o, "\r\n", 2);
+	json_array_foreach(rows, i, row) {
+		for (c = 0; rc_reports_monthly_columns[c] != NULL; c++) {
+			if (c > 0)
+				out_add(&o, ",", 1);
+			out_value(&o, json_object_get(row,
+			    rc_reports_monthly_columns[c]));
+		}
+		out_add(&o, "\r\n", 2);
+	}
+	*len = o.len;
+	return o.buf;
+}

@@ -1,0 +1,113 @@
+/* The report statements, shared by the /reports routes (async pool) and
+ * `rollcall export` (blocking libpq), so both give the same numbers. Every
+ * figure is aggregated from attendance_days() in one statement. */
+#include <stddef.h>
+
+#include "rollcall/db.h"
+#include "rollcall/reports.h"
+
+/* The org named by $1 (id) and/or $2 (slug); none when neither is given. */
+#define REPORT_ORG \
+	"o AS (SELECT id, name, slug::text AS slug, timezone, weekend_days" \
+	"  FROM orgs WHERE ($1::uuid IS NOT NULL OR $2::text IS NOT NULL)" \
+	"  AND ($1::uuid IS NULL OR id = $1::uuid)" \
+	"  AND ($2::text IS NULL OR slug = $2::citext))"
+
+#define REPORT_ORG_JSON \
+	"json_build_object('id', o.id, 'name', o.name, 'slug', o.slug," \
+	" 'timezone', o.timezone)"
+
+#define NOW_INSTANT \
+	"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+#define INSTANT(col) \
+	"to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+const char *const rc_reports_monthly_columns[] = {
+	"user_id", "name", "email", "role", "present", "late", "absent",
+	"leave", "holiday", "weekend", "worked_minutes", "worked_hours", NULL,
+};
+
+/* m: the month ($3, or the one before now in the org's zone) and its
+ * dates. hd: approved half days of the month, worth 0.5 of leave whether
+ * the person stayed away (on_leave) or came in for the other half. */
+const struct rc_db_stmt rc_reports_sql_monthly = {
+	"reports_monthly",
+	"WITH " REPORT_ORG ","
+	" mo AS (SELECT COALESCE($3::text, to_char(date_trunc('month',"
+	"  now() AT TIME ZONE o.timezone) - interval '1 month', 'YYYY-MM'))"
+	"  AS month FROM o),"
+	" m AS (SELECT mo.month, (mo.month || '-01')::date AS first,"
+	"  ((mo.month || '-01')::date + interval '1 month' - interval '1 day')"
+	"  ::date AS last FROM mo),"
+	" d AS (SELECT a.* FROM o, m,"
+	"  attendance_days(o.id, m.first, m.last) a),"
+	" hd AS (SELECT DISTINCT r.user_id, r.start_date AS date"
+	"  FROM leave_requests r, o, m WHERE r.org_id = o.id"
+	"  AND r.status = 'approved' AND r.half_day"
+	"  AND r.start_date BETWEEN m.first AND m.last),"
+	" per AS (SELECT d.user_id,"
+	"  count(*) FILTER (WHERE d.status = 'present') AS present,"
+	"  count(*) FILTER (WHERE d.status = 'late') AS late,"
+	"  count(*) FILTER (WHERE d.status = 'absent') AS absent,"
+	"  COALESCE(sum(CASE WHEN hd.user_id IS NOT NULL AND d.status IN"
+	"   ('on_leave', 'present', 'late') THEN 0.5 WHEN d.status ="
+	"   'on_leave' THEN 1 END), 0) AS leave,"
+	"  count(*) FILTER (WHERE d.status = 'holiday') AS holiday,"
+	"  count(*) FILTER (WHERE d.status = 'weekend') AS weekend,"
+	"  COALESCE(sum(d.worked_minutes), 0)::int AS worked_minutes"
+	"  FROM d LEFT JOIN hd ON hd.user_id = d.user_id AND hd.date = d.date"
+	"  GROUP BY d.user_id),"
+	" wd AS (SELECT count(*) AS n FROM o, m,"
+	"  generate_series(m.first, m.last, interval '1 day') g"
+	"  WHERE NOT extract(isodow FROM g)::int = ANY (o.weekend_days)"
+	"  AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = o.id"
+	"  AND h.date = g::date))"
+	" SELECT json_build_object('org', " REPORT_ORG_JSON ","
+	" 'month', m.month, 'from', m.first, 'to', m.last,"
+	" 'working_days', wd.n, 'generated_at', " NOW_INSTANT ","
+	" 'rows', COALESCE((SELECT json_agg(json_build_object("
+	"  'user_id', u.id, 'name', u.name, 'email', u.email, 'role', u.role,"
+	"  'present', p.present, 'late', p.late, 'absent', p.absent,"
+	"  'leave', p.leave, 'holiday', p.holiday, 'weekend', p.weekend,"
+	"  'worked_minutes', p.worked_minutes,"
+	"  'worked_hours', round(p.worked_minutes / 60.0, 2))"
+	"  ORDER BY u.name, u.email, u.id)"
+	"  FROM per p JOIN users u ON u.id = p.user_id), '[]'))::text"
+	" FROM o, m, wd",
+	3,
+};
+
+/* t: the day ($3, or today in the org's zone); in_now only means "here
+ * now" for today: an open pair on a past day is a missed check-out. */
+const struct rc_db_stmt rc_reports_sql_daily = {
+	"reports_daily",
+	"WITH " REPORT_ORG ","
+	" t AS (SELECT COALESCE($3::date, (now() AT TIME ZONE o.timezone)"
+	"  ::date) AS day, (now() AT TIME ZONE o.timezone)::date AS today"
+	"  FROM o),"
+	" d AS (SELECT a.*, u.name, u.email, u.role,"
+	"  a.open_pair AND t.day = t.today AS in_now"
+	"  FROM o CROSS JOIN t CROSS JOIN LATERAL"
+	"  attendance_days(o.id, t.day, t.day) a"
+	"  JOIN users u ON u.id = a.user_id"
+	"  WHERE $4::uuid IS NULL OR u.manager_id = $4::uuid)"
+	" SELECT json_build_object('org', " REPORT_ORG_JSON ", 'date', t.day,"
+	" 'summary', (SELECT json_build_object("
+	"  'present', count(*) FILTER (WHERE status = 'present'),"
+	"  'late', count(*) FILTER (WHERE status = 'late'),"
+	"  'absent', count(*) FILTER (WHERE status = 'absent'),"
+	"  'on_leave', count(*) FILTER (WHERE status = 'on_leave'),"
+	"  'holiday', count(*) FILTER (WHERE status = 'holiday'),"
+	"  'weekend', count(*) FILTER (WHERE status = 'weekend'),"
+	"  'in_now', count(*) FILTER (WHERE in_now)) FROM d),"
+	" 'people', COALESCE((SELECT json_agg(json_build_object("
+	"  'user_id', d.user_id, 'name', d.name, 'email', d.email,"
+	"  'role', d.role, 'status', d.status,"
+	"  'first_in', " INSTANT("d.first_in") ","
+	"  'last_out', " INSTANT("d.last_out") ","
+	"  'worked_minutes', d.worked_minutes, 'in_now', d.in_now)"
+	"  ORDER BY d.name, d.email, d.user_id) FROM d), '[]'))::text"
+	" FROM o, t",
+	4,
+};
