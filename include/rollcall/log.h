@@ -34,5 +34,11 @@ size_t		rc_log_escape(const char *s, char *out, size_t n);
 
 /* Writes one already-formatted line (a newline is appended). */
 void		rc_log_write_line(const char *line, size_t len);
+/* The same, kept in a per-thread buffer until rc_log_flush (or until the
+ * buffer is full). The thread must flush regularly and call
+ * rc_log_buffer_free before it ends. */
+void		rc_log_buffer_line(const char *line, size_t len);
+void		rc_log_flush(void);
+void		rc_log_buffer_free(void);
 
 #endif

@@ -101,7 +101,7 @@ access_log(struct rc_req *req, double seconds)
 	    req->route ? req->route->pattern : "-", path, req->status,
 	    seconds * 1000.0, req->bytes_out, req->client);
 	if (n > 0)
-		rc_log_write_line(line, (size_t)n < sizeof(line) ?
+		rc_log_buffer_line(line, (size_t)n < sizeof(line) ?
 		    (size_t)n : sizeof(line) - 1);
 }
 

@@ -445,12 +445,30 @@ rc_loop_static(struct rc_loop *loop)
 	return loop->statics;
 }
 
+/* Access-log lines leave a loop at most this long after their request. */
+#define LOG_FLUSH_MS	100
+
+static void
+log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	rc_log_flush();
+}
+
 static void *
 loop_main(void *arg)
 {
 	struct rc_loop *loop = arg;
+	struct timeval tv = { 0, LOG_FLUSH_MS * 1000 };
+	struct event *flush;
 
+	flush = event_new(loop->base, -1, EV_PERSIST, log_flush_cb, NULL);
+	event_add(flush, &tv);
 	event_base_dispatch(loop->base);
+	event_free(flush);
+	rc_log_buffer_free();
 	return NULL;
 }
 

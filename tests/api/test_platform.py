@@ -288,7 +288,12 @@ def test_sighup_reopens_the_log(daemon):
     while not os.path.exists(daemon.log_path) and time.time() < deadline:
         time.sleep(0.05)
     daemon.get("/healthz", headers={"X-Request-Id": "after-hup"})
-    time.sleep(0.2)
+    deadline = time.time() + 3     # access lines are flushed every 100 ms
+    while time.time() < deadline:
+        with open(daemon.log_path) as f:
+            if "after-hup" in f.read():
+                break
+        time.sleep(0.05)
     with open(daemon.log_path) as f:
         assert "after-hup" in f.read()
     assert oct(os.stat(daemon.log_path).st_mode & 0o777) == "0o600"

@@ -28,8 +28,8 @@ if [ "$(q -c "SELECT count(*) FROM orgs WHERE slug = '$slug'")" = 0 ]; then
 	t0=$(date +%s.%N)
 	q -v slug="$slug" -v month="$month" -v people="$people" \
 		-f "$(dirname "$0")/seed_attendance.sql"
-	printf 'seeded %s people x %s in %.1f s\n' "$people" "$month" \
-		"$(echo "$(date +%s.%N) - $t0" | bc)"
+	awk -v p="$people" -v m="$month" -v t0="$t0" -v t1="$(date +%s.%N)" \
+		'BEGIN { printf "seeded %s people x %s in %.1f s\n", p, m, t1 - t0 }'
 fi
 month=$(q -c "SELECT to_char(min(e.at AT TIME ZONE o.timezone), 'YYYY-MM')
 	FROM attendance_events e JOIN orgs o ON o.id = e.org_id
