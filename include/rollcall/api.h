@@ -126,6 +126,9 @@ struct rc_api_page {
 };
 /* Replies 422 (field limit or cursor) and returns RC_ERR on bad input. */
 rc_status rc_api_page_parse(struct rc_req *req, struct rc_api_page *page);
+/* The same for lists whose ids are not UUIDs: id_ok checks the cursor's. */
+rc_status rc_api_page_parse_ids(struct rc_req *req, struct rc_api_page *page,
+	    int (*id_ok)(const char *id));
 
 /* The reply of a list: given a CTE named cte with columns created_at, id
  * and j (the item's JSON), holding up to lim + 1 rows in (created_at, id)

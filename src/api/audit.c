@@ -82,9 +82,7 @@ struct audit_query {
 	const char	*org;
 	const char	*from_at, *from_date, *to_at, *to_date;
 	char		 from[WHEN_MAX + 1], to[WHEN_MAX + 1];
-	char		 limit[12];
-	char		 cursor[96];
-	const char	*after_at, *after_id;
+	struct rc_api_page page;
 };
 
 static int
@@ -207,59 +205,15 @@ when_param(struct rc_req *req, const char *name, char buf[WHEN_MAX + 1],
 	}
 }
 
-/* "2026-11-26T09:03:00.123456Z|42": what AUDIT_CURSOR encodes. */
+/* Audit rows are numbered by a bigserial, not a UUID. */
 static int
-cursor_text_ok(char *s, const char **at, const char **id)
+bigint_id_ok(const char *s)
 {
-	char *bar = strchr(s, '|'), *p;
+	size_t n = 0;
 
-	if (bar == NULL)
-		return 0;
-	*bar = '\0';
-	if (strlen(s) != 27 || s[19] != '.' || s[10] != 'T' || !date_ok(s) ||
-	    !time_ok(s + 11) || s[26] != 'Z')
-		return 0;
-	for (p = bar + 1; is_digit(*p); p++)
-		;
-	if (*p != '\0' || p == bar + 1 || p - (bar + 1) > ID_DIGITS_MAX)
-		return 0;
-	*at = s;
-	*id = bar + 1;
-	return 1;
-}
-
-/* ?limit= (default 50, 1..500) and ?cursor=. */
-static rc_status
-page_param(struct rc_req *req, struct audit_query *q)
-{
-	const char *limit = rc_http_query(req, "limit");
-	const char *cursor = rc_http_query(req, "cursor");
-	size_t len;
-	char *end;
-	long n = 50;
-
-	if (limit != NULL) {
-		n = strtol(limit, &end, 10);
-		if (*limit == '\0' || *end != '\0' || n < 1 || n > 500) {
-			rc_http_fail_field(req, "limit",
-			    "must be a whole number from 1 to 500");
-			return RC_ERR;
-		}
-	}
-	snprintf(q->limit, sizeof(q->limit), "%ld", n);
-	if (cursor == NULL)
-		return RC_OK;
-	if (sodium_base642bin((unsigned char *)q->cursor, sizeof(q->cursor) - 1,
-	    cursor, strlen(cursor), NULL, &len, NULL,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-		goto bad;
-	q->cursor[len] = '\0';
-	if (strlen(q->cursor) == len &&
-	    cursor_text_ok(q->cursor, &q->after_at, &q->after_id))
-		return RC_OK;
-bad:
-	rc_http_fail_field(req, "cursor", "is not a cursor this server made");
-	return RC_ERR;
+	while (is_digit(s[n]))
+		n++;
+	return n > 0 && n <= ID_DIGITS_MAX && s[n] == '\0';
 }
 
 static void
@@ -305,11 +259,11 @@ list_authed(struct rc_req *req)
 	}
 	if (when_param(req, "from", q->from, &q->from_at, &q->from_date) !=
 	    RC_OK || when_param(req, "to", q->to, &q->to_at, &q->to_date) !=
-	    RC_OK || page_param(req, q) != RC_OK)
+	    RC_OK || rc_api_page_parse_ids(req, &q->page, bigint_id_ok) != RC_OK)
 		return;
 	{
 		const char *p[8] = { q->org, q->from_at, q->from_date, q->to_at,
-		    q->to_date, q->after_at, q->after_id, q->limit };
+		    q->to_date, q->page.after_at, q->page.after_id, q->page.limit };
 
 		rc_api_query(req, q->org ? &SQL_LIST_ORG : &SQL_LIST_ALL, p,
 		    list_cb);

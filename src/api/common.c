@@ -49,6 +49,13 @@ is_cursor_instant(const char *s)
 rc_status
 rc_api_page_parse(struct rc_req *req, struct rc_api_page *page)
 {
+	return rc_api_page_parse_ids(req, page, rc_api_is_uuid);
+}
+
+rc_status
+rc_api_page_parse_ids(struct rc_req *req, struct rc_api_page *page,
+    int (*id_ok)(const char *id))
+{
 	const char *limit = rc_http_query(req, "limit");
 	const char *cursor = rc_http_query(req, "cursor");
 	size_t len;
@@ -75,7 +82,8 @@ rc_api_page_parse(struct rc_req *req, struct rc_api_page *page)
 	if ((bar = strchr(page->buf, '|')) == NULL)
 		goto bad;
 	*bar = '\0';
-	if (!is_cursor_instant(page->buf) || !rc_api_is_uuid(bar + 1))
+	if (!is_cursor_instant(page->buf) || !rc_api_instant_valid(page->buf) ||
+	    !id_ok(bar + 1))
 		goto bad;
 	page->after_at = page->buf;
 	page->after_id = bar + 1;
