@@ -172,4 +172,50 @@ int	rc_api_date_valid(const char *s);
  * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
 int	rc_api_instant_valid(const char *s);
 
+/* ---- Pictures, faces, kiosks (src/api/upload.c, pictures.c, faces.c,
+ * kiosks.c) ----------------------------------------------------------- */
+#include "rollcall/face.h"
+#include "rollcall/store.h"
+
+void	rc_api_pictures_routes(struct rc_router *r);
+void	rc_api_faces_routes(struct rc_router *r);
+void	rc_api_kiosks_routes(struct rc_router *r);
+
+/* What rc_api_start opened (NULL before it). */
+struct rc_store		*rc_api_store(void);
+struct rc_face_engine	*rc_api_face_engine(void);
+
+/* rc_api_upload flags. */
+#define RC_UPLOAD_STORE		0x1	/* write JPEG + thumbnail to the store */
+#define RC_UPLOAD_FACE		0x2	/* find the largest face, make a template */
+#define RC_UPLOAD_FACE_STRICT	0x4	/* ...and refuse two comparable faces */
+
+/* An image upload, as prepared on the CPU pool. */
+struct rc_api_upload {
+	unsigned		 flags;
+	struct rc_image		 img;		/* upright JPEG, thumb, pixels */
+	char			 sha256[RC_STORE_KEY_LEN + 1];
+	char			 thumb_sha256[RC_STORE_KEY_LEN + 1];
+	/* With RC_UPLOAD_FACE: */
+	enum rc_face_status	 face_status;
+	struct rc_face_template	*face;		/* on RC_FACE_OK; owned here */
+	struct rc_face_info	 face_info;
+};
+
+typedef void (*rc_api_upload_cb)(struct rc_req *req, struct rc_api_upload *up);
+
+/* Reads the request's image (a raw image body, or the part named "file"
+ * of a multipart/form-data body), checks it (type from the bytes, size
+ * and pixel limits), prepares it on the CPU pool (rc_face_image_prepare),
+ * and as flags ask stores it and extracts the face there too; then calls
+ * done(req, up) on the request's loop thread. up belongs to req (freed
+ * with it). On bad input (400 no file part, 413, 415, 422 corrupt) or a
+ * failure (500, 503 store) it replies itself and done is not called. A
+ * face status other than RC_FACE_OK is left for done to judge. */
+void	rc_api_upload(struct rc_req *req, unsigned flags, rc_api_upload_cb done);
+/* Replies 422 {code: "no_face" | "multiple_faces" | "poor_quality"} (or
+ * 500) for a face status other than RC_FACE_OK, with info->reason. */
+void	rc_api_fail_face(struct rc_req *req, enum rc_face_status st,
+	    const struct rc_face_info *info);
+
 #endif

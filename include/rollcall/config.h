@@ -34,6 +34,8 @@ struct rc_config {
 	int	 limits_max_header_bytes;
 	int	 limits_max_in_flight;
 	int	 limits_retry_after;
+	int	 limits_max_upload_bytes;	/* image bodies */
+	int	 limits_max_image_pixels;	/* width x height, checked before decoding */
 
 	/* [log] */
 	char	*log_file;
@@ -73,6 +75,17 @@ struct rc_config {
 	int	 jobs_backoff_base_ms;
 	int	 jobs_backoff_max_ms;
 	int	 jobs_poll_ms;
+
+	/* [store] */
+	char	*store_dir;		/* blobs, content-addressed */
+
+	/* [face] */
+	char	*face_cascade_dir;	/* empty: Debian's opencv-data */
+	char	*face_detector_model;	/* YuNet ONNX; empty: Haar cascade */
+	char	*face_recognizer_model;	/* SFace ONNX; empty: built-in */
+	int	 face_min_face_px;
+	char	*face_threshold;	/* default similarity to match, 0..1 */
+	int	 face_photo_retention_days;	/* check-in photos; 0: keep */
 };
 
 /* Fills cfg with defaults, then the file at path (NULL: none), then the

@@ -125,6 +125,68 @@ double			 rc_face_similarity(const struct rc_face_template *a,
 size_t			 rc_face_search(const float *gallery, size_t n, size_t dim,
 			    const float *probe, size_t k, struct rc_face_hit *hits);
 
+/* ---- Pictures: what "file conversion" did ---------------------------- *
+ * Uploaded images are checked from their bytes, never their name or
+ * Content-Type, and their size is read from the header before anything is
+ * decoded, so a decompression bomb costs nothing. */
+
+enum rc_image_type {
+	RC_IMAGE_UNKNOWN,
+	RC_IMAGE_JPEG,
+	RC_IMAGE_PNG,
+	RC_IMAGE_WEBP,
+	RC_IMAGE_BMP,
+};
+
+enum rc_image_status {
+	RC_IMAGE_OK,
+	RC_IMAGE_NOT_IMAGE,	/* not a supported type: 415 */
+	RC_IMAGE_CORRUPT,	/* truncated or undecodable: 422 */
+	RC_IMAGE_TOO_LARGE,	/* width x height over the limit: 413 */
+	RC_IMAGE_ERROR,		/* internal error: 500 */
+};
+
+/* Reads the type and the dimensions from the first bytes of an image
+ * (JPEG SOFn, PNG IHDR, WebP VP8/VP8L/VP8X, BMP header) without decoding.
+ * Returns RC_IMAGE_NOT_IMAGE for another type, RC_IMAGE_CORRUPT when the
+ * header is cut short or impossible. Cheap: fine on a loop thread.
+ * (src/face/image.c) */
+enum rc_image_status	 rc_face_image_sniff(const void *data, size_t len,
+			    enum rc_image_type *type, int *width, int *height);
+/* "image/jpeg", ...; NULL for RC_IMAGE_UNKNOWN. */
+const char		*rc_face_image_mime(enum rc_image_type type);
+
+struct rc_image_limits {
+	size_t	 max_pixels;	/* width x height; refused before decoding */
+	int	 thumb_px;	/* longest side of the thumbnail; <= 0: 256 */
+	int	 jpeg_quality;	/* <= 0: 90 */
+};
+
+/* A prepared picture: upright, re-encoded as JPEG with no metadata at all
+ * (no EXIF, so no GPS), its thumbnail, and the decoded upright pixels for
+ * the face matcher (BGR, 3 channels). */
+struct rc_image {
+	enum rc_image_type source_type;
+	int		 width, height;
+	unsigned char	*jpeg;
+	size_t		 jpeg_len;
+	unsigned char	*thumb;
+	size_t		 thumb_len;
+	int		 thumb_w, thumb_h;
+	unsigned char	*bgr;		/* height rows of stride bytes */
+	size_t		 stride;
+	char		 reason[160];	/* human text for a non-OK status */
+};
+
+/* Sniffs, checks the pixel limit, decodes, applies the EXIF orientation,
+ * re-encodes and makes the thumbnail. out is filled on RC_IMAGE_OK (free
+ * with rc_face_image_cleanup) and holds only reason otherwise.
+ * Blocking (milliseconds): call on the CPU pool. */
+enum rc_image_status	 rc_face_image_prepare(const void *data, size_t len,
+			    const struct rc_image_limits *limits,
+			    struct rc_image *out);
+void			 rc_face_image_cleanup(struct rc_image *img);
+
 /* CLI: rollcall face-eval DIR [--enroll N] [--json] ...; argv[0] is
  * "face-eval". Returns the process exit status. */
 int			 rc_face_eval_main(int argc, char **argv);

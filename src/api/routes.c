@@ -82,4 +82,7 @@ rc_api_routes(struct rc_router *r)
 	rc_api_reports_routes(r);
 	rc_api_attendance_routes(r);
 	rc_api_holidays_routes(r);
+	rc_api_pictures_routes(r);
+	rc_api_faces_routes(r);
+	rc_api_kiosks_routes(r);
 }

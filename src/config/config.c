@@ -32,6 +32,7 @@ struct key {
 };
 
 static rc_status check_level(const char *v);
+static rc_status check_unit(const char *v);
 
 #define S(sec, key, field, def, fl) \
 	{ sec, key, KEY_STR, offsetof(struct rc_config, field), def, 0, 0, fl, NULL }
@@ -62,6 +63,10 @@ static const struct key keys[] = {
 	I("limits", "max_header_bytes", limits_max_header_bytes, "16384", 1024, 1048576),
 	I("limits", "max_in_flight", limits_max_in_flight, "1000", 1, 1000000),
 	I("limits", "retry_after", limits_retry_after, "1", 1, 3600),
+	I("limits", "max_upload_bytes", limits_max_upload_bytes, "10485760",
+	    1024, INT_MAX),
+	I("limits", "max_image_pixels", limits_max_image_pixels, "40000000",
+	    1, INT_MAX),
 
 	S("log", "file", log_file, "", 0),
 	{ "log", "level", KEY_STR, offsetof(struct rc_config, log_level), "info",
@@ -98,6 +103,17 @@ static const struct key keys[] = {
 	I("jobs", "backoff_base_ms", jobs_backoff_base_ms, "2000", 10, 3600000),
 	I("jobs", "backoff_max_ms", jobs_backoff_max_ms, "3600000", 10, 86400000),
 	I("jobs", "poll_ms", jobs_poll_ms, "1000", 10, 600000),
+
+	S("store", "dir", store_dir, "var/blobs", 0),
+
+	S("face", "cascade_dir", face_cascade_dir, "", 0),
+	S("face", "detector_model", face_detector_model, "", 0),
+	S("face", "recognizer_model", face_recognizer_model, "", 0),
+	I("face", "min_face_px", face_min_face_px, "40", 8, 4096),
+	{ "face", "threshold", KEY_STR, offsetof(struct rc_config,
+	  face_threshold), "0.5", 0, 0, 0, check_unit },
+	I("face", "photo_retention_days", face_photo_retention_days, "30",
+	    0, 36500),
 };
 
 struct load_ctx {
@@ -125,6 +141,20 @@ find_key(const char *section, const char *name)
 		    strcmp(keys[i].name, name) == 0)
 			return &keys[i];
 	return NULL;
+}
+
+/* A number in [0, 1] (a similarity threshold). */
+static rc_status
+check_unit(const char *v)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno != 0 || end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+		return RC_ERR;
+	return RC_OK;
 }
 
 static rc_status

@@ -117,7 +117,21 @@ set_client(struct rc_req *req)
 	snprintf(req->client, sizeof(req->client), "%s", addr ? addr : "-");
 }
 
-/* Parses the JSON body of a RC_ROUTE_JSON route; replies 400/415 itself. */
+/* What libevent may read of a body: the larger of the JSON and the upload
+ * limits, plus room for a multipart envelope. Each route checks its own
+ * limit: JSON bodies in parse_body, images in the upload code. */
+static ev_ssize_t
+max_body(const struct rc_config *cfg)
+{
+	long n = cfg->limits_max_upload_bytes + 65536L;
+
+	if (n < cfg->limits_max_body_bytes)
+		n = cfg->limits_max_body_bytes;
+	return (ev_ssize_t)n;
+}
+
+/* Parses the JSON body of a RC_ROUTE_JSON route; replies 400/413/415
+ * itself. */
 static rc_status
 parse_body(struct rc_req *req)
 {
@@ -131,6 +145,11 @@ parse_body(struct rc_req *req)
 	    strncasecmp(ctype, "application/json", 16) != 0)) {
 		rc_http_fail(req, 415, "unsupported_media_type",
 		    "the body must be application/json");
+		return RC_ERR;
+	}
+	if (len > (size_t)req->loop->server->cfg->limits_max_body_bytes) {
+		rc_http_fail(req, 413, "body_too_large",
+		    "the body exceeds limits.max_body_bytes");
 		return RC_ERR;
 	}
 	if (len == 0) {
@@ -360,7 +379,7 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	 * room to answer 413 problem+json ourselves (headers_too_large). */
 	evhttp_set_max_headers_size(loop->http,
 	    2 * (ev_ssize_t)cfg->limits_max_header_bytes);
-	evhttp_set_max_body_size(loop->http, cfg->limits_max_body_bytes);
+	evhttp_set_max_body_size(loop->http, max_body(cfg));
 	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
