@@ -98,6 +98,7 @@ class Daemon:
             "ROLLCALL_AUTH_ARGON_OPSLIMIT": "1",
             "ROLLCALL_AUTH_ARGON_MEMLIMIT_KIB": "8192",
             "ROLLCALL_MAIL_SPOOL_DIR": os.path.join(tmp, "spool"),
+            "ROLLCALL_STORE_DIR": os.path.join(tmp, "blobs"),
             "ROLLCALL_JOBS_BACKOFF_BASE_MS": "200",
             "ROLLCALL_JOBS_BACKOFF_MAX_MS": "1000",
             "ROLLCALL_JOBS_POLL_MS": "100",
