@@ -10,7 +10,7 @@ debs=(
 	libjwt-dev libcurl4-openssl-dev libssl-dev libopencv-dev opencv-data
 	libcmocka-dev
 	postgresql postgresql-contrib
-	python3-pytest python3-requests python3-aiosmtpd
+	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
 )
 command -v node >/dev/null 2>&1 || debs+=(nodejs npm)
