@@ -157,7 +157,8 @@ enum rc_image_status	 rc_face_image_sniff(const void *data, size_t len,
 const char		*rc_face_image_mime(enum rc_image_type type);
 
 struct rc_image_limits {
-	size_t	 max_pixels;	/* width x height; refused before decoding */
+	size_t	 max_pixels;	/* width x height; refused before decoding;
+				   0: 40,000,000 */
 	int	 thumb_px;	/* longest side of the thumbnail; <= 0: 256 */
 	int	 jpeg_quality;	/* <= 0: 90 */
 };
@@ -180,8 +181,12 @@ struct rc_image {
 
 /* Sniffs, checks the pixel limit, decodes, applies the EXIF orientation,
  * re-encodes and makes the thumbnail. out is filled on RC_IMAGE_OK (free
- * with rc_face_image_cleanup) and holds only reason otherwise.
- * Blocking (milliseconds): call on the CPU pool. */
+ * with rc_face_image_cleanup) and holds only source_type and reason
+ * otherwise. A file cut short (a JPEG without its EOI after the scan, a
+ * PNG without IEND, a WebP shorter than its RIFF size, a BMP missing
+ * rows) is RC_IMAGE_CORRUPT, not a grey-filled picture. limits may be
+ * NULL (the defaults). Blocking (about 8 ms for 640 x 480, 300 ms for
+ * 12 MP): call on the CPU pool. */
 enum rc_image_status	 rc_face_image_prepare(const void *data, size_t len,
 			    const struct rc_image_limits *limits,
 			    struct rc_image *out);

@@ -20,7 +20,9 @@ struct rc_store;
 #define RC_STORE_KEY_LEN	64	/* lower-case hex SHA-256 */
 
 /* One backend. put must be atomic: a reader (or a crash) never sees a
- * partial blob under its real name. */
+ * partial blob under its real name. put of bytes already stored writes
+ * nothing but makes the blob young again (its age restarts), so that
+ * `store gc` does not collect bytes a new row is about to name. */
 struct rc_store_ops {
 	rc_status (*put)(struct rc_store *s, const char *key, const void *data,
 	    size_t len);
@@ -52,10 +54,11 @@ void		 rc_store_key_of(const void *data, size_t len,
 		    char key[RC_STORE_KEY_LEN + 1]);
 
 /* Stores data under its SHA-256, written into key. Storing bytes that are
- * there already writes nothing. */
+ * there already writes nothing (but restarts their age). */
 rc_status	 rc_store_put(struct rc_store *s, const void *data, size_t len,
 		    char key[RC_STORE_KEY_LEN + 1]);
-/* A new buffer the caller frees; RC_AGAIN when there is no such blob. */
+/* A new buffer the caller frees; RC_AGAIN when there is no such blob,
+ * RC_ERR for an invalid key or an I/O error (*data is then NULL). */
 rc_status	 rc_store_get(struct rc_store *s, const char *key,
 		    unsigned char **data, size_t *len);
 int		 rc_store_exists(struct rc_store *s, const char *key);

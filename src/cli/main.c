@@ -16,6 +16,7 @@
 #include "rollcall/jobs.h"
 #include "rollcall/log.h"
 #include "rollcall/reports.h"
+#include "rollcall/store.h"
 
 struct command {
 	const char	*name;
@@ -38,6 +39,7 @@ static const struct command commands[] = {
 	{ "user", rc_cli_user, "user add --email E --name N --role R [--org SLUG]" },
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 	{ "export", rc_cli_export, "export --org SLUG [--month YYYY-MM] [--format csv|json] [--out FILE] [--mail]: the monthly report" },
+	{ "store", rc_cli_store, "store gc [--dry-run] [--grace SECONDS]: delete blobs no picture names" },
 	{ "leave", rc_cli_leave, "leave digest [--org SLUG]: mail each org's admins its pending leave requests" },
 };
 
