@@ -48,16 +48,7 @@ q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 # A fresh org per run, so the gallery holds exactly what this run enrols.
 slug=bench-faces-$RANDOM$RANDOM
 q -c "INSERT INTO orgs (name, slug) VALUES ('Bench faces', '$slug')" >/dev/null
-email=admin@$slug.test
-pw=bench-Passw0rd-$RANDOM-long
-env ROLLCALL_CONFIG="$root/conf/rollcall.conf" ROLLCALL_DB_URL="$DB_URL" \
-	"$BIN" user add --email "$email" --name Bench --role admin \
-	--org "$slug" <<<"$pw" >/dev/null
-tok=$(curl -sf -H 'Content-Type: application/json' \
-	-d "{\"email\":\"$email\",\"password\":\"$pw\"}" "$base/api/v1/auth/login" |
-	sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-[ -n "$tok" ] || { echo "bench: login failed" >&2; exit 1; }
-auth="Authorization: Bearer $tok"
+bench_login admin "$slug"
 org_id=$(q -c "SELECT id FROM orgs WHERE slug = '$slug'")
 
 # Enrol the first 5 photos of each LFW person through the API, timed.

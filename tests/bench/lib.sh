@@ -36,6 +36,23 @@ bench_stop_daemon() {
 	kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
 }
 
+# bench_login ROLE [SLUG]: a fresh user of ROLE (in org SLUG), logged in
+# on $base; sets tok and auth ("Authorization: Bearer ...").
+bench_login() {
+	local role=$1 slug=${2:-} email pw
+	email=bench-$role-$RANDOM$RANDOM@${slug:-bench}.test
+	pw=bench-Passw0rd-$RANDOM-long
+	env ROLLCALL_CONFIG="$root/conf/rollcall.conf" ROLLCALL_DB_URL="$DB_URL" \
+		"$BIN" user add --email "$email" --name Bench --role "$role" \
+		${slug:+--org "$slug"} <<<"$pw" >/dev/null
+	tok=$(curl -sf -H 'Content-Type: application/json' \
+		-d "{\"email\":\"$email\",\"password\":\"$pw\"}" \
+		"$base/api/v1/auth/login" |
+		sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+	[ -n "$tok" ] || { echo "bench: login failed" >&2; return 1; }
+	auth="Authorization: Bearer $tok"
+}
+
 rss_mib() {
 	awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
