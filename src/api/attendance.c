@@ -5,10 +5,13 @@
  * concurrent requests, and the handlers turn those into 409s. Who may see
  * whom is decided in the same statement that reads: yourself; an admin
  * their org; a manager their direct reports; a superadmin anyone. Anyone
- * else is a person who does not exist for the caller: 404. */
+ * else is a person who does not exist for the caller: 404. A check-in may
+ * carry a photo instead of JSON (required when the org says face_required):
+ * it must match the caller's enrolled faces, and is kept with the event. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -16,6 +19,9 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/log.h"
+
+#include "faces-int.h"
 
 #define NOTE_MAX_CHARS	500
 
@@ -49,18 +55,54 @@
 /* The longest range a read may cover. */
 #define RANGE_MAX_DAYS	"366"
 
-/* $1 user, $2 kind, $3 source, $4 note. The instant is the database's
- * clock, so that every daemon sharing it orders events the same way. */
+/* $1 user, $2 kind, $3 source, $4 note, $5 whether the org's
+ * face_required applies (a check-in without a photo). The instant is the
+ * database's clock, so that every daemon sharing it orders events the
+ * same way. One row (none: no such person): the event (NULL when a face
+ * is required), whether one is. */
 static const struct rc_db_stmt SQL_PUNCH = {
 	"attendance_punch",
-	"WITH u AS (SELECT id, org_id FROM users WHERE id = $1::uuid"
-	"  AND org_id IS NOT NULL),"
+	"WITH u AS (SELECT u.id, u.org_id, o.face_required AND $5::bool"
+	"  AS blocked FROM users u JOIN orgs o ON o.id = u.org_id"
+	"  WHERE u.id = $1::uuid),"
 	" e AS (INSERT INTO attendance_events (org_id, user_id, kind, at,"
 	"  source, note) SELECT u.org_id, u.id, $2, now(), $3, $4 FROM u"
-	"  RETURNING id, kind, at)"
+	"  WHERE NOT u.blocked RETURNING id, kind, at)"
+	" SELECT (SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
+	RC_API_INSTANT("e.at") ")::text FROM e), u.blocked FROM u",
+	5,
+};
+
+/* $1 user, $2 default threshold. One row per template of the caller (one
+ * with NULLs when none; no row: no such person): threshold, method,
+ * version, template. */
+static const struct rc_db_stmt SQL_MY_TEMPLATES = {
+	"attendance_my_templates",
+	"SELECT COALESCE(o.face_threshold, $2::real)::text, f.method,"
+	" f.version, f.template FROM users u JOIN orgs o ON o.id = u.org_id"
+	" LEFT JOIN face_templates f ON f.user_id = u.id"
+	" WHERE u.id = $1::uuid LIMIT " FACES_PER_USER_MAX_TEXT,
+	2,
+};
+
+/* $1 user, $2 similarity, $3 sha256, $4 thumb, $5 width, $6 height,
+ * $7 bytes. The photo (purpose check_in, purged after
+ * face.photo_retention_days) and the event naming it. */
+static const struct rc_db_stmt SQL_FACE_CHECK_IN = {
+	"attendance_face_check_in",
+	"WITH u AS (SELECT id, org_id FROM users WHERE id = $1::uuid),"
+	" p AS (INSERT INTO pictures (org_id, owner_id, purpose, sha256,"
+	"  thumb_sha256, width, height, bytes) SELECT u.org_id, u.id,"
+	"  'check_in', $3, $4, $5::int, $6::int, $7::bigint FROM u"
+	"  RETURNING id, org_id, owner_id),"
+	" e AS (INSERT INTO attendance_events (org_id, user_id, kind, at,"
+	"  source, picture_id, similarity) SELECT p.org_id, p.owner_id, 'in',"
+	"  now(), 'web', p.id, $2::real FROM p"
+	"  RETURNING id, kind, at, similarity)"
 	" SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
-	RC_API_INSTANT("e.at") ")::text FROM e",
-	4,
+	RC_API_INSTANT("e.at") ", 'face', json_build_object('similarity',"
+	" e.similarity))::text FROM e",
+	7,
 };
 
 /* $1..$4 as VISIBLE_TARGET, $5/$6 from as a date or an instant, $7/$8 to
@@ -260,30 +302,48 @@ user_param(struct rc_req *req, const char **out)
 
 /* ---- POST /api/v1/attendance/check-in | check-out -------------------- */
 
-static void
-punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
+/* Any break of the state rule by a check-in means an in is already open
+ * (a concurrent one may sort after ours: RC003); by a check-out, that none
+ * is. The same instant twice is a concurrent duplicate too. */
+static int
+punch_refused(const struct rc_db_result *r)
 {
 	const char *st = r->err == RC_DB_FAILED ? r->sqlstate : NULL;
 
-	/* Any break of the rule by a check-in means an in is already open
-	 * (a concurrent one may sort after ours: RC003); by a check-out, that
-	 * none is. The same instant twice is a concurrent duplicate too. */
-	if (st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
+	return st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
 	    strcmp(st, SQLSTATE_LONE_OUT) == 0 ||
 	    strcmp(st, SQLSTATE_SEQUENCE) == 0 ||
-	    strcmp(st, SQLSTATE_UNIQUE) == 0)) {
-		if (in)
-			rc_http_fail(req, 409, "already_checked_in",
-			    "you are checked in already: check out first");
-		else
-			rc_http_fail(req, 409, "not_checked_in",
-			    "you are not checked in");
+	    strcmp(st, SQLSTATE_UNIQUE) == 0);
+}
+
+static void
+punch_fail_sequence(struct rc_req *req, int in)
+{
+	if (in)
+		rc_http_fail(req, 409, "already_checked_in",
+		    "you are checked in already: check out first");
+	else
+		rc_http_fail(req, 409, "not_checked_in",
+		    "you are not checked in");
+}
+
+static void
+punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
+{
+	if (punch_refused(r)) {
+		punch_fail_sequence(req, in);
 		return;
 	}
 	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 404, "not_found", "no such person");
+		return;
+	}
+	if (PQgetvalue(r->res, 0, 1)[0] == 't') {
+		rc_http_fail(req, 403, "face_required", "your organisation "
+		    "checks faces: send a photo of yours (image/* or "
+		    "multipart/form-data part \"file\")");
 		return;
 	}
 	rc_http_reply(req, 201, "application/json; charset=utf-8",
@@ -305,7 +365,7 @@ check_out_cb(const struct rc_db_result *r, void *arg)
 static void
 punch(struct rc_req *req, const char *kind, rc_api_db_cb cb)
 {
-	const char *note, *source, *p[4];
+	const char *note, *source, *p[5];
 
 	if (rc_api_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK ||
 	    rc_api_enum(req, "source", 0, sources, &source) != RC_OK)
@@ -314,12 +374,16 @@ punch(struct rc_req *req, const char *kind, rc_api_db_cb cb)
 	p[1] = kind;
 	p[2] = source != NULL ? source : "web";
 	p[3] = note;
+	p[4] = strcmp(kind, "in") == 0 ? "true" : "false";
 	rc_api_query(req, &SQL_PUNCH, p, cb);
 }
 
 static void
 check_in_authed(struct rc_req *req)
 {
+	/* Not RC_ROUTE_JSON: the route takes photos too. */
+	if (rc_http_parse_json_body(req) != RC_OK)
+		return;
 	punch(req, "in", check_in_cb);
 }
 
@@ -329,14 +393,134 @@ check_out_authed(struct rc_req *req)
 	punch(req, "out", check_out_cb);
 }
 
+/* ---- Face-gated check-in: a photo instead of JSON --------------------- */
+
+/* The upload, across the queries that follow it. */
+static const struct rc_api_upload *
+face_upload(struct rc_req *req)
+{
+	return *(const struct rc_api_upload **)faces_state_of(req);
+}
+
+static void
+face_check_in_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const struct rc_api_upload *up = face_upload(req);
+
+	if (punch_refused(r)) {
+		faces_fail_discard(req, up, req->who->org_id, 409,
+		    "already_checked_in", "you are checked in already: check "
+		    "out first");
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such person");
+		return;
+	}
+	rc_http_reply(req, 201, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+/* Records the check-in with its photo. */
+static void
+face_check_in_record(struct rc_req *req, const struct rc_api_upload *up,
+    double similarity)
+{
+	char sim[24], w[16], h[16], bytes[24];
+	const char *p[7];
+
+	snprintf(sim, sizeof(sim), "%.6f", similarity);
+	snprintf(w, sizeof(w), "%d", up->img.width);
+	snprintf(h, sizeof(h), "%d", up->img.height);
+	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
+	p[0] = req->who->user_id;
+	p[1] = sim;
+	p[2] = up->sha256;
+	p[3] = up->thumb_sha256;
+	p[4] = w;
+	p[5] = h;
+	p[6] = bytes;
+	rc_api_query(req, &SQL_FACE_CHECK_IN, p, face_check_in_cb);
+}
+
+static void
+my_templates_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const struct rc_api_upload *up = face_upload(req);
+	double best, threshold;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) == 0) {
+		faces_fail_discard(req, up, NULL, 404, "not_found",
+		    "no such person");
+		return;
+	}
+	threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
+	best = faces_best_similarity(up->face, r->res, 1);
+	if (best < 0) {
+		faces_fail_discard(req, up, req->who->org_id, 422,
+		    "no_templates", "you have enrolled no face (with the "
+		    "current face matcher): enrol one first");
+		return;
+	}
+	if (best < threshold) {
+		rc_log(RC_LOG_INFO, "attendance: face check-in refused, "
+		    "similarity %.3f < %.3f", best, threshold);
+		faces_fail_discard(req, up, req->who->org_id, 403,
+		    "face_mismatch", "the face does not match yours");
+		return;
+	}
+	face_check_in_record(req, up, best);
+}
+
+static void
+check_in_uploaded(struct rc_req *req, struct rc_api_upload *up)
+{
+	const struct rc_api_upload **st;
+	const char *p[2];
+
+	if (up->face_status != RC_FACE_OK) {
+		faces_fail_face_discard(req, up, req->who->org_id);
+		return;
+	}
+	st = faces_state_new(req, sizeof(*st));
+	*st = up;
+	p[0] = req->who->user_id;
+	p[1] = faces_default_threshold(req);
+	rc_api_query(req, &SQL_MY_TEMPLATES, p, my_templates_cb);
+}
+
+static void
+check_in_face_authed(struct rc_req *req)
+{
+	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE, check_in_uploaded);
+}
+
+/* True when the body is a photo rather than JSON. */
+static int
+body_is_image(struct rc_req *req)
+{
+	const char *ctype = rc_http_header(req, "Content-Type");
+
+	return ctype != NULL && (strncasecmp(ctype, "image/", 6) == 0 ||
+	    strncasecmp(ctype, "multipart/form-data", 19) == 0);
+}
+
 /* Everyone who belongs to an org punches; a superadmin belongs to none. */
 #define PUNCH_ROLES (RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
 
-/* POST /api/v1/attendance/check-in {note?, source?: "web"|"api"} */
+/* POST /api/v1/attendance/check-in {note?, source?: "web"|"api"}, or a
+ * photo of the caller (an image body or multipart part "file"). */
 static void
 attendance_check_in(struct rc_req *req)
 {
-	rc_auth_require(req, PUNCH_ROLES, check_in_authed);
+	rc_auth_require(req, PUNCH_ROLES, body_is_image(req) ?
+	    check_in_face_authed : check_in_authed);
 }
 
 /* POST /api/v1/attendance/check-out {note?, source?} */
@@ -509,7 +693,7 @@ attendance_patch(struct rc_req *req)
 
 static struct rc_route routes[] = {
 	{ RC_HTTP_POST, "/api/v1/attendance/check-in", attendance_check_in,
-	    RC_ROUTE_JSON, 0 },
+	    0, 0 },
 	{ RC_HTTP_POST, "/api/v1/attendance/check-out", attendance_check_out,
 	    RC_ROUTE_JSON, 0 },
 	{ RC_HTTP_GET, "/api/v1/attendance/events", attendance_events, 0, 0 },

@@ -1,9 +1,735 @@
-/* Placeholder until the faces routes land. */
+/* Face routes (what Rekognition did): enrol a person's face from a photo,
+ * list and delete their templates, verify a photo against one person (1:1)
+ * and identify it among an org's people (1:N, through the in-memory
+ * gallery). Templates go into PostgreSQL as bytea and never come back out
+ * of the API. Also the helpers the kiosk and check-in routes share. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
 #include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/config.h"
+#include "rollcall/cpu.h"
+#include "rollcall/db.h"
+#include "rollcall/face.h"
 #include "rollcall/http.h"
+#include "rollcall/log.h"
+
+#include "faces-int.h"
+
+
+/* Rows rc_face_search ranks before one match per person is kept. */
+#define SEARCH_HITS	64
+
+/* The public face object, from a face_templates row named f. */
+#define FACE_JSON \
+	"json_build_object('id', f.id, 'quality', f.quality, 'method'," \
+	" f.method, 'picture_id', f.picture_id, 'created_at', " \
+	RC_API_INSTANT("f.created_at") ")"
+
+/* Who may act on person $1: $2 the org scope (NULL: any), $3 the caller,
+ * $4 whether the caller is an admin (else only themselves). */
+#define PERSON \
+	"u AS (SELECT id, org_id FROM users WHERE id = $1::uuid" \
+	"  AND org_id IS NOT NULL AND ($2::uuid IS NULL OR org_id = $2::uuid)" \
+	"  AND ($4::bool OR id = $3::uuid))"
+
+/* PERSON's $1..$4, $5 sha256, $6 thumb, $7 width, $8 height, $9 bytes,
+ * $10 method, $11 version, $12 template (hex), $13 quality, $14 client,
+ * $15 request id. One row: the face (NULL when not enrolled), whether the
+ * person exists, their org. Not enrolled → the blobs go (job). */
+static const struct rc_db_stmt SQL_ENROL = {
+	"faces_enrol",
+	"WITH " PERSON ","
+	" n AS (SELECT count(*) AS c FROM face_templates"
+	"  WHERE user_id = (SELECT id FROM u)),"
+	" p AS (INSERT INTO pictures (org_id, owner_id, purpose, sha256,"
+	"  thumb_sha256, width, height, bytes) SELECT u.org_id, u.id, 'face',"
+	"  $5, $6, $7::int, $8::int, $9::bigint FROM u, n"
+	"  WHERE n.c < " FACES_PER_USER_MAX_TEXT " RETURNING id, org_id,"
+	"  owner_id),"
+	" f AS (INSERT INTO face_templates (org_id, user_id, picture_id,"
+	"  method, version, template, quality) SELECT p.org_id, p.owner_id,"
+	"  p.id, $10, $11::int, decode($12, 'hex'), $13::real FROM p"
+	"  RETURNING *),"
+	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
+	"  $6::text)", "(SELECT org_id FROM u)")
+	"  WHERE NOT EXISTS (SELECT 1 FROM f)),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
+	"  'face_enrolled', f.user_id, jsonb_build_object('face_id', f.id),"
+	"  $14, $15 FROM f)"
+	" SELECT (SELECT json_build_object('id', f.id, 'quality', f.quality,"
+	" 'picture_id', f.picture_id, 'created_at', "
+	RC_API_INSTANT("f.created_at") ")::text FROM f),"
+	" EXISTS (SELECT 1 FROM u), (SELECT org_id FROM u)",
+	15,
+};
+
+/* PERSON's $1..$4, $5/$6 cursor, $7 limit. One row: whether the person
+ * exists, the page. */
+static const struct rc_db_stmt SQL_LIST = {
+	"faces_list",
+	"WITH " PERSON ","
+	" page AS (SELECT f.created_at, f.id, " FACE_JSON " AS j"
+	"  FROM face_templates f, u WHERE f.user_id = u.id"
+	"  AND ($5::timestamptz IS NULL OR (f.created_at, f.id) >"
+	"   ($5::timestamptz, $6::uuid))"
+	"  ORDER BY f.created_at, f.id LIMIT $7::int + 1)"
+	" SELECT EXISTS (SELECT 1 FROM u), (" RC_API_PAGE_SELECT("page", "$7")
+	")",
+	7,
+};
+
+/* PERSON's $1..$4, $5 face, $6 client, $7 request id. The template, its
+ * source picture and (through the outbox) the picture's blobs. */
+static const struct rc_db_stmt SQL_DELETE = {
+	"faces_delete",
+	"WITH " PERSON ","
+	" f AS (DELETE FROM face_templates x USING u WHERE x.id = $5::uuid"
+	"  AND x.user_id = u.id RETURNING x.id, x.org_id, x.user_id,"
+	"  x.picture_id),"
+	" p AS (DELETE FROM pictures WHERE id IN (SELECT picture_id FROM f)"
+	"  RETURNING sha256, thumb_sha256, org_id),"
+	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array(p.sha256,"
+	"  p.thumb_sha256)", "p.org_id") " FROM p),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
+	"  'face_deleted', f.user_id, jsonb_build_object('face_id', f.id),"
+	"  $6, $7 FROM f)"
+	" SELECT org_id FROM f",
+	7,
+};
+
+/* $1 person, $2 org scope (NULL: any), $3 default threshold. One row per
+ * template (one with NULLs when there is none; no row: no such person):
+ * threshold, method, version, template. */
+static const struct rc_db_stmt SQL_TEMPLATES = {
+	"faces_templates",
+	"SELECT COALESCE(o.face_threshold, $3::real)::text, f.method,"
+	" f.version, f.template FROM users u JOIN orgs o ON o.id = u.org_id"
+	" LEFT JOIN face_templates f ON f.user_id = u.id"
+	" WHERE u.id = $1::uuid AND ($2::uuid IS NULL OR u.org_id = $2::uuid)"
+	" LIMIT " FACES_PER_USER_MAX_TEXT,
+	3,
+};
+
+/* $1 org, $2 default threshold. */
+static const struct rc_db_stmt SQL_THRESHOLD = {
+	"faces_threshold",
+	"SELECT COALESCE(face_threshold, $2::real)::text FROM orgs"
+	" WHERE id = $1::uuid",
+	2,
+};
+
+/* $1 sha256, $2 thumb, $3 org (NULL-able). */
+static const struct rc_db_stmt SQL_DISCARD = {
+	"faces_discard",
+	FACES_BLOB_DELETE_JOB("jsonb_build_array($1::text, $2::text)",
+	"$3::uuid"),
+	3,
+};
+
+/* ---- Helpers the face, kiosk and check-in routes share --------------- */
+
+struct chained {
+	void		*prev_data;
+	void		(*prev_free)(void *);
+	void		(*cleanup)(void *state);
+	max_align_t	 state[];
+};
+
+static void
+chained_free(void *arg)
+{
+	struct chained *c = arg;
+
+	if (c->cleanup != NULL)
+		c->cleanup(c->state);
+	if (c->prev_free != NULL)
+		c->prev_free(c->prev_data);
+	free(c);
+}
+
+void *
+faces_state_of(struct rc_req *req)
+{
+	return ((struct chained *)req->data)->state;
+}
+
+static void *
+state_new(struct rc_req *req, size_t size, void (*cleanup)(void *))
+{
+	struct chained *c = rc_calloc(1, sizeof(*c) + size);
+
+	c->prev_data = req->data;
+	c->prev_free = req->data_free;
+	c->cleanup = cleanup;
+	req->data = c;
+	req->data_free = chained_free;
+	return c->state;
+}
+
+void *
+faces_state_new(struct rc_req *req, size_t size)
+{
+	return state_new(req, size, NULL);
+}
+
+const char *
+faces_default_threshold(const struct rc_req *req)
+{
+	return rc_server_config(req->loop->server)->face_threshold;
+}
+
+void
+faces_version_text(uint32_t version, char out[12])
+{
+	snprintf(out, 12, "%d", (int)(int32_t)version);
+}
+
+double
+faces_best_similarity(const struct rc_face_template *probe,
+    const PGresult *res, int method_col)
+{
+	const char *method = rc_face_template_method(probe);
+	struct rc_face_template *t;
+	unsigned char *buf;
+	double best = -1, s;
+	char version[12];
+	size_t len;
+	int i;
+
+	faces_version_text(rc_face_template_version(probe), version);
+	for (i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, method_col + 2) ||
+		    strcmp(PQgetvalue(res, i, method_col), method) != 0 ||
+		    strcmp(PQgetvalue(res, i, method_col + 1), version) != 0)
+			continue;
+		buf = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i,
+		    method_col + 2), &len);
+		if (buf == NULL)
+			continue;
+		t = rc_face_template_deserialize(buf, len);
+		PQfreemem(buf);
+		if (t == NULL)
+			continue;
+		s = rc_face_similarity(probe, t);
+		rc_face_template_free(t);
+		if (s > best)
+			best = s;
+	}
+	return best;
+}
+
+/* A reply that waits for the blob_delete job. */
+struct discard {
+	struct rc_req		*req;
+	int			 status;
+	int			 face;		/* reply as rc_api_fail_face */
+	enum rc_face_status	 st;
+	struct rc_face_info	 info;
+	char			 code[40];
+	char			 detail[200];
+};
+
+static void
+discard_reply(struct discard *d)
+{
+	if (d->face)
+		rc_api_fail_face(d->req, d->st, &d->info);
+	else
+		rc_http_fail(d->req, d->status, d->code, d->detail[0] != '\0' ?
+		    d->detail : NULL);
+	free(d);
+}
+
+static void
+discard_cb(const struct rc_db_result *r, void *arg)
+{
+	struct discard *d = arg;
+
+	rc_log_set_request_id(d->req->id);
+	if (r->err != RC_DB_OK)
+		rc_log(RC_LOG_ERROR, "faces: cannot queue the blob deletion "
+		    "(store gc will collect them): %s", r->message ?
+		    r->message : "database unavailable");
+	discard_reply(d);
+}
+
+static void
+discard_send(struct rc_req *req, const struct rc_api_upload *up,
+    const char *org_id, struct discard *d)
+{
+	const char *p[3] = { up->sha256, up->thumb_sha256, org_id };
+
+	d->req = req;
+	if ((up->flags & RC_UPLOAD_STORE) == 0 ||
+	    rc_db_query(req->loop->db, &SQL_DISCARD, p, discard_cb, d) !=
+	    RC_AGAIN)
+		discard_reply(d);
+}
+
+void
+faces_fail_discard(struct rc_req *req, const struct rc_api_upload *up,
+    const char *org_id, int status, const char *code, const char *detail)
+{
+	struct discard *d = rc_calloc(1, sizeof(*d));
+
+	d->status = status;
+	snprintf(d->code, sizeof(d->code), "%s", code);
+	snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
+	discard_send(req, up, org_id, d);
+}
+
+void
+faces_fail_face_discard(struct rc_req *req, const struct rc_api_upload *up,
+    const char *org_id)
+{
+	struct discard *d = rc_calloc(1, sizeof(*d));
+
+	d->face = 1;
+	d->st = up->face_status;
+	d->info = up->face_info;
+	discard_send(req, up, org_id, d);
+}
+
+/* The org scope of a caller: NULL (any) for a superadmin. */
+static const char *
+scope_org(const struct rc_req *req)
+{
+	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
+	    req->who->org_id;
+}
+
+static int
+is_admin(const struct rc_req *req)
+{
+	return (req->who->role_bit & (RC_ROLE_ADMIN | RC_ROLE_SUPERADMIN)) != 0;
+}
+
+/* {id} if the caller may act on that person (an admin, or themselves);
+ * replies 404 and returns NULL otherwise. */
+static const char *
+person_param(struct rc_req *req)
+{
+	const char *id;
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return NULL;
+	if (!is_admin(req) && strcasecmp(id, req->who->user_id) != 0) {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return NULL;
+	}
+	return id;
+}
+
+static void
+person_params(struct rc_req *req, const char *id, const char **p)
+{
+	p[0] = id;
+	p[1] = scope_org(req);
+	p[2] = req->who->user_id;
+	p[3] = is_admin(req) ? "true" : "false";
+}
+
+static void
+reply_text(struct rc_req *req, int status, const PGresult *res, int col)
+{
+	rc_http_reply(req, status, "application/json; charset=utf-8",
+	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
+}
+
+/* ---- POST /api/v1/users/{id}/faces ----------------------------------- */
+
+static void
+enrol_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	if (PQgetisnull(r->res, 0, 0)) {
+		rc_http_fail(req, 409, "too_many_faces", "a person enrols at "
+		    "most " FACES_PER_USER_MAX_TEXT " faces: delete one first");
+		return;
+	}
+	gallery_invalidate(PQgetvalue(r->res, 0, 2));
+	reply_text(req, 201, r->res, 0);
+}
+
+static void
+enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
+{
+	const char *p[15];
+	char w[16], h[16], bytes[24], version[12], quality[16], *hex;
+	unsigned char *tpl;
+	size_t len;
+
+	if (up->face_status != RC_FACE_OK) {
+		faces_fail_face_discard(req, up, scope_org(req));
+		return;
+	}
+	tpl = rc_face_template_serialize(up->face, &len);
+	hex = rc_malloc(2 * len + 1);
+	rc_hex_encode(tpl, len, hex);
+	free(tpl);
+	snprintf(w, sizeof(w), "%d", up->img.width);
+	snprintf(h, sizeof(h), "%d", up->img.height);
+	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
+	faces_version_text(rc_face_template_version(up->face), version);
+	snprintf(quality, sizeof(quality), "%.4f",
+	    fmin(1.0, fmax(0.0, up->face_info.quality)));
+	person_params(req, rc_http_param(req, "id"), p);
+	p[4] = up->sha256;
+	p[5] = up->thumb_sha256;
+	p[6] = w;
+	p[7] = h;
+	p[8] = bytes;
+	p[9] = rc_face_template_method(up->face);
+	p[10] = version;
+	p[11] = hex;
+	p[12] = quality;
+	p[13] = rc_http_client(req);
+	p[14] = req->id;
+	rc_api_query(req, &SQL_ENROL, p, enrol_cb);	/* copies the params */
+	free(hex);
+}
+
+static void
+enrol_authed(struct rc_req *req)
+{
+	if (person_param(req) == NULL)
+		return;
+	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE |
+	    RC_UPLOAD_FACE_STRICT, enrol_uploaded);
+}
+
+/* POST /api/v1/users/{id}/faces (image) — one face, clearly alone. */
+static void
+faces_enrol(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, enrol_authed);
+}
+
+/* ---- GET /api/v1/users/{id}/faces ------------------------------------ */
+
+static void
+list_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	reply_text(req, 200, r->res, 1);
+}
+
+static void
+list_authed(struct rc_req *req)
+{
+	struct rc_api_page page;
+	const char *id, *p[7];
+
+	if ((id = person_param(req)) == NULL ||
+	    rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	person_params(req, id, p);
+	p[4] = page.after_at;
+	p[5] = page.after_id;
+	p[6] = page.limit;
+	rc_api_query(req, &SQL_LIST, p, list_cb);
+}
+
+/* GET /api/v1/users/{id}/faces?limit=&cursor= — never the templates. */
+static void
+faces_list(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, list_authed);
+}
+
+/* ---- DELETE /api/v1/users/{id}/faces/{face_id} ---------------------- */
+
+static void
+delete_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such face");
+		return;
+	}
+	gallery_invalidate(PQgetvalue(r->res, 0, 0));
+	rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+delete_authed(struct rc_req *req)
+{
+	const char *id, *face, *p[7];
+
+	if ((id = person_param(req)) == NULL ||
+	    rc_api_uuid_param(req, "face_id", &face) != RC_OK)
+		return;
+	person_params(req, id, p);
+	p[4] = face;
+	p[5] = rc_http_client(req);
+	p[6] = req->id;
+	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+}
+
+/* DELETE /api/v1/users/{id}/faces/{face_id} — the template, its source
+ * picture and the picture's files. */
+static void
+faces_delete(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ANY, delete_authed);
+}
+
+/* ---- POST /api/v1/faces/verify?user_id= ------------------------------ */
+
+/* The org a kiosk or an admin works in (NULL: a superadmin, any). */
+static const char *
+caller_org(const struct rc_req *req)
+{
+	return kiosk_of(req) != NULL ? req->who->org_id : scope_org(req);
+}
+
+static void
+verify_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const struct rc_api_upload *up =
+	    *(struct rc_api_upload **)faces_state_of(req);
+	double best, threshold;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) == 0) {
+		rc_http_fail(req, 404, "not_found", "no such user");
+		return;
+	}
+	threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
+	if (PQgetisnull(r->res, 0, 3)) {
+		rc_http_fail(req, 422, "no_templates",
+		    "this person has enrolled no face");
+		return;
+	}
+	best = faces_best_similarity(up->face, r->res, 1);
+	if (best < 0) {
+		rc_http_fail(req, 422, "no_templates", "this person has no "
+		    "face enrolled with the current face matcher: enrol again");
+		return;
+	}
+	rc_http_reply_json(req, 200, json_pack("{s:b, s:f, s:f}", "match",
+	    best >= threshold, "similarity", best, "threshold", threshold));
+}
+
+static void
+verify_uploaded(struct rc_req *req, struct rc_api_upload *up)
+{
+	struct rc_api_upload **st;
+	const char *p[3];
+
+	if (up->face_status != RC_FACE_OK) {
+		rc_api_fail_face(req, up->face_status, &up->face_info);
+		return;
+	}
+	st = faces_state_new(req, sizeof(*st));
+	*st = up;
+	p[0] = rc_http_query(req, "user_id");
+	p[1] = caller_org(req);
+	p[2] = faces_default_threshold(req);
+	rc_api_query(req, &SQL_TEMPLATES, p, verify_cb);
+}
+
+static void
+verify_authed(struct rc_req *req)
+{
+	const char *user = rc_http_query(req, "user_id");
+
+	if (user == NULL || !rc_api_is_uuid(user)) {
+		rc_http_fail_field(req, "user_id", user == NULL ?
+		    "is required" : "is not an id");
+		return;
+	}
+	rc_api_upload(req, RC_UPLOAD_FACE, verify_uploaded);
+}
+
+/* POST /api/v1/faces/verify?user_id= (image) — is this that person? */
+static void
+faces_verify(struct rc_req *req)
+{
+	kiosk_or_user_require(req, RC_ROLE_ADMIN | RC_ROLE_SUPERADMIN,
+	    verify_authed);
+}
+
+/* ---- 1:N identification (identify and the kiosk punch) --------------- */
+
+struct ident {
+	const struct rc_api_upload	*up;
+	const char			*org;
+	faces_identify_cb		 cb;
+	double				 threshold;
+	struct gallery_snap		*snap;
+	struct faces_match		 matches[FACES_MATCHES_MAX];
+	size_t				 n;
+};
+
+static void
+ident_cleanup(void *arg)
+{
+	struct ident *id = arg;
+
+	gallery_snap_unref(id->snap);
+}
+
+/* CPU pool: the best rows, one per person, those at the threshold. */
+static void
+ident_work(void *arg)
+{
+	struct rc_req *req = arg;
+	struct ident *id = faces_state_of(req);
+	struct rc_face_hit hits[SEARCH_HITS];
+	const struct gallery_snap *s = id->snap;
+	size_t k, i, j;
+
+	if (s->n == 0 || s->dim != rc_face_template_dim(id->up->face))
+		return;
+	k = rc_face_search(s->vectors, s->n, s->dim,
+	    rc_face_template_vector(id->up->face), SEARCH_HITS, hits);
+	for (i = 0; i < k && id->n < FACES_MATCHES_MAX; i++) {
+		if (hits[i].similarity < id->threshold)
+			break;
+		for (j = 0; j < id->n; j++)
+			if (strcmp(id->matches[j].user_id,
+			    s->users[hits[i].index]) == 0)
+				break;
+		if (j < id->n)
+			continue;	/* a worse template of someone listed */
+		snprintf(id->matches[id->n].user_id,
+		    sizeof(id->matches[0].user_id), "%s",
+		    s->users[hits[i].index]);
+		id->matches[id->n++].similarity = hits[i].similarity;
+	}
+}
+
+static void
+ident_done(void *arg)
+{
+	struct rc_req *req = arg;
+	struct ident *id = faces_state_of(req);
+
+	rc_log_set_request_id(req->id);
+	id->cb(req, id->up, id->matches, id->n, id->threshold);
+}
+
+static void
+ident_gallery_cb(struct rc_req *req, struct gallery_snap *snap)
+{
+	struct ident *id = faces_state_of(req);
+
+	id->snap = snap;
+	rc_cpu_submit(req->loop, ident_work, ident_done, req);
+}
+
+static void
+ident_threshold_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct ident *id = faces_state_of(req);
+	const struct rc_face_template *probe = id->up->face;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	id->threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
+	gallery_get(req, id->org, rc_face_template_method(probe),
+	    rc_face_template_version(probe), ident_gallery_cb);
+}
+
+void
+faces_identify(struct rc_req *req, const struct rc_api_upload *up,
+    const char *org_id, faces_identify_cb cb)
+{
+	struct ident *id = state_new(req, sizeof(*id), ident_cleanup);
+	const char *p[2];
+
+	id->up = up;
+	id->org = org_id;
+	id->cb = cb;
+	p[0] = org_id;
+	p[1] = faces_default_threshold(req);
+	rc_api_query(req, &SQL_THRESHOLD, p, ident_threshold_cb);
+}
+
+/* ---- POST /api/v1/faces/identify ------------------------------------- */
+
+static void
+identified(struct rc_req *req, const struct rc_api_upload *up,
+    const struct faces_match *m, size_t n, double threshold)
+{
+	json_t *items = json_array();
+	size_t i;
+
+	(void)up;
+	for (i = 0; i < n; i++)
+		json_array_append_new(items, json_pack("{s:s, s:f}", "user_id",
+		    m[i].user_id, "similarity", m[i].similarity));
+	rc_http_reply_json(req, 200, json_pack("{s:o, s:f}", "matches", items,
+	    "threshold", threshold));
+}
+
+static void
+identify_uploaded(struct rc_req *req, struct rc_api_upload *up)
+{
+	if (up->face_status != RC_FACE_OK) {
+		rc_api_fail_face(req, up->face_status, &up->face_info);
+		return;
+	}
+	faces_identify(req, up, req->who->org_id, identified);
+}
+
+static void
+identify_authed(struct rc_req *req)
+{
+	rc_api_upload(req, RC_UPLOAD_FACE, identify_uploaded);
+}
+
+/* POST /api/v1/faces/identify (image) — who of the caller's org is this? */
+static void
+faces_identify_route(struct rc_req *req)
+{
+	kiosk_or_user_require(req, RC_ROLE_ADMIN, identify_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_POST, "/api/v1/users/{id}/faces", faces_enrol, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/users/{id}/faces", faces_list, 0, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/users/{id}/faces/{face_id}", faces_delete,
+	    0, 0 },
+	{ RC_HTTP_POST, "/api/v1/faces/verify", faces_verify, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/faces/identify", faces_identify_route, 0, 0 },
+};
 
 void
 rc_api_faces_routes(struct rc_router *r)
 {
-	(void)r;
+	rc_router_add(r, routes, RC_NELEM(routes));
 }

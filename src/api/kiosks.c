@@ -1,9 +1,463 @@
-/* Placeholder until the kiosks routes land. */
+/* Kiosk devices: an admin registers one and gets its token once; the
+ * kiosk then punches people in and out by face (POST /kiosk/punch). Only
+ * the token's SHA-256 is stored: the token is 256 random bits, so a slow
+ * hash would add nothing, and a leaked table gives no usable token. A
+ * kiosk token is accepted by the face routes that say so and nowhere else
+ * (rc_auth_require refuses it: it is no JWT). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
 #include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/log.h"
+
+#include "faces-int.h"
+
+#define KIOSK_TOKEN_PREFIX	"rck_"
+#define KIOSK_TOKEN_LEN		(sizeof(KIOSK_TOKEN_PREFIX) - 1 + \
+				 RC_AUTH_RANDOM_TOKEN_LEN)
+#define KIOSK_NAME_MAX		100
+
+#define KIOSK_JSON \
+	"json_build_object('id', k.id, 'name', k.name, 'created_at', " \
+	RC_API_INSTANT("k.created_at") ", 'last_used_at', " \
+	RC_API_INSTANT("k.last_used_at") ")"
+
+/* $1 token hash (hex). */
+static const struct rc_db_stmt SQL_AUTH = {
+	"kiosks_auth",
+	"SELECT id, org_id, name FROM kiosks WHERE token_hash ="
+	" decode($1, 'hex')",
+	1,
+};
+
+/* $1 org, $2 name, $3 token hash (hex), $4 actor, $5 client, $6 request
+ * id. */
+static const struct rc_db_stmt SQL_CREATE = {
+	"kiosks_create",
+	"WITH k AS (INSERT INTO kiosks (org_id, name, token_hash, created_by)"
+	"  VALUES ($1::uuid, $2, decode($3, 'hex'), $4::uuid) RETURNING *),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT k.org_id, $4::uuid,"
+	"  'kiosk_created', k.id, jsonb_build_object('name', k.name), $5, $6"
+	"  FROM k)"
+	" SELECT " KIOSK_JSON "::text FROM k",
+	6,
+};
+
+/* $1 org, $2/$3 cursor, $4 limit. */
+static const struct rc_db_stmt SQL_LIST = {
+	"kiosks_list",
+	"WITH page AS (SELECT k.created_at, k.id, " KIOSK_JSON " AS j"
+	"  FROM kiosks k WHERE k.org_id = $1::uuid"
+	"  AND ($2::timestamptz IS NULL OR (k.created_at, k.id) >"
+	"   ($2::timestamptz, $3::uuid))"
+	"  ORDER BY k.created_at, k.id LIMIT $4::int + 1)"
+	" " RC_API_PAGE_SELECT("page", "$4"),
+	4,
+};
+
+/* $1 id, $2 org, $3 actor, $4 client, $5 request id. */
+static const struct rc_db_stmt SQL_DELETE = {
+	"kiosks_delete",
+	"WITH k AS (DELETE FROM kiosks WHERE id = $1::uuid AND org_id ="
+	"  $2::uuid RETURNING *),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT k.org_id, $3::uuid,"
+	"  'kiosk_deleted', k.id, jsonb_build_object('name', k.name), $4, $5"
+	"  FROM k)"
+	" SELECT id FROM k",
+	5,
+};
+
+/* $1 kiosk, $2 org, $3 person, $4 similarity, $5 sha256, $6 thumb,
+ * $7 width, $8 height, $9 bytes. Toggles the person: in when their last
+ * event is an out (or none), else out; the state rule's trigger settles
+ * races (RC001..RC003). No row: the person or the kiosk is gone, and the
+ * blobs go with a job. */
+static const struct rc_db_stmt SQL_PUNCH = {
+	"kiosks_punch",
+	"WITH u AS (SELECT id, org_id FROM users WHERE id = $3::uuid"
+	"  AND org_id = $2::uuid AND status = 'active'),"
+	" k AS (UPDATE kiosks SET last_used_at = now() WHERE id = $1::uuid"
+	"  AND org_id = $2::uuid RETURNING id),"
+	" last AS (SELECT e.kind FROM attendance_events e, u"
+	"  WHERE e.user_id = u.id ORDER BY e.at DESC LIMIT 1),"
+	" p AS (INSERT INTO pictures (org_id, owner_id, purpose, sha256,"
+	"  thumb_sha256, width, height, bytes) SELECT u.org_id, u.id,"
+	"  'check_in', $5, $6, $7::int, $8::int, $9::bigint FROM u, k"
+	"  RETURNING id, org_id, owner_id),"
+	" e AS (INSERT INTO attendance_events (org_id, user_id, kind, at,"
+	"  source, picture_id, similarity, kiosk_id) SELECT p.org_id,"
+	"  p.owner_id, CASE WHEN (SELECT kind FROM last) = 'in' THEN 'out'"
+	"  ELSE 'in' END, now(), 'kiosk', p.id, $4::real, $1::uuid FROM p"
+	"  RETURNING id, user_id, kind, at, similarity),"
+	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
+	"  $6::text)", "$2::uuid") " WHERE NOT EXISTS (SELECT 1 FROM e))"
+	" SELECT json_build_object('user_id', e.user_id, 'kind', e.kind,"
+	" 'at', " RC_API_INSTANT("e.at") ", 'similarity', e.similarity,"
+	" 'event_id', e.id)::text FROM e",
+	9,
+};
+
+/* ---- Kiosk authentication ------------------------------------------- */
+
+struct kiosk_auth {
+	struct rc_req	*req;
+	rc_auth_next	 next;
+};
+
+static void
+kiosk_principal_free(struct rc_principal *p)
+{
+	if (p == NULL)
+		return;
+	free(p->org_id);
+	free(p->role);
+	free(p->name);
+	free(p);	/* the struct kiosk_principal it starts */
+}
+
+const char *
+kiosk_of(const struct rc_req *req)
+{
+	if (req->who == NULL || req->who_free != kiosk_principal_free)
+		return NULL;
+	return ((const struct kiosk_principal *)req->who)->kiosk_id;
+}
+
+/* One 401 for every failure, as for access tokens. */
+static void
+kiosk_unauthorized(struct rc_req *req)
+{
+	rc_log_set_request_id(req->id);
+	rc_log(RC_LOG_INFO, "auth: kiosk token refused");
+	rc_http_set_header(req, "WWW-Authenticate",
+	    "Bearer realm=\"rollcall\", error=\"invalid_token\"");
+	rc_http_fail(req, 401, "unauthorized", "a valid token is required");
+}
+
+static void
+kiosk_auth_cb(const struct rc_db_result *r, void *arg)
+{
+	struct kiosk_auth *ka = arg;
+	struct rc_req *req = ka->req;
+	rc_auth_next next = ka->next;
+	struct kiosk_principal *k;
+
+	free(ka);
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		kiosk_unauthorized(req);
+		return;
+	}
+	k = rc_calloc(1, sizeof(*k));
+	snprintf(k->kiosk_id, sizeof(k->kiosk_id), "%s",
+	    PQgetvalue(r->res, 0, 0));
+	k->p.org_id = rc_strdup(PQgetvalue(r->res, 0, 1));
+	k->p.name = rc_strdup(PQgetvalue(r->res, 0, 2));
+	k->p.role = rc_strdup("kiosk");
+	req->who = &k->p;
+	req->who_free = kiosk_principal_free;
+	next(req);
+}
+
+/* The token after "Bearer " when it looks like a kiosk's, else NULL. */
+static const char *
+kiosk_token(struct rc_req *req)
+{
+	const char *h = rc_http_header(req, "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	for (h += 7; *h == ' '; h++)
+		;
+	return strncmp(h, KIOSK_TOKEN_PREFIX, strlen(KIOSK_TOKEN_PREFIX)) ==
+	    0 ? h : NULL;
+}
+
+static void
+kiosk_authenticate(struct rc_req *req, const char *tok, rc_auth_next next)
+{
+	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	struct kiosk_auth *ka;
+	const char *p[1];
+
+	if (strlen(tok) != KIOSK_TOKEN_LEN) {
+		kiosk_unauthorized(req);
+		return;
+	}
+	rc_auth_token_hash(tok, hash);
+	ka = rc_calloc(1, sizeof(*ka));
+	ka->req = req;
+	ka->next = next;
+	p[0] = hash;
+	if (rc_db_query(req->loop->db, &SQL_AUTH, p, kiosk_auth_cb, ka) !=
+	    RC_AGAIN) {
+		free(ka);
+		rc_http_fail_unavailable(req, "the database is unavailable");
+	}
+}
+
+void
+kiosk_or_user_require(struct rc_req *req, unsigned roles, rc_auth_next next)
+{
+	const char *tok = kiosk_token(req);
+
+	if (tok != NULL)
+		kiosk_authenticate(req, tok, next);
+	else
+		rc_auth_require(req, roles, next);
+}
+
+void
+kiosk_require(struct rc_req *req, rc_auth_next next)
+{
+	const char *tok = kiosk_token(req);
+
+	if (tok != NULL)
+		kiosk_authenticate(req, tok, next);
+	else
+		kiosk_unauthorized(req);
+}
+
+/* ---- POST /api/v1/kiosks --------------------------------------------- */
+
+static void
+create_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	char *token = req->data;
+	json_t *body;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	/* The token is shown this once. */
+	body = json_loads(PQgetvalue(r->res, 0, 0), 0, NULL);
+	json_object_set_new(body, "token", json_string(token));
+	rc_http_reply_json(req, 201, body);
+}
+
+static void
+token_free(void *arg)
+{
+	char *token = arg;
+
+	sodium_memzero(token, KIOSK_TOKEN_LEN + 1);
+	free(token);
+}
+
+static void
+create_authed(struct rc_req *req)
+{
+	char raw[RC_AUTH_RANDOM_TOKEN_LEN + 1];
+	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	const char *name, *p[6];
+	char *token;
+
+	if (rc_api_line(req, "name", 1, 1, KIOSK_NAME_MAX, &name) != RC_OK)
+		return;
+	rc_auth_token_random(raw);
+	token = rc_asprintf(KIOSK_TOKEN_PREFIX "%s", raw);
+	sodium_memzero(raw, sizeof(raw));
+	req->data = token;
+	req->data_free = token_free;
+	rc_auth_token_hash(token, hash);
+	p[0] = req->who->org_id;
+	p[1] = name;
+	p[2] = hash;
+	p[3] = req->who->user_id;
+	p[4] = rc_http_client(req);
+	p[5] = req->id;
+	rc_api_query(req, &SQL_CREATE, p, create_cb);
+}
+
+/* POST /api/v1/kiosks {name} — the token is in this reply only. */
+static void
+kiosks_create(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, create_authed);
+}
+
+/* ---- GET /api/v1/kiosks ---------------------------------------------- */
+
+static void
+list_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	rc_http_reply(req, 200, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+list_authed(struct rc_req *req)
+{
+	struct rc_api_page page;
+	const char *p[4];
+
+	if (rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	p[0] = req->who->org_id;
+	p[1] = page.after_at;
+	p[2] = page.after_id;
+	p[3] = page.limit;
+	rc_api_query(req, &SQL_LIST, p, list_cb);
+}
+
+/* GET /api/v1/kiosks?limit=&cursor= — the org's kiosks, no tokens. */
+static void
+kiosks_list(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, list_authed);
+}
+
+/* ---- DELETE /api/v1/kiosks/{id} -------------------------------------- */
+
+static void
+delete_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "not_found", "no such kiosk");
+		return;
+	}
+	rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+delete_authed(struct rc_req *req)
+{
+	const char *id, *p[5];
+
+	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+		return;
+	p[0] = id;
+	p[1] = req->who->org_id;
+	p[2] = req->who->user_id;
+	p[3] = rc_http_client(req);
+	p[4] = req->id;
+	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+}
+
+/* DELETE /api/v1/kiosks/{id} — its token stops working at once. */
+static void
+kiosks_delete(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, delete_authed);
+}
+
+/* ---- POST /api/v1/kiosk/punch ---------------------------------------- */
+
+/* The state rule's SQLSTATEs (sql/005_attendance.sql) and a duplicate
+ * instant: a concurrent punch of the same person won. */
+static int
+punch_raced(const struct rc_db_result *r)
+{
+	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
+	    (strncmp(r->sqlstate, "RC00", 4) == 0 ||
+	    strcmp(r->sqlstate, "23505") == 0);
+}
+
+static void
+punch_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const struct rc_api_upload *up = *(struct rc_api_upload **)
+	    faces_state_of(req);
+
+	if (punch_raced(r)) {
+		faces_fail_discard(req, up, req->who->org_id, 409, "conflict",
+		    "another punch of this person came at the same time");
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1) {
+		rc_http_fail(req, 404, "unknown_face",
+		    "nobody active in this organisation matches the face");
+		return;
+	}
+	rc_http_reply(req, 201, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+punch_identified(struct rc_req *req, const struct rc_api_upload *up,
+    const struct faces_match *m, size_t n, double threshold)
+{
+	const struct rc_api_upload **st;
+	char sim[24], w[16], h[16], bytes[24];
+	const char *p[9];
+
+	(void)threshold;
+	if (n == 0) {
+		faces_fail_discard(req, up, req->who->org_id, 404,
+		    "unknown_face", "nobody in this organisation matches the "
+		    "face");
+		return;
+	}
+	st = faces_state_new(req, sizeof(*st));
+	*st = up;
+	snprintf(sim, sizeof(sim), "%.6f", m[0].similarity);
+	snprintf(w, sizeof(w), "%d", up->img.width);
+	snprintf(h, sizeof(h), "%d", up->img.height);
+	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
+	p[0] = kiosk_of(req);
+	p[1] = req->who->org_id;
+	p[2] = m[0].user_id;
+	p[3] = sim;
+	p[4] = up->sha256;
+	p[5] = up->thumb_sha256;
+	p[6] = w;
+	p[7] = h;
+	p[8] = bytes;
+	rc_api_query(req, &SQL_PUNCH, p, punch_cb);
+}
+
+static void
+punch_uploaded(struct rc_req *req, struct rc_api_upload *up)
+{
+	if (up->face_status != RC_FACE_OK) {
+		faces_fail_face_discard(req, up, req->who->org_id);
+		return;
+	}
+	faces_identify(req, up, req->who->org_id, punch_identified);
+}
+
+static void
+punch_authed(struct rc_req *req)
+{
+	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE, punch_uploaded);
+}
+
+/* POST /api/v1/kiosk/punch (image) — the largest face in front of the
+ * kiosk, checked in or out. */
+static void
+kiosk_punch(struct rc_req *req)
+{
+	kiosk_require(req, punch_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_POST, "/api/v1/kiosks", kiosks_create, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/kiosks", kiosks_list, 0, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/kiosks/{id}", kiosks_delete, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/kiosk/punch", kiosk_punch, 0, 0 },
+};
 
 void
 rc_api_kiosks_routes(struct rc_router *r)
 {
-	(void)r;
+	rc_router_add(r, routes, RC_NELEM(routes));
 }

@@ -44,6 +44,7 @@
 	" 'weekend_days', to_json(o.weekend_days)," \
 	" 'signup_domains', to_json(o.signup_domains)," \
 	" 'face_required', o.face_required," \
+	" 'face_threshold', o.face_threshold," \
 	" 'created_at', " RC_API_INSTANT("o.created_at") "," \
 	" 'updated_at', " RC_API_INSTANT("o.updated_at") ")"
 
@@ -57,19 +58,20 @@
 
 /* $1 name, $2 slug, $3 zone, $4 start, $5 end, $6 late, $7 weekend days,
  * $8 sign-up domains (array literals), $9 face, $10 actor, $11 client,
- * $12 request id. */
+ * $12 request id, $13 face threshold (NULL: the installation's). */
 static const struct rc_db_stmt SQL_CREATE = {
 	"orgs_create",
 	"WITH tz AS (" TZ_CHECK("$3") "),"
 	" o AS (INSERT INTO orgs (name, slug, timezone, workday_start,"
 	"  workday_end, late_after_minutes, weekend_days, signup_domains,"
-	"  face_required) SELECT $1, $2, tz.name, $4::time, $5::time, $6::int,"
-	"  $7::int[], $8::text[], $9::bool FROM tz RETURNING *),"
+	"  face_required, face_threshold) SELECT $1, $2, tz.name, $4::time,"
+	"  $5::time, $6::int, $7::int[], $8::text[], $9::bool, $13::real"
+	"  FROM tz RETURNING *),"
 	" a AS (" RC_API_AUDIT_INSERT " SELECT o.id, $10::uuid, 'org_created',"
 	"  o.id, jsonb_build_object('name', o.name, 'slug', o.slug), $11, $12"
 	"  FROM o)"
 	" SELECT " ORG_JSON " FROM o",
-	12,
+	13,
 };
 
 /* $1/$2 cursor (NULL on the first page), $3 limit. */
@@ -91,7 +93,9 @@ static const struct rc_db_stmt SQL_GET = {
 };
 
 /* $1 id, $2..$10 the members as SQL_CREATE's $1..$9 (NULL: unchanged),
- * $11 may the slug change, $12 actor, $13 client, $14 request id. One row
+ * $11 may the slug change, $12 actor, $13 client, $14 request id, $15
+ * whether face_threshold is given, $16 its value (NULL: the
+ * installation's). One row
  * always: the org (NULL when not changed), whether it exists, whether the
  * slug may change, whether the workday ends after it starts. The audit
  * row names the members whose value really changed. */
@@ -110,7 +114,9 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  late_after_minutes = COALESCE($7::int, x.late_after_minutes),"
 	"  weekend_days = COALESCE($8::int[], x.weekend_days),"
 	"  signup_domains = COALESCE($9::text[], x.signup_domains),"
-	"  face_required = COALESCE($10::bool, x.face_required)"
+	"  face_required = COALESCE($10::bool, x.face_required),"
+	"  face_threshold = CASE WHEN $15::bool THEN $16::real"
+	"   ELSE x.face_threshold END"
 	"  FROM old, chk, tz WHERE x.id = old.id AND chk.slug_ok"
 	"  AND chk.times_ok RETURNING x.*),"
 	" ch AS (SELECT array_agg(c.f ORDER BY c.f) AS f FROM o, old, LATERAL"
@@ -125,13 +131,15 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  ('signup_domains', o.signup_domains IS DISTINCT FROM"
 	"   old.signup_domains),"
 	"  ('face_required', o.face_required IS DISTINCT FROM"
-	"   old.face_required)) c(f, changed) WHERE c.changed),"
+	"   old.face_required),"
+	"  ('face_threshold', o.face_threshold IS DISTINCT FROM"
+	"   old.face_threshold)) c(f, changed) WHERE c.changed),"
 	" a AS (" RC_API_AUDIT_INSERT " SELECT o.id, $12::uuid, 'org_updated',"
 	"  o.id, jsonb_build_object('changed', to_jsonb(ch.f)), $13, $14"
 	"  FROM o, ch WHERE ch.f IS NOT NULL)"
 	" SELECT (SELECT " ORG_JSON " FROM o), EXISTS (SELECT 1 FROM old),"
 	" (SELECT slug_ok FROM chk), (SELECT times_ok FROM chk)",
-	14,
+	16,
 };
 
 /* A checked body, as text parameters (NULL: absent). Freed with the
@@ -139,9 +147,12 @@ static const struct rc_db_stmt SQL_PATCH = {
 struct org_input {
 	const char	*name, *slug, *timezone, *start, *end;
 	const char	*late, *face;
+	const char	*threshold;	/* NULL: the installation's */
+	int		 threshold_given;
 	char		*weekend;	/* "{6,7}" */
 	char		*domains;	/* "{\"example.com\"}" */
 	char		 late_buf[24];
+	char		 threshold_buf[32];
 };
 
 static void
@@ -419,6 +430,30 @@ out:
 	return rc;
 }
 
+/* face_threshold: a number from 0 to 1, or null for the installation's
+ * face.threshold. */
+static rc_status
+check_threshold(struct rc_req *req, struct org_input *in)
+{
+	json_t *v = json_object_get(req->body, "face_threshold");
+	double x;
+
+	if (v == NULL)
+		return RC_OK;
+	in->threshold_given = 1;
+	if (json_is_null(v))
+		return RC_OK;
+	x = json_is_number(v) ? json_number_value(v) : -1;
+	if (x < 0 || x > 1) {
+		rc_http_fail_field(req, "face_threshold", "must be a number "
+		    "from 0 to 1, or null for the installation's default");
+		return RC_ERR;
+	}
+	snprintf(in->threshold_buf, sizeof(in->threshold_buf), "%.6g", x);
+	in->threshold = in->threshold_buf;
+	return RC_OK;
+}
+
 /* Checks the members of a POST (create != 0: name and slug required) or a
  * PATCH (absent: unchanged; null: refused). Replies 422 on bad input. */
 static rc_status
@@ -443,7 +478,8 @@ org_parse(struct rc_req *req, struct org_input *in, int create)
 	    rc_api_int(req, "late_after_minutes", 0, 0, 1440, &late) != RC_OK ||
 	    check_weekend(req, in) != RC_OK || check_domains(req, in) != RC_OK ||
 	    not_null(req, "face_required") != RC_OK ||
-	    rc_api_bool(req, "face_required", 0, -1, &face) != RC_OK)
+	    rc_api_bool(req, "face_required", 0, -1, &face) != RC_OK ||
+	    check_threshold(req, in) != RC_OK)
 		return RC_ERR;
 	if (late >= 0) {
 		snprintf(in->late_buf, sizeof(in->late_buf), "%ld", late);
@@ -509,9 +545,10 @@ create_authed(struct rc_req *req)
 	if (org_parse(req, in, 1) != RC_OK)
 		return;
 	{
-		const char *p[12] = { in->name, in->slug, in->timezone,
+		const char *p[13] = { in->name, in->slug, in->timezone,
 		    in->start, in->end, in->late, in->weekend, in->domains,
-		    in->face, req->who->user_id, rc_http_client(req), req->id };
+		    in->face, req->who->user_id, rc_http_client(req), req->id,
+		    in->threshold };
 
 		rc_api_query(req, &SQL_CREATE, p, create_cb);
 	}
@@ -652,11 +689,12 @@ patch_authed(struct rc_req *req)
 		return;
 	}
 	{
-		const char *p[14] = { id, in->name, in->slug, in->timezone,
+		const char *p[16] = { id, in->name, in->slug, in->timezone,
 		    in->start, in->end, in->late, in->weekend, in->domains,
 		    in->face, req->who->role_bit == RC_ROLE_SUPERADMIN ?
 		    "true" : "false", req->who->user_id, rc_http_client(req),
-		    req->id };
+		    req->id, in->threshold_given ? "true" : "false",
+		    in->threshold };
 
 		rc_api_query(req, &SQL_PATCH, p, patch_cb);
 	}

@@ -1,5 +1,6 @@
 /* The route table of the whole server, and the API's start-up: the signing
- * keys, the password context and the demo seed. */
+ * keys, the password context, the blob store, the face matcher and the
+ * demo seed. */
 #include <stdio.h>
 
 #include "rollcall/api.h"
@@ -8,8 +9,12 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 
+#include "faces-int.h"
+
 static struct rc_auth_keys	*api_keys;
 static struct rc_auth_passwords	*api_passwords;
+static struct rc_store		*api_store;
+static struct rc_face_engine	*api_face_engine;
 
 const struct rc_auth_keys *
 rc_api_keys(void)
@@ -21,6 +26,52 @@ const struct rc_auth_passwords *
 rc_api_passwords(void)
 {
 	return api_passwords;
+}
+
+struct rc_store *
+rc_api_store(void)
+{
+	return api_store;
+}
+
+struct rc_face_engine *
+rc_api_face_engine(void)
+{
+	return api_face_engine;
+}
+
+static const char *
+empty_is_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* The blob store and the face matcher (loading the cascades or models
+ * takes a moment: start-up only). A configured file that will not load
+ * stops the start: a server that cannot match faces must say so. */
+static rc_status
+start_pictures(const struct rc_config *cfg, char *err, size_t errlen)
+{
+	struct rc_face_config fc = {
+		.cascade_dir = empty_is_null(cfg->face_cascade_dir),
+		.detector_model = empty_is_null(cfg->face_detector_model),
+		.recognizer_model = empty_is_null(cfg->face_recognizer_model),
+		.min_face_px = cfg->face_min_face_px,
+	};
+	char serr[256];
+
+	if ((api_store = rc_store_open(cfg, serr, sizeof(serr))) == NULL) {
+		snprintf(err, errlen, "store: %s", serr);
+		return RC_ERR;
+	}
+	api_face_engine = rc_face_engine_new(&fc, serr, sizeof(serr));
+	if (api_face_engine == NULL) {
+		snprintf(err, errlen, "face: %s", serr);
+		return RC_ERR;
+	}
+	rc_log(RC_LOG_INFO, "face: matcher ready (%s templates)",
+	    rc_face_method(api_face_engine));
+	return RC_OK;
 }
 
 rc_status
@@ -51,6 +102,12 @@ rc_api_start(const struct rc_config *cfg, char *err, size_t errlen)
 	rc_auth_middleware_setup(api_keys, cfg->auth_issuer);
 	rc_log(RC_LOG_INFO, "auth: %zu key(s), signing with kid %s",
 	    rc_auth_keys_count(api_keys), rc_auth_keys_signing_kid(api_keys));
+	if (start_pictures(cfg, err, errlen) != RC_OK)
+		goto fail;
+	if (faces_gallery_start(cfg) != RC_OK) {
+		snprintf(err, errlen, "face: cannot start the gallery listener");
+		goto fail;
+	}
 	if (cfg->auth_demo_seed && rc_api_seed_demo(cfg, api_passwords, err,
 	    errlen) != RC_OK)
 		goto fail;
@@ -64,6 +121,11 @@ void
 rc_api_stop(void)
 {
 	rc_auth_middleware_setup(NULL, NULL);
+	faces_gallery_stop();
+	rc_face_engine_free(api_face_engine);
+	api_face_engine = NULL;
+	rc_store_close(api_store);
+	api_store = NULL;
 	rc_auth_passwords_free(api_passwords);
 	api_passwords = NULL;
 	rc_auth_keys_free(api_keys);

@@ -118,7 +118,9 @@ static const struct rc_db_stmt SQL_PATCH = {
 };
 
 /* $1 id, $2 org filter, $3 actor, $4 client, $5 request id. Disables the
- * account, ends its sessions. */
+ * account, ends its sessions, and erases what identifies its face: the
+ * templates, every picture of the person (rows now, files through one
+ * blob_delete job of the outbox). */
 static const struct rc_db_stmt SQL_DISABLE = {
 	"users_disable",
 	"WITH u AS (UPDATE users SET status = 'disabled', token_version ="
@@ -127,8 +129,18 @@ static const struct rc_db_stmt SQL_DISABLE = {
 	"  RETURNING id, org_id),"
 	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
 	"  (SELECT id FROM u) AND revoked_at IS NULL),"
+	" f AS (DELETE FROM face_templates WHERE user_id IN (SELECT id FROM u)"
+	"  RETURNING id),"
+	" p AS (DELETE FROM pictures WHERE owner_id IN (SELECT id FROM u)"
+	"  RETURNING sha256, thumb_sha256),"
+	" j AS (INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete',"
+	"  jsonb_build_object('keys', jsonb_agg(DISTINCT k.key)),"
+	"  (SELECT org_id FROM u) FROM (SELECT sha256 AS key FROM p UNION ALL"
+	"  SELECT thumb_sha256 FROM p) k HAVING count(*) > 0),"
 	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $3::uuid,"
-	"  'user_disabled', u.id, '{}', $4, $5 FROM u)"
+	"  'user_disabled', u.id, jsonb_build_object('faces_erased',"
+	"  (SELECT count(*) FROM f), 'pictures_erased', (SELECT count(*)"
+	"  FROM p)), $4, $5 FROM u)"
 	" SELECT id FROM u",
 	5,
 };
@@ -554,8 +566,9 @@ disable_authed(struct rc_req *req)
 	rc_api_query(req, &SQL_DISABLE, p, disable_cb);
 }
 
-/* DELETE /api/v1/users/{id} — disables the account and ends its sessions
- * (the row stays: attendance history refers to it). */
+/* DELETE /api/v1/users/{id} — disables the account, ends its sessions and
+ * erases its face templates and pictures (the row stays: attendance
+ * history refers to it). */
 static void
 users_disable(struct rc_req *req)
 {

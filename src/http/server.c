@@ -119,7 +119,7 @@ set_client(struct rc_req *req)
 
 /* What libevent may read of a body: the larger of the JSON and the upload
  * limits, plus room for a multipart envelope. Each route checks its own
- * limit: JSON bodies in parse_body, images in the upload code. */
+ * limit: JSON bodies in rc_http_parse_json_body, images in the upload code. */
 static ev_ssize_t
 max_body(const struct rc_config *cfg)
 {
@@ -130,10 +130,8 @@ max_body(const struct rc_config *cfg)
 	return (ev_ssize_t)n;
 }
 
-/* Parses the JSON body of a RC_ROUTE_JSON route; replies 400/413/415
- * itself. */
-static rc_status
-parse_body(struct rc_req *req)
+rc_status
+rc_http_parse_json_body(struct rc_req *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
 	const char *ctype = rc_http_header(req, "Content-Type");
@@ -194,7 +192,8 @@ route_request(struct rc_req *req)
 	req->route = rc_router_match(router, req->method, req->path,
 	    req->params, &req->nparams, &methods);
 	if (req->route != NULL) {
-		if ((req->route->flags & RC_ROUTE_JSON) && parse_body(req) != RC_OK)
+		if ((req->route->flags & RC_ROUTE_JSON) &&
+		    rc_http_parse_json_body(req) != RC_OK)
 			return;
 		req->route->fn(req);
 		return;

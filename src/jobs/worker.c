@@ -2,8 +2,9 @@
  * with FOR UPDATE SKIP LOCKED, delivers it while holding the row lock and
  * records the outcome in the same transaction. A crash mid-delivery rolls
  * back to 'pending'; several daemons on one database never deliver the
- * same job at the same time. Blocking libpq and SMTP are fine here: this
- * thread runs no event loop. */
+ * same job at the same time. Blocking libpq, SMTP and file I/O are fine
+ * here: this thread runs no event loop. It also unlinks the blobs of
+ * deleted pictures and purges old check-in photos. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,10 +27,15 @@
 #include "rollcall/jobs.h"
 #include "rollcall/log.h"
 #include "rollcall/mail.h"
+#include "rollcall/store.h"
 
 #define JOBS_ERRLEN		512
 #define RECONNECT_MIN_MS	250
 #define RECONNECT_MAX_MS	30000
+/* Check-in photos are purged at start and then at most this often. */
+#define PURGE_INTERVAL_USEC	(60 * 1000000ULL)
+/* Rows per purge statement, so one statement never holds a huge list. */
+#define PURGE_BATCH		"1000"
 
 /* Claims the oldest due job no other worker holds. */
 static const char SQL_CLAIM[] =
@@ -58,6 +64,27 @@ static const char SQL_DEAD[] =
 static const char SQL_NEXT_DUE[] =
     "SELECT ceil(extract(epoch FROM min(run_at) - clock_timestamp())"
     " * 1000)::bigint FROM jobs WHERE state = 'pending' AND run_at > now()";
+/* The keys of a blob_delete job ($1, a JSON array) no picture names any
+ * more: a key another row still names (the same bytes uploaded twice)
+ * stays. */
+static const char SQL_UNNAMED_KEYS[] =
+    "SELECT k FROM jsonb_array_elements_text($1::jsonb) k"
+    " WHERE NOT EXISTS (SELECT 1 FROM pictures"
+    " WHERE sha256 = k OR thumb_sha256 = k)";
+/* Deletes up to PURGE_BATCH check-in photos older than $1 days and queues
+ * one blob_delete job per org for their blobs, in one statement. Row:
+ * photos deleted, jobs queued. */
+static const char SQL_PURGE[] =
+    "WITH d AS (DELETE FROM pictures WHERE id IN (SELECT id FROM pictures"
+    "  WHERE purpose = 'check_in' AND created_at < now() -"
+    "  make_interval(days => $1::int) ORDER BY created_at LIMIT "
+    PURGE_BATCH ") RETURNING org_id, sha256, thumb_sha256),"
+    " k AS (SELECT org_id, sha256 AS key FROM d UNION"
+    "  SELECT org_id, thumb_sha256 FROM d),"
+    " j AS (INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete',"
+    "  jsonb_build_object('keys', jsonb_agg(key ORDER BY key)), org_id"
+    "  FROM k GROUP BY org_id RETURNING 1)"
+    " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j)";
 
 enum outcome {
 	OUT_SENT,
@@ -92,6 +119,8 @@ struct worker {
 	int			 wake_fd;	/* eventfd: rc_jobs_stop */
 	atomic_bool		 stopping;
 	PGconn			*pg;
+	struct rc_store		*store;		/* opened on the first blob job */
+	uint64_t		 purged_usec;	/* last purge; 0: never */
 };
 
 static struct worker worker = { .wake_fd = -1 };
@@ -422,6 +451,124 @@ out:
 	return out;
 }
 
+/* Blobs --------------------------------------------------------------- */
+
+/* The keys of a blob_delete payload, checked, as a JSON text for
+ * SQL_UNNAMED_KEYS. NULL when the payload is malformed. */
+static char *
+blob_keys_json(json_t *payload, char *err, size_t errlen)
+{
+	json_t *keys = json_object_get(payload, "keys"), *k;
+	size_t i;
+
+	if (!json_is_array(keys)) {
+		snprintf(err, errlen, "payload: \"keys\" is not an array");
+		return NULL;
+	}
+	json_array_foreach(keys, i, k) {
+		if (!json_is_string(k) || !rc_store_key_valid(json_string_value(k))) {
+			snprintf(err, errlen, "payload: keys[%zu] is not a blob "
+			    "key", i);
+			return NULL;
+		}
+	}
+	return json_dumps(keys, JSON_COMPACT);
+}
+
+static rc_status
+open_store(struct worker *w, char *err, size_t errlen)
+{
+	char serr[256];
+
+	if (w->store != NULL)
+		return RC_OK;
+	if ((w->store = rc_store_open(w->cfg, serr, sizeof(serr))) == NULL) {
+		snprintf(err, errlen, "store: %s", serr);
+		return RC_ERR;
+	}
+	return RC_OK;
+}
+
+/* Unlinks each key of the payload that no picture row names. The rows
+ * were deleted in the transaction that queued the job, so by now they are
+ * committed; a store that fails is retried later. */
+static enum outcome
+deliver_blob_delete(struct worker *w, json_t *payload, char *err,
+    size_t errlen)
+{
+	char *keys = blob_keys_json(payload, err, errlen);
+	const char *params[1] = { keys };
+	enum outcome out = OUT_RETRY;
+	PGresult *res = NULL;
+	int i, n, deleted = 0;
+
+	if (keys == NULL)
+		return OUT_DEAD;
+	if (open_store(w, err, errlen) != RC_OK)
+		goto out;
+	res = PQexecParams(w->pg, SQL_UNNAMED_KEYS, 1, NULL, params, NULL, NULL,
+	    0);
+	if (check_result(w->pg, res, "unnamed keys") != RC_OK) {
+		snprintf(err, errlen, "cannot look up the keys' pictures");
+		goto out;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n; i++) {
+		if (rc_store_delete(w->store, PQgetvalue(res, i, 0)) != RC_OK) {
+			snprintf(err, errlen, "store: cannot delete blob %s",
+			    PQgetvalue(res, i, 0));
+			goto out;
+		}
+		deleted++;
+	}
+	rc_log(RC_LOG_INFO, "jobs: blob_delete: %d blob(s) deleted, %zu still "
+	    "named by a picture", deleted, json_array_size(json_object_get(
+	    payload, "keys")) - (size_t)deleted);
+	out = OUT_SENT;
+out:
+	PQclear(res);
+	free(keys);
+	return out;
+}
+
+/* Deletes check-in photos older than face.photo_retention_days (at start
+ * and once a minute), a batch per statement until none is left. The blobs
+ * go through blob_delete jobs like any other picture's. */
+static rc_status
+purge_photos(struct worker *w)
+{
+	char days[16];
+	const char *params[1] = { days };
+	long photos = 0, jobs = 0, n;
+	PGresult *res;
+
+	if (w->cfg->face_photo_retention_days <= 0 || (w->purged_usec != 0 &&
+	    rc_now_usec() - w->purged_usec < PURGE_INTERVAL_USEC))
+		return RC_OK;
+	snprintf(days, sizeof(days), "%d", w->cfg->face_photo_retention_days);
+	do {
+		res = PQexecParams(w->pg, SQL_PURGE, 1, NULL, params, NULL,
+		    NULL, 0);
+		if (check_result(w->pg, res, "purge check-in photos") != RC_OK) {
+			PQclear(res);
+			/* A refused statement must not stop the mail: try
+			 * again at the next interval. */
+			w->purged_usec = rc_now_usec();
+			return PQstatus(w->pg) == CONNECTION_OK ? RC_OK : RC_ERR;
+		}
+		n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		photos += n;
+		jobs += strtol(PQgetvalue(res, 0, 1), NULL, 10);
+		PQclear(res);
+	} while (n == atol(PURGE_BATCH) && !atomic_load(&w->stopping));
+	w->purged_usec = rc_now_usec();
+	if (photos > 0)
+		rc_log(RC_LOG_INFO, "jobs: purged %ld check-in photo(s) older "
+		    "than %d days; %ld blob_delete job(s) queued", photos,
+		    w->cfg->face_photo_retention_days, jobs);
+	return RC_OK;
+}
+
 /* Jobs ----------------------------------------------------------------- */
 
 static enum outcome
@@ -433,6 +580,8 @@ deliver(struct worker *w, const struct job *job, char *err, size_t errlen)
 	}
 	if (strcmp(job->kind, "mail") == 0)
 		return deliver_mail(w, job->payload, err, errlen);
+	if (strcmp(job->kind, "blob_delete") == 0)
+		return deliver_blob_delete(w, job->payload, err, errlen);
 	/* TODO(slack): webhook delivery comes with the Slack integration. */
 	snprintf(err, errlen, "%s jobs not implemented yet", job->kind);
 	return OUT_DEAD;
@@ -587,6 +736,10 @@ worker_main(void *arg)
 			back_off(w, &delay_ms);
 			continue;
 		}
+		if (purge_photos(w) != RC_OK) {
+			back_off(w, &delay_ms);
+			continue;
+		}
 		if ((rv = run_one(w)) == RC_ERR) {
 			back_off(w, &delay_ms);
 			continue;
@@ -598,6 +751,8 @@ worker_main(void *arg)
 			back_off(w, &delay_ms);
 			continue;
 		}
+		if (timeout_ms > (int)(PURGE_INTERVAL_USEC / 1000))
+			timeout_ms = (int)(PURGE_INTERVAL_USEC / 1000);
 		/* libpq may have read a NOTIFY along with our results: the
 		 * socket would not show it. */
 		if (drain_notifies(w->pg) > 0)
@@ -607,6 +762,8 @@ worker_main(void *arg)
 	}
 	if (w->pg != NULL)
 		drop_connection(w);
+	rc_store_close(w->store);
+	w->store = NULL;
 	rc_log(RC_LOG_INFO, "jobs: worker stopped");
 	return NULL;
 }
@@ -631,6 +788,7 @@ rc_jobs_start(const struct rc_config *cfg)
 		.spool_dir = cfg->mail_spool_dir,
 	};
 	atomic_store(&worker.stopping, false);
+	worker.purged_usec = 0;
 	if ((worker.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		rc_log(RC_LOG_ERROR, "jobs: eventfd: %s", strerror(errno));
 		return RC_ERR;

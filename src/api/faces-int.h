@@ -1,0 +1,137 @@
+/* Internals shared by the face routes (faces.c), the per-org galleries of
+ * 1:N identification (gallery.c), the kiosks (kiosks.c) and face-gated
+ * check-in (attendance.c). */
+#ifndef ROLLCALL_API_FACES_INT_H
+#define ROLLCALL_API_FACES_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/http.h"
+
+struct rc_config;
+
+/* Templates one person may enrol: bounds the 1:1 comparisons that run on
+ * the loop thread (faces_best_similarity). */
+#define FACES_PER_USER_MAX	20
+#define FACES_PER_USER_MAX_TEXT	"20"
+/* Matches identify answers with, at most. */
+#define FACES_MATCHES_MAX	5
+
+/* The blob_delete job of the outbox (sql/006_faces.sql): keys is a SQL
+ * jsonb array expression of sha256 / thumb_sha256 texts, org an org id
+ * expression; append a FROM / WHERE as needed. */
+#define FACES_BLOB_DELETE_JOB(keys, org) \
+	"INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete'," \
+	" jsonb_build_object('keys', " keys "), " org
+
+/* ---- faces.c --------------------------------------------------------- */
+
+/* A handler's state after rc_api_upload took req->data: size bytes,
+ * zeroed, chained in front of the upload (which stays alive, so the
+ * rc_api_upload pointer remains valid) and freed with the request. */
+void	*faces_state_new(struct rc_req *req, size_t size);
+/* The state the last faces_state_new (or faces_identify) chained. */
+void	*faces_state_of(struct rc_req *req);
+
+/* The installation's threshold (face.threshold) as text, for a SQL
+ * COALESCE(orgs.face_threshold, $n::real). */
+const char *faces_default_threshold(const struct rc_req *req);
+
+/* A template's version as the int column stores it (two's complement of
+ * the uint32: SFace versions are file hashes). */
+void	faces_version_text(uint32_t version, char out[12]);
+
+/* The best similarity of probe among the templates of res: column
+ * method_col holds the method, then the version, then the template
+ * (bytea as text); rows with NULL templates or of another method or
+ * version are skipped. -1 when none compares. Cheap (at most
+ * FACES_PER_USER_MAX templates): fine on a loop thread. */
+double	faces_best_similarity(const struct rc_face_template *probe,
+	    const PGresult *res, int method_col);
+
+/* Queues a blob_delete job for the blobs up stored (nothing when it
+ * stored none), then replies rc_http_fail(status, code, detail). */
+void	faces_fail_discard(struct rc_req *req, const struct rc_api_upload *up,
+	    const char *org_id, int status, const char *code,
+	    const char *detail);
+/* The same with rc_api_fail_face's reply for up->face_status. */
+void	faces_fail_face_discard(struct rc_req *req,
+	    const struct rc_api_upload *up, const char *org_id);
+
+/* One person an identification found. */
+struct faces_match {
+	char	 user_id[40];
+	double	 similarity;
+};
+
+/* Called on req's loop with the people (at most FACES_MATCHES_MAX, best
+ * first, one entry each: their best template) whose similarity reaches the
+ * org's threshold. */
+typedef void (*faces_identify_cb)(struct rc_req *req,
+	    const struct rc_api_upload *up, const struct faces_match *m,
+	    size_t n, double threshold);
+
+/* Searches org_id's gallery for up->face (RC_FACE_OK) on the CPU pool,
+ * then calls cb. Takes req->data over (chained like faces_state_new). On
+ * failure it replies itself (404 no org, 503) and cb is not called. */
+void	faces_identify(struct rc_req *req, const struct rc_api_upload *up,
+	    const char *org_id, faces_identify_cb cb);
+
+/* ---- gallery.c: the per-org galleries ------------------------------- */
+
+/* An immutable snapshot of one org's templates of one method and version:
+ * row i is users[i]'s template, its vector at vectors + i * dim. Shared
+ * by every thread that holds a reference. */
+struct gallery_snap {
+	_Atomic int	 refs;
+	size_t		 n;
+	size_t		 dim;
+	float		*vectors;
+	char		(*users)[40];
+};
+
+/* Receives a reference the callee drops with gallery_snap_unref. */
+typedef void (*gallery_cb)(struct rc_req *req, struct gallery_snap *snap);
+
+/* Calls cb(req, snap) on req's loop with org_id's gallery of templates of
+ * method/version: at once when it is cached and fresh, else after loading
+ * it (a query on req's loop, decoding on the CPU pool). On failure it
+ * replies itself (503/500) and cb is not called. */
+void	gallery_get(struct rc_req *req, const char *org_id, const char *method,
+	    uint32_t version, gallery_cb cb);
+void	gallery_snap_unref(struct gallery_snap *snap);
+/* Drops org_id's cached gallery (this daemon changed its templates; the
+ * NOTIFY will tell the others). */
+void	gallery_invalidate(const char *org_id);
+
+/* Starts the LISTEN thread (its own blocking connection to db_url) that
+ * invalidates galleries when any daemon changes templates. Without it
+ * nothing is cached. Call before the loops start; stop after they end. */
+rc_status faces_gallery_start(const struct rc_config *cfg);
+void	faces_gallery_stop(void);
+
+/* ---- kiosks.c -------------------------------------------------------- */
+
+/* The principal of a kiosk device: no user, role "kiosk", role_bit 0,
+ * org_id the kiosk's, name the kiosk's. */
+struct kiosk_principal {
+	struct rc_principal	 p;
+	char			 kiosk_id[40];
+};
+
+/* The kiosk id when the caller is a kiosk, else NULL. */
+const char *kiosk_of(const struct rc_req *req);
+/* A kiosk token ("Bearer rck_...") → a kiosk principal; any other bearer
+ * → rc_auth_require(req, roles, next). The caller must not touch req
+ * afterwards. */
+void	kiosk_or_user_require(struct rc_req *req, unsigned roles,
+	    rc_auth_next next);
+/* A kiosk token only (401 otherwise). */
+void	kiosk_require(struct rc_req *req, rc_auth_next next);
+
+#endif

@@ -1,0 +1,551 @@
+/* The per-org galleries of 1:N identification: each org's templates as one
+ * contiguous block of vectors for rc_face_search, shared by the loop
+ * threads as refcounted immutable snapshots. A gallery is loaded on first
+ * use and dropped when any daemon changes the org's templates: the
+ * face_templates trigger NOTIFYs 'rollcall_faces' with the org id, and a
+ * listener thread here LISTENs on its own blocking connection. While that
+ * connection is down nothing is cached, so a missed NOTIFY cannot leave a
+ * stale gallery behind. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rollcall/config.h"
+#include "rollcall/cpu.h"
+#include "rollcall/db.h"
+#include "rollcall/face.h"
+#include "rollcall/log.h"
+
+#include "faces-int.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	5000
+
+/* $1 org. Every template of the org: the method filter is applied while
+ * copying, so that templates of other methods can be counted and logged. */
+static const struct rc_db_stmt SQL_LOAD = {
+	"gallery_load",
+	"SELECT user_id, method, version, template FROM face_templates"
+	" WHERE org_id = $1::uuid ORDER BY created_at, id",
+	1,
+};
+
+/* A request waiting for a gallery. */
+struct waiter {
+	struct rc_req		*req;
+	gallery_cb		 cb;
+	struct gallery_snap	*snap;		/* NULL: the load failed */
+	int			 unavailable;
+	struct waiter		*next;
+};
+
+/* One load of one org's gallery, from the query to the last waiter. */
+struct load {
+	char			 org[40];
+	char			 method[32];
+	uint32_t		 version;
+	uint64_t		 gen;		/* the org's at start */
+	int			 cacheable;	/* listening at start */
+	struct rc_loop		*loop;
+	struct waiter		*waiters;
+	/* Copied from the result on the loop, decoded on the CPU pool. */
+	size_t			 n;
+	char			(*users)[40];
+	char			**hex;
+	struct gallery_snap	*snap;
+	size_t			 bad;
+};
+
+struct org_entry {
+	char			 org[40];
+	char			 method[32];
+	uint32_t		 version;
+	uint64_t		 gen;		/* +1 per invalidation */
+	struct gallery_snap	*snap;		/* NULL: none cached */
+	struct load		*loading;	/* one to join, or NULL */
+	struct org_entry	*next;
+};
+
+static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
+static struct org_entry	*orgs;		/* guarded by mu */
+static int		 listening;	/* guarded by mu */
+
+static pthread_t	 listener;
+static int		 listener_started;
+static int		 stop_pipe[2] = { -1, -1 };
+static char		*listen_url;
+static atomic_int	 other_method_logged;
+
+/* ---- snapshots ------------------------------------------------------- */
+
+static void
+snap_free(struct gallery_snap *s)
+{
+	free(s->vectors);
+	free(s->users);
+	free(s);
+}
+
+void
+gallery_snap_unref(struct gallery_snap *snap)
+{
+	if (snap != NULL && atomic_fetch_sub(&snap->refs, 1) == 1)
+		snap_free(snap);
+}
+
+static struct gallery_snap *
+snap_ref(struct gallery_snap *snap)
+{
+	atomic_fetch_add(&snap->refs, 1);
+	return snap;
+}
+
+/* ---- the org table (mu held) ---------------------------------------- */
+
+static struct org_entry *
+entry_find(const char *org, int create)
+{
+	struct org_entry *e;
+
+	for (e = orgs; e != NULL; e = e->next)
+		if (strcmp(e->org, org) == 0)
+			return e;
+	if (!create)
+		return NULL;
+	e = rc_calloc(1, sizeof(*e));
+	snprintf(e->org, sizeof(e->org), "%s", org);
+	e->next = orgs;
+	orgs = e;
+	return e;
+}
+
+/* Stale from now on: the cached gallery goes, and a load under way may
+ * finish for its waiters but neither is cached nor takes new ones. */
+static void
+entry_invalidate(struct org_entry *e)
+{
+	e->gen++;
+	gallery_snap_unref(e->snap);
+	e->snap = NULL;
+	e->loading = NULL;
+}
+
+void
+gallery_invalidate(const char *org_id)
+{
+	struct org_entry *e;
+
+	pthread_mutex_lock(&mu);
+	if ((e = entry_find(org_id, 0)) != NULL)
+		entry_invalidate(e);
+	pthread_mutex_unlock(&mu);
+}
+
+static void
+invalidate_all(void)
+{
+	struct org_entry *e;
+
+	for (e = orgs; e != NULL; e = e->next)
+		entry_invalidate(e);
+}
+
+/* ---- loading --------------------------------------------------------- */
+
+static void
+load_free(struct load *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->hex != NULL ? l->hex[i] : NULL);
+	free(l->hex);
+	free(l->users);
+	gallery_snap_unref(l->snap);
+	free(l);
+}
+
+/* On the waiter's loop. */
+static void
+deliver(void *arg)
+{
+	struct waiter *w = arg;
+
+	rc_log_set_request_id(w->req->id);
+	if (w->snap != NULL)
+		w->cb(w->req, w->snap);
+	else if (w->unavailable)
+		rc_http_fail_unavailable(w->req, "the database is unavailable");
+	else
+		rc_http_fail(w->req, 500, "internal",
+		    "cannot load the face gallery");
+	free(w);
+}
+
+/* Hands the result (l->snap, or NULL) to every waiter on its own loop,
+ * caching it when nothing changed while it loaded. Frees l. */
+static void
+load_finish(struct load *l, int unavailable)
+{
+	struct org_entry *e;
+	struct waiter *w, *next;
+
+	pthread_mutex_lock(&mu);
+	e = entry_find(l->org, 0);
+	if (e != NULL && e->loading == l)
+		e->loading = NULL;
+	if (e != NULL && l->snap != NULL && l->cacheable && listening &&
+	    e->gen == l->gen) {
+		gallery_snap_unref(e->snap);
+		e->snap = snap_ref(l->snap);
+		snprintf(e->method, sizeof(e->method), "%s", l->method);
+		e->version = l->version;
+	}
+	w = l->waiters;
+	l->waiters = NULL;
+	pthread_mutex_unlock(&mu);
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->snap = l->snap != NULL ? snap_ref(l->snap) : NULL;
+		w->unavailable = unavailable;
+		rc_http_post(w->req->loop, deliver, w);
+	}
+	load_free(l);
+}
+
+/* "\x0a1b..." (bytea as text) → a template; NULL when it is not one. */
+static struct rc_face_template *
+template_from_hex(const char *hex)
+{
+	struct rc_face_template *t;
+	unsigned char *buf;
+	size_t n;
+
+	if ((buf = PQunescapeBytea((const unsigned char *)hex, &n)) == NULL)
+		return NULL;
+	t = rc_face_template_deserialize(buf, n);
+	PQfreemem(buf);
+	return t;
+}
+
+/* Copies template i into the snapshot, or counts it as bad. */
+static void
+snap_add(struct load *l, struct gallery_snap *s, size_t i)
+{
+	struct rc_face_template *t = template_from_hex(l->hex[i]);
+	size_t dim;
+
+	if (t == NULL) {
+		l->bad++;
+		return;
+	}
+	dim = rc_face_template_dim(t);
+	if (s->n == 0 && s->vectors == NULL) {
+		s->dim = dim;
+		s->vectors = rc_malloc((l->n ? l->n : 1) * dim * sizeof(float));
+	}
+	if (dim != s->dim) {
+		l->bad++;
+	} else {
+		memcpy(s->vectors + s->n * dim, rc_face_template_vector(t),
+		    dim * sizeof(float));
+		memcpy(s->users[s->n++], l->users[i], sizeof(s->users[0]));
+	}
+	rc_face_template_free(t);
+}
+
+/* CPU pool: hex → templates → one block of vectors. */
+static void
+load_work(void *arg)
+{
+	struct load *l = arg;
+	struct gallery_snap *s = rc_calloc(1, sizeof(*s));
+	size_t i;
+
+	atomic_init(&s->refs, 1);
+	s->users = rc_calloc(l->n ? l->n : 1, sizeof(s->users[0]));
+	for (i = 0; i < l->n; i++) {
+		snap_add(l, s, i);
+		free(l->hex[i]);
+		l->hex[i] = NULL;
+	}
+	l->snap = s;
+}
+
+static void
+load_done(void *arg)
+{
+	struct load *l = arg;
+
+	if (l->bad > 0)
+		rc_log(RC_LOG_WARN, "gallery: org %s: %zu unreadable "
+		    "template(s) skipped", l->org, l->bad);
+	rc_log(RC_LOG_DEBUG, "gallery: org %s loaded, %zu template(s)",
+	    l->org, l->snap->n);
+	load_finish(l, 0);
+}
+
+/* On the loop: keeps the rows of the load's method and version. */
+static void
+load_copy(struct load *l, const PGresult *res)
+{
+	int i, rows = PQntuples(res);
+	size_t other = 0;
+	char version[12];
+
+	faces_version_text(l->version, version);
+	l->users = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(l->users[0]));
+	l->hex = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(char *));
+	for (i = 0; i < rows; i++) {
+		if (strcmp(PQgetvalue(res, i, 1), l->method) != 0 ||
+		    strcmp(PQgetvalue(res, i, 2), version) != 0) {
+			other++;
+			continue;
+		}
+		snprintf(l->users[l->n], sizeof(l->users[0]), "%s",
+		    PQgetvalue(res, i, 0));
+		l->hex[l->n++] = rc_strndup(PQgetvalue(res, i, 3),
+		    (size_t)PQgetlength(res, i, 3));
+	}
+	if (other > 0 && atomic_exchange(&other_method_logged, 1) == 0)
+		rc_log(RC_LOG_WARN, "gallery: org %s has %zu template(s) of "
+		    "another method or version than %s; they are never "
+		    "compared (re-enrol those people)", l->org, other,
+		    l->method);
+}
+
+static void
+load_query_cb(const struct rc_db_result *r, void *arg)
+{
+	struct load *l = arg;
+
+	if (r->err != RC_DB_OK) {
+		rc_log(RC_LOG_ERROR, "gallery: org %s: cannot load: %s", l->org,
+		    r->message ? r->message : "database unavailable");
+		load_finish(l, r->err == RC_DB_UNAVAILABLE);
+		return;
+	}
+	load_copy(l, r->res);
+	rc_cpu_submit(l->loop, load_work, load_done, l);
+}
+
+/* Starts a load of e on req's loop (mu held by the caller). */
+static struct load *
+load_new(struct rc_req *req, struct org_entry *e, const char *method,
+    uint32_t version)
+{
+	struct load *l = rc_calloc(1, sizeof(*l));
+
+	snprintf(l->org, sizeof(l->org), "%s", e->org);
+	snprintf(l->method, sizeof(l->method), "%s", method);
+	l->version = version;
+	l->gen = e->gen;
+	l->cacheable = listening;
+	l->loop = req->loop;
+	e->loading = l;
+	return l;
+}
+
+static int
+snap_fits(const struct org_entry *e, const char *method, uint32_t version)
+{
+	return e->snap != NULL && strcmp(e->method, method) == 0 &&
+	    e->version == version;
+}
+
+void
+gallery_get(struct rc_req *req, const char *org_id, const char *method,
+    uint32_t version, gallery_cb cb)
+{
+	struct waiter *w = rc_calloc(1, sizeof(*w));
+	struct load *start = NULL;
+	struct gallery_snap *snap = NULL;
+	struct org_entry *e;
+	const char *p[1];
+
+	w->req = req;
+	w->cb = cb;
+	pthread_mutex_lock(&mu);
+	e = entry_find(org_id, 1);
+	if (listening && snap_fits(e, method, version)) {
+		snap = snap_ref(e->snap);
+	} else {
+		if (e->loading == NULL ||
+		    strcmp(e->loading->method, method) != 0 ||
+		    e->loading->version != version)
+			start = load_new(req, e, method, version);
+		w->next = e->loading->waiters;
+		e->loading->waiters = w;
+	}
+	pthread_mutex_unlock(&mu);
+	if (snap != NULL) {
+		free(w);
+		cb(req, snap);
+		return;
+	}
+	if (start == NULL)
+		return;
+	p[0] = start->org;
+	if (rc_db_query(req->loop->db, &SQL_LOAD, p, load_query_cb,
+	    start) != RC_AGAIN)
+		load_finish(start, 1);
+}
+
+/* ---- the LISTEN thread ----------------------------------------------- */
+
+/* Sleeps ms unless asked to stop; true when asked. */
+static int
+wait_or_stop(int ms)
+{
+	struct pollfd pfd = { stop_pipe[0], POLLIN, 0 };
+
+	return poll(&pfd, 1, ms) > 0;
+}
+
+static void
+set_listening(int on)
+{
+	pthread_mutex_lock(&mu);
+	listening = on;
+	/* Whatever was cached may have missed a NOTIFY while the connection
+	 * was down (or is about to go). */
+	invalidate_all();
+	pthread_mutex_unlock(&mu);
+}
+
+static PGconn *
+listen_connect(void)
+{
+	char err[256];
+	PGconn *pg = rc_db_connect_blocking(listen_url, err, sizeof(err));
+	PGresult *res;
+
+	if (pg == NULL) {
+		rc_log(RC_LOG_WARN, "gallery: %s", err);
+		return NULL;
+	}
+	res = PQexec(pg, "LISTEN rollcall_faces");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc_log(RC_LOG_WARN, "gallery: LISTEN failed: %s",
+		    PQerrorMessage(pg));
+		PQclear(res);
+		PQfinish(pg);
+		return NULL;
+	}
+	PQclear(res);
+	return pg;
+}
+
+/* Invalidates the org of every pending notification. */
+static void
+drain_notifies(PGconn *pg)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(pg)) != NULL) {
+		gallery_invalidate(n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* Serves one connection until it breaks (0) or stop is asked (1). */
+static int
+listen_serve(PGconn *pg)
+{
+	struct pollfd pfd[2] = {
+		{ PQsocket(pg), POLLIN, 0 },
+		{ stop_pipe[0], POLLIN, 0 },
+	};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (pfd[1].revents != 0)
+			return 1;
+		if (PQconsumeInput(pg) == 0) {
+			rc_log(RC_LOG_WARN, "gallery: LISTEN connection lost: "
+			    "%s", PQerrorMessage(pg));
+			return 0;
+		}
+		drain_notifies(pg);
+	}
+}
+
+static void *
+listener_main(void *arg)
+{
+	int backoff = BACKOFF_MIN_MS, stop = 0;
+	PGconn *pg;
+
+	(void)arg;
+	while (!stop) {
+		if ((pg = listen_connect()) == NULL) {
+			stop = wait_or_stop(backoff);
+			backoff = backoff * 2 > BACKOFF_MAX_MS ?
+			    BACKOFF_MAX_MS : backoff * 2;
+			continue;
+		}
+		backoff = BACKOFF_MIN_MS;
+		set_listening(1);
+		stop = listen_serve(pg);
+		set_listening(0);
+		PQfinish(pg);
+		if (!stop)
+			stop = wait_or_stop(BACKOFF_MIN_MS);
+	}
+	return NULL;
+}
+
+rc_status
+faces_gallery_start(const struct rc_config *cfg)
+{
+	if (listener_started)
+		return RC_OK;
+	if (pipe(stop_pipe) != 0)
+		return RC_ERR;
+	listen_url = rc_strdup(cfg->db_url);
+	if (pthread_create(&listener, NULL, listener_main, NULL) != 0) {
+		faces_gallery_stop();
+		return RC_ERR;
+	}
+	listener_started = 1;
+	return RC_OK;
+}
+
+void
+faces_gallery_stop(void)
+{
+	struct org_entry *e, *next;
+
+	if (listener_started) {
+		if (write(stop_pipe[1], "x", 1) != 1)
+			rc_log(RC_LOG_ERROR, "gallery: cannot stop the "
+			    "listener");
+		pthread_join(listener, NULL);
+		listener_started = 0;
+	}
+	if (stop_pipe[0] >= 0) {
+		close(stop_pipe[0]);
+		close(stop_pipe[1]);
+		stop_pipe[0] = stop_pipe[1] = -1;
+	}
+	free(listen_url);
+	listen_url = NULL;
+	pthread_mutex_lock(&mu);
+	for (e = orgs; e != NULL; e = next) {
+		next = e->next;
+		gallery_snap_unref(e->snap);
+		free(e);
+	}
+	orgs = NULL;
+	listening = 0;
+	pthread_mutex_unlock(&mu);
+}
