@@ -40,7 +40,7 @@ namespace {
 // Built-in method: bump the version whenever the pipeline changes in a way
 // that changes templates, so old and new templates are never compared.
 const char	*const LBP_METHOD = "lbp-grid";
-const uint32_t	 LBP_VERSION = 1;
+const uint32_t	 LBP_VERSION = 2;
 const char	*const SFACE_METHOD = "sface";
 
 const int	 CROP = 128;		// aligned face crop, pixels
@@ -189,10 +189,12 @@ detect_haar_once(worker *w, const cv::Mat &grey, int min_face)
 	int minsz = std::max({ 24, (int)std::lround(min_face * s * 0.8),
 	    (int)(std::min(grey.cols, grey.rows) * s / 6) });
 
+	// A copy even at full size: equalising in place would also change the
+	// pixels the template is made from, but only for small pictures.
 	if (s < 1.0)
 		cv::resize(grey, small, cv::Size(), s, s, cv::INTER_AREA);
 	else
-		small = grey;
+		small = grey.clone();
 	cv::equalizeHist(small, small);
 	w->face.detectMultiScale(small, rects, 1.1, 5, 0, cv::Size(minsz, minsz));
 	for (const cv::Rect &r : rects) {
@@ -321,18 +323,29 @@ align_matrix(const candidate &c)
 	return m;
 }
 
+// The picture smoothed for warping c's face to the crop: big faces are
+// blurred first so the warp does not alias. Done once per picture, since
+// the template warps the same face several times.
 cv::Mat
-align_crop(const cv::Mat &grey, const candidate &c)
+presmooth(const cv::Mat &grey, const candidate &c)
 {
-	cv::Mat crop, src = grey;
 	double side = cv::norm(c.eye_r - c.eye_l);
+	cv::Mat src = grey;
 
-	// Pre-smooth big faces so the warp does not alias.
 	if (side > 2.0 * (EYE_RX - EYE_LX)) {
 		double sigma = 0.5 * side / (EYE_RX - EYE_LX);
 		cv::GaussianBlur(grey, src, cv::Size(), sigma);
 	}
-	cv::warpAffine(src, crop, align_matrix(c), cv::Size(CROP, CROP),
+	return src;
+}
+
+// Warps a presmoothed picture so c's eyes land on their canonical places.
+cv::Mat
+align_crop(const cv::Mat &smoothed, const candidate &c)
+{
+	cv::Mat crop;
+
+	cv::warpAffine(smoothed, crop, align_matrix(c), cv::Size(CROP, CROP),
 	    cv::INTER_LINEAR, cv::BORDER_REPLICATE);
 	return crop;
 }
@@ -386,7 +399,7 @@ check_quality(const cv::Mat &crop, struct rc_face_info *info)
 } // namespace
 
 
-// ---- built-in descriptor: multi-scale uniform LBP on a grid --------------
+// ---- built-in descriptor: LBP and LPQ histograms on a grid -------------
 
 namespace {
 
@@ -506,29 +519,30 @@ struct mirror_map {
 };
 const mirror_map	 MIRROR;
 
-// The template of an aligned crop. Uniform LBP (radius 1) of the
-// Tan-Triggs-normalised face at DESC_SIDE pixels, DESC_GRID x DESC_GRID
+// The LBP half of a template: uniform LBP (radius 1) of the
+// Tan-Triggs-normalised face at LBP_SIDE pixels, LBP_GRID x LBP_GRID
 // cells of square-rooted histograms (cosine = Hellinger kernel). The face
 // and its mirror image are added, which makes matching tolerant of small
 // turns of the head; the sum is left-right symmetric, so only the left
 // half of the cells is kept (the dot product is halved, not changed).
-// Measured on the DEV sets, coarse cells beat finer and multi-radius
-// grids once alignment comes from a face box.
-const int	 DESC_SIDE = 50;	// 48 px of codes: 6 cells of 8
-const int	 DESC_GRID = 6;
+// Coarse cells: alignment comes from a face box, so finer ones mostly
+// measure where the box fell.
+const int	 LBP_SIDE = 50;		// 48 px of codes: 6 cells of 8
+const int	 LBP_GRID = 6;
+const size_t	 LBP_DIM = (size_t)LBP_GRID * (LBP_GRID / 2) * LBP_BINS;
 
 std::vector<float>
-lbp_template(const cv::Mat &crop)
+lbp_part(const cv::Mat &crop)
 {
 	cv::Mat small;
 	std::vector<float> full, half;
-	const int g = DESC_GRID;
+	const int g = LBP_GRID;
 
-	cv::resize(crop, small, cv::Size(DESC_SIDE, DESC_SIDE), 0, 0, cv::INTER_AREA);
+	cv::resize(crop, small, cv::Size(LBP_SIDE, LBP_SIDE), 0, 0, cv::INTER_AREA);
 	grid_hist(lbp_codes(tan_triggs(small), 1),
-	    cv::Rect(1, 1, DESC_SIDE - 2, DESC_SIDE - 2), g, &full);
-	assert((DESC_SIDE - 2) % g == 0);	// cells mirror exactly
-	half.reserve((size_t)g * (g / 2) * LBP_BINS);
+	    cv::Rect(1, 1, LBP_SIDE - 2, LBP_SIDE - 2), g, &full);
+	assert((LBP_SIDE - 2) % g == 0);	// cells mirror exactly
+	half.reserve(LBP_DIM);
 	for (int gy = 0; gy < g; gy++)
 		for (int gx = 0; gx < g / 2; gx++) {
 			const float *l = &full[(size_t)(gy * g + gx) * LBP_BINS];
@@ -538,6 +552,159 @@ lbp_template(const cv::Mat &crop)
 		}
 	l2_normalise(half.data(), half.size());
 	return half;
+}
+
+// Local phase quantisation (Ojansivu & Heikkilä 2008): the signs of the
+// real and imaginary parts of a 7x7 short-term Fourier transform at the
+// four lowest non-zero frequencies, an 8-bit code per pixel. Phase
+// survives blur and lighting changes that move LBP's grey comparisons,
+// and on the DEV sets it and LBP err on different photos.
+const int	 LPQ_WIN = 7;
+const int	 LPQ_SIDE = 64;		// the crop halved: 4 x 4 cells of 16
+const int	 LPQ_GRID = 4;
+const int	 LPQ_BINS = 128;	// a code and its complement share a bin
+const size_t	 LPQ_DIM = (size_t)LPQ_GRID * (LPQ_GRID / 2) * LPQ_BINS;
+
+// One separable pass: kx along rows, ky along columns.
+cv::Mat
+lpq_filter(const cv::Mat &f, const cv::Mat &kx, const cv::Mat &ky)
+{
+	cv::Mat out;
+
+	cv::sepFilter2D(f, out, CV_32F, kx, ky, cv::Point(-1, -1), 0,
+	    cv::BORDER_REFLECT);
+	return out;
+}
+
+// Codes, bits in the order Re, Im of u1 = (a, 0), u2 = (0, a),
+// u3 = (a, a), u4 = (a, -a), a = 1 / LPQ_WIN; w = exp(-2 pi i a x) is
+// split into its cosine and (minus) sine parts, so every complex filter
+// is a sum of separable real ones.
+cv::Mat
+lpq_codes(const cv::Mat &f)
+{
+	const int r = LPQ_WIN / 2;
+	cv::Mat one(1, LPQ_WIN, CV_32F), cs(1, LPQ_WIN, CV_32F), sn(1, LPQ_WIN, CV_32F);
+
+	for (int i = 0; i < LPQ_WIN; i++) {
+		double ph = 2 * CV_PI * (i - r) / LPQ_WIN;
+		one.at<float>(i) = 1;
+		cs.at<float>(i) = (float)std::cos(ph);
+		sn.at<float>(i) = (float)-std::sin(ph);
+	}
+	cv::Mat cc = lpq_filter(f, cs, cs), ss = lpq_filter(f, sn, sn);
+	cv::Mat sc = lpq_filter(f, sn, cs), cs2 = lpq_filter(f, cs, sn);
+	cv::Mat part[8] = {
+		lpq_filter(f, cs, one), lpq_filter(f, sn, one),	// u1
+		lpq_filter(f, one, cs), lpq_filter(f, one, sn),	// u2
+		cc - ss, sc + cs2,				// u3
+		cc + ss, sc - cs2,				// u4
+	};
+	cv::Mat codes(f.rows, f.cols, CV_8U);
+	for (int y = 0; y < f.rows; y++) {
+		uint8_t *o = codes.ptr<uint8_t>(y);
+		for (int x = 0; x < f.cols; x++) {
+			int c = 0;
+			for (int k = 0; k < 8; k++)
+				c |= (part[k].ptr<float>(y)[x] >= 0) << k;
+			o[x] = (uint8_t)c;
+		}
+	}
+	return codes;
+}
+
+// The code a pixel of the mirror image gets: mirroring conjugates u1,
+// keeps u2 and swaps u3 with the conjugate of u4.
+uint8_t
+lpq_mirror(int c)
+{
+	const int from[8] = { 0, 1, 2, 3, 6, 7, 4, 5 };
+	const int flip = 0x02 | 0x20 | 0x80;	// the imaginary parts negated
+	int m = 0;
+
+	for (int k = 0; k < 8; k++)
+		m |= ((c >> from[k]) & 1) << k;
+	return (uint8_t)(m ^ flip);
+}
+
+// The LPQ half: LPQ_GRID x LPQ_GRID cells folded with their mirror
+// images like the LBP half, a code and its complement (the same edges,
+// contrast reversed) in one bin, which halves the size for little loss.
+std::vector<float>
+lpq_part(const cv::Mat &crop)
+{
+	const int g = LPQ_GRID, cell = LPQ_SIDE / LPQ_GRID;
+	cv::Mat small, f;
+	std::vector<float> v(LPQ_DIM, 0.0f);
+
+	cv::resize(crop, small, cv::Size(LPQ_SIDE, LPQ_SIDE), 0, 0, cv::INTER_AREA);
+	small.convertTo(f, CV_32F);
+	cv::Mat codes = lpq_codes(f);
+	for (int gy = 0; gy < g; gy++)
+		for (int gx = 0; gx < g; gx++) {
+			bool right = gx >= g / 2;
+			float *h = &v[(size_t)(gy * (g / 2) + (right ? g - 1 - gx : gx)) *
+			    LPQ_BINS];
+			for (int y = gy * cell; y < (gy + 1) * cell; y++) {
+				const uint8_t *p = codes.ptr<uint8_t>(y);
+				for (int x = gx * cell; x < (gx + 1) * cell; x++) {
+					int c = right ? lpq_mirror(p[x]) : p[x];
+					h[std::min(c, 255 - c)] += 1;
+				}
+			}
+		}
+	for (float &x : v)
+		x = std::sqrt(x / (float)(cell * cell));
+	l2_normalise(v.data(), v.size());
+	return v;
+}
+
+// Both halves of an aligned crop, each of norm 1.
+void
+describe(const cv::Mat &crop, std::vector<float> *sum)
+{
+	std::vector<float> a = lbp_part(crop), b = lpq_part(crop);
+
+	for (size_t i = 0; i < LBP_DIM; i++)
+		(*sum)[i] += a[i];
+	for (size_t i = 0; i < LPQ_DIM; i++)
+		(*sum)[LBP_DIM + i] += b[i];
+}
+
+// The face box misses the eyes by a few per cent either way, and a cell
+// histogram changes abruptly when a feature crosses its edge. The template
+// is the mean over small shifts (2% of the box) and scalings (5%) of the
+// alignment, which turns those edges soft.
+const float	 JITTER_SHIFT = 0.02f;
+const float	 JITTER_SCALES[] = { 0.95f, 1.0f, 1.05f };
+const int	 JITTER_STEPS[][2] = { { 0, 0 }, { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 } };
+
+// c with its eyes moved as if its box were scaled by s about its centre
+// and shifted by (dx, dy) box widths.
+candidate
+jittered(const candidate &c, float s, float dx, float dy)
+{
+	cv::Point2f centre(c.box.x + c.box.width / 2, c.box.y + c.box.height / 2);
+	cv::Point2f shift(dx * c.box.width, dy * c.box.width);
+	candidate j = c;
+
+	j.eye_l = centre + (c.eye_l - centre) * s + shift;
+	j.eye_r = centre + (c.eye_r - centre) * s + shift;
+	return j;
+}
+
+// The built-in template of face c (eyes set) in a presmoothed picture.
+std::vector<float>
+builtin_template(const cv::Mat &smoothed, const candidate &c)
+{
+	std::vector<float> v(LBP_DIM + LPQ_DIM, 0.0f);
+
+	for (float s : JITTER_SCALES)
+		for (const int *d : JITTER_STEPS)
+			describe(align_crop(smoothed, jittered(c, s,
+			    d[0] * JITTER_SHIFT, d[1] * JITTER_SHIFT)), &v);
+	l2_normalise(v.data(), v.size());
+	return v;
 }
 
 } // namespace
@@ -641,14 +808,14 @@ extract_mat(rc_face_engine *e, const cv::Mat &img, int strict,
 	info->eyes_found = c.has_eyes;
 	if (!c.has_eyes)
 		estimate_eyes(&c);
-	cv::Mat crop = align_crop(grey, c);
-	if (!check_quality(crop, info))
+	cv::Mat smoothed = presmooth(grey, c);
+	if (!check_quality(align_crop(smoothed, c), info))
 		return RC_FACE_POOR_QUALITY;
 
 	std::unique_ptr<rc_face_template> t(new rc_face_template);
 	t->method = e->method;
 	t->version = e->version;
-	t->v = w->sface ? sface_template(w, img, c) : lbp_template(crop);
+	t->v = w->sface ? sface_template(w, img, c) : builtin_template(smoothed, c);
 	*out = t.release();
 	return RC_FACE_OK;
 }
