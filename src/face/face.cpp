@@ -519,6 +519,24 @@ struct mirror_map {
 };
 const mirror_map	 MIRROR;
 
+// The descriptors see the aligned face at their own resolution, warped
+// at twice that and halved so the warp does not alias, with `pad` pixels
+// of margin around it (room for the shifted grids below).
+cv::Mat
+warp_view(const cv::Mat &smoothed, const candidate &c, int side, int pad)
+{
+	const int over = 2;
+	const int n = (side + 2 * pad) * over;
+	cv::Mat m = align_matrix(c) * ((double)side * over / CROP), big, view;
+
+	m.at<double>(0, 2) += pad * over;
+	m.at<double>(1, 2) += pad * over;
+	cv::warpAffine(smoothed, big, m, cv::Size(n, n), cv::INTER_LINEAR,
+	    cv::BORDER_REPLICATE);
+	cv::resize(big, view, cv::Size(n / over, n / over), 0, 0, cv::INTER_AREA);
+	return view;
+}
+
 // The LBP half of a template: uniform LBP (radius 1) of the
 // Tan-Triggs-normalised face at LBP_SIDE pixels, LBP_GRID x LBP_GRID
 // cells of square-rooted histograms (cosine = Hellinger kernel). The face
@@ -527,21 +545,20 @@ const mirror_map	 MIRROR;
 // half of the cells is kept (the dot product is halved, not changed).
 // Coarse cells: alignment comes from a face box, so finer ones mostly
 // measure where the box fell.
-const int	 LBP_SIDE = 50;		// 48 px of codes: 6 cells of 8
+const int	 LBP_SIDE = 48;		// 6 cells of 8
 const int	 LBP_GRID = 6;
+const int	 LBP_PAD = 2;		// 1 for the codes' ring, 1 for shifts
 const size_t	 LBP_DIM = (size_t)LBP_GRID * (LBP_GRID / 2) * LBP_BINS;
 
+// The LBP half for the grid whose top left corner is at `at` in codes.
 std::vector<float>
-lbp_part(const cv::Mat &crop)
+lbp_hist(const cv::Mat &codes, cv::Point at)
 {
-	cv::Mat small;
 	std::vector<float> full, half;
 	const int g = LBP_GRID;
 
-	cv::resize(crop, small, cv::Size(LBP_SIDE, LBP_SIDE), 0, 0, cv::INTER_AREA);
-	grid_hist(lbp_codes(tan_triggs(small), 1),
-	    cv::Rect(1, 1, LBP_SIDE - 2, LBP_SIDE - 2), g, &full);
-	assert((LBP_SIDE - 2) % g == 0);	// cells mirror exactly
+	static_assert(LBP_SIDE % LBP_GRID == 0, "cells mirror exactly");
+	grid_hist(codes, cv::Rect(at.x, at.y, LBP_SIDE, LBP_SIDE), g, &full);
 	half.reserve(LBP_DIM);
 	for (int gy = 0; gy < g; gy++)
 		for (int gx = 0; gx < g / 2; gx++) {
@@ -560,26 +577,27 @@ lbp_part(const cv::Mat &crop)
 // survives blur and lighting changes that move LBP's grey comparisons,
 // and on the DEV sets it and LBP err on different photos.
 const int	 LPQ_WIN = 7;
-const int	 LPQ_SIDE = 64;		// the crop halved: 4 x 4 cells of 16
+const int	 LPQ_SIDE = 64;		// half the crop: 4 x 4 cells of 16
 const int	 LPQ_GRID = 4;
+const int	 LPQ_PAD = 2;		// room for shifts
 const int	 LPQ_BINS = 128;	// a code and its complement share a bin
 const size_t	 LPQ_DIM = (size_t)LPQ_GRID * (LPQ_GRID / 2) * LPQ_BINS;
 
-// One separable pass: kx along rows, ky along columns.
+// One pass of a 1-D filter along x (horizontal) or y.
 cv::Mat
-lpq_filter(const cv::Mat &f, const cv::Mat &kx, const cv::Mat &ky)
+lpq_pass(const cv::Mat &f, const cv::Mat &k, bool horizontal)
 {
 	cv::Mat out;
 
-	cv::sepFilter2D(f, out, CV_32F, kx, ky, cv::Point(-1, -1), 0,
+	cv::filter2D(f, out, CV_32F, horizontal ? k : k.t(), cv::Point(-1, -1), 0,
 	    cv::BORDER_REFLECT);
 	return out;
 }
 
 // Codes, bits in the order Re, Im of u1 = (a, 0), u2 = (0, a),
-// u3 = (a, a), u4 = (a, -a), a = 1 / LPQ_WIN; w = exp(-2 pi i a x) is
+// u3 = (a, a), u4 = (a, -a), a = 1 / LPQ_WIN. w = exp(-2 pi i a x) is
 // split into its cosine and (minus) sine parts, so every complex filter
-// is a sum of separable real ones.
+// is a sum of separable real ones sharing three horizontal passes.
 cv::Mat
 lpq_codes(const cv::Mat &f)
 {
@@ -592,21 +610,26 @@ lpq_codes(const cv::Mat &f)
 		cs.at<float>(i) = (float)std::cos(ph);
 		sn.at<float>(i) = (float)-std::sin(ph);
 	}
-	cv::Mat cc = lpq_filter(f, cs, cs), ss = lpq_filter(f, sn, sn);
-	cv::Mat sc = lpq_filter(f, sn, cs), cs2 = lpq_filter(f, cs, sn);
+	cv::Mat x1 = lpq_pass(f, one, true), xc = lpq_pass(f, cs, true),
+	    xs = lpq_pass(f, sn, true);
+	cv::Mat cc = lpq_pass(xc, cs, false), ss = lpq_pass(xs, sn, false);
+	cv::Mat sc = lpq_pass(xs, cs, false), cs2 = lpq_pass(xc, sn, false);
 	cv::Mat part[8] = {
-		lpq_filter(f, cs, one), lpq_filter(f, sn, one),	// u1
-		lpq_filter(f, one, cs), lpq_filter(f, one, sn),	// u2
-		cc - ss, sc + cs2,				// u3
-		cc + ss, sc - cs2,				// u4
+		lpq_pass(xc, one, false), lpq_pass(xs, one, false),	// u1
+		lpq_pass(x1, cs, false), lpq_pass(x1, sn, false),	// u2
+		cc - ss, sc + cs2,					// u3
+		cc + ss, sc - cs2,					// u4
 	};
 	cv::Mat codes(f.rows, f.cols, CV_8U);
 	for (int y = 0; y < f.rows; y++) {
+		const float *p[8];
+		for (int k = 0; k < 8; k++)
+			p[k] = part[k].ptr<float>(y);
 		uint8_t *o = codes.ptr<uint8_t>(y);
 		for (int x = 0; x < f.cols; x++) {
 			int c = 0;
 			for (int k = 0; k < 8; k++)
-				c |= (part[k].ptr<float>(y)[x] >= 0) << k;
+				c |= (p[k][x] >= 0) << k;
 			o[x] = (uint8_t)c;
 		}
 	}
@@ -627,26 +650,23 @@ lpq_mirror(int c)
 	return (uint8_t)(m ^ flip);
 }
 
-// The LPQ half: LPQ_GRID x LPQ_GRID cells folded with their mirror
-// images like the LBP half, a code and its complement (the same edges,
-// contrast reversed) in one bin, which halves the size for little loss.
+// The LPQ half for the grid whose top left corner is at `at` in codes:
+// cells folded with their mirror images like the LBP half, and a code and
+// its complement (the same edges, contrast reversed) in one bin, which
+// halves the size for little loss.
 std::vector<float>
-lpq_part(const cv::Mat &crop)
+lpq_hist(const cv::Mat &codes, cv::Point at)
 {
 	const int g = LPQ_GRID, cell = LPQ_SIDE / LPQ_GRID;
-	cv::Mat small, f;
 	std::vector<float> v(LPQ_DIM, 0.0f);
 
-	cv::resize(crop, small, cv::Size(LPQ_SIDE, LPQ_SIDE), 0, 0, cv::INTER_AREA);
-	small.convertTo(f, CV_32F);
-	cv::Mat codes = lpq_codes(f);
 	for (int gy = 0; gy < g; gy++)
 		for (int gx = 0; gx < g; gx++) {
 			bool right = gx >= g / 2;
 			float *h = &v[(size_t)(gy * (g / 2) + (right ? g - 1 - gx : gx)) *
 			    LPQ_BINS];
 			for (int y = gy * cell; y < (gy + 1) * cell; y++) {
-				const uint8_t *p = codes.ptr<uint8_t>(y);
+				const uint8_t *p = codes.ptr<uint8_t>(at.y + y) + at.x;
 				for (int x = gx * cell; x < (gx + 1) * cell; x++) {
 					int c = right ? lpq_mirror(p[x]) : p[x];
 					h[std::min(c, 255 - c)] += 1;
@@ -659,50 +679,56 @@ lpq_part(const cv::Mat &crop)
 	return v;
 }
 
-// Both halves of an aligned crop, each of norm 1.
-void
-describe(const cv::Mat &crop, std::vector<float> *sum)
-{
-	std::vector<float> a = lbp_part(crop), b = lpq_part(crop);
-
-	for (size_t i = 0; i < LBP_DIM; i++)
-		(*sum)[i] += a[i];
-	for (size_t i = 0; i < LPQ_DIM; i++)
-		(*sum)[LBP_DIM + i] += b[i];
-}
-
 // The face box misses the eyes by a few per cent either way, and a cell
 // histogram changes abruptly when a feature crosses its edge. The template
-// is the mean over small shifts (2% of the box) and scalings (5%) of the
-// alignment, which turns those edges soft.
-const float	 JITTER_SHIFT = 0.02f;
+// is the mean over alignments scaled by 5% either way and, at each scale,
+// grids shifted by about 2% of the face (1 LBP pixel, 2 LPQ pixels), which
+// turns those edges soft. Shifting the grid instead of re-warping makes
+// each scale's codes serve five shifts.
 const float	 JITTER_SCALES[] = { 0.95f, 1.0f, 1.05f };
 const int	 JITTER_STEPS[][2] = { { 0, 0 }, { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 } };
 
-// c with its eyes moved as if its box were scaled by s about its centre
-// and shifted by (dx, dy) box widths.
+// c with its eyes moved as if its box were scaled by s about its centre.
 candidate
-jittered(const candidate &c, float s, float dx, float dy)
+scaled(const candidate &c, float s)
 {
 	cv::Point2f centre(c.box.x + c.box.width / 2, c.box.y + c.box.height / 2);
-	cv::Point2f shift(dx * c.box.width, dy * c.box.width);
 	candidate j = c;
 
-	j.eye_l = centre + (c.eye_l - centre) * s + shift;
-	j.eye_r = centre + (c.eye_r - centre) * s + shift;
+	j.eye_l = centre + (c.eye_l - centre) * s;
+	j.eye_r = centre + (c.eye_r - centre) * s;
 	return j;
 }
 
-// The built-in template of face c (eyes set) in a presmoothed picture.
+void
+add_to(std::vector<float> *sum, size_t at, const std::vector<float> &v)
+{
+	for (size_t i = 0; i < v.size(); i++)
+		(*sum)[at + i] += v[i];
+}
+
+// The built-in template of face c (eyes set) in a presmoothed picture:
+// the LBP half then the LPQ half, each of norm about 1 before the whole
+// is normalised.
 std::vector<float>
 builtin_template(const cv::Mat &smoothed, const candidate &c)
 {
 	std::vector<float> v(LBP_DIM + LPQ_DIM, 0.0f);
+	cv::Mat f;
 
-	for (float s : JITTER_SCALES)
-		for (const int *d : JITTER_STEPS)
-			describe(align_crop(smoothed, jittered(c, s,
-			    d[0] * JITTER_SHIFT, d[1] * JITTER_SHIFT)), &v);
+	for (float s : JITTER_SCALES) {
+		candidate j = scaled(c, s);
+		cv::Mat lbp = lbp_codes(tan_triggs(warp_view(smoothed, j, LBP_SIDE,
+		    LBP_PAD)), 1);
+		warp_view(smoothed, j, LPQ_SIDE, LPQ_PAD).convertTo(f, CV_32F);
+		cv::Mat lpq = lpq_codes(f);
+		for (const int *d : JITTER_STEPS) {
+			add_to(&v, 0, lbp_hist(lbp, cv::Point(LBP_PAD + d[0],
+			    LBP_PAD + d[1])));
+			add_to(&v, LBP_DIM, lpq_hist(lpq, cv::Point(LPQ_PAD + 2 * d[0],
+			    LPQ_PAD + 2 * d[1])));
+		}
+	}
 	l2_normalise(v.data(), v.size());
 	return v;
 }
