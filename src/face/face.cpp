@@ -177,8 +177,15 @@ const int	 DETECT_MAX = 320;
 // this fraction of the largest's (sides within about 70%).
 const double	 COMPARABLE_AREA = 0.5;
 
+// Overlapping detections the cascade must agree on: the usual 5, and 3
+// for a last try on a picture where nothing was found (a face half in
+// shadow or turned away), when a false face costs no more than a missed
+// one.
+const int	 HAAR_NEIGHBOURS = 5;
+const int	 HAAR_NEIGHBOURS_LAST = 3;
+
 std::vector<candidate>
-detect_haar_once(worker *w, const cv::Mat &grey, int min_face)
+detect_haar_once(worker *w, const cv::Mat &grey, int min_face, int neighbours)
 {
 	std::vector<candidate> out;
 	std::vector<cv::Rect> rects;
@@ -196,7 +203,7 @@ detect_haar_once(worker *w, const cv::Mat &grey, int min_face)
 	else
 		small = grey.clone();
 	cv::equalizeHist(small, small);
-	w->face.detectMultiScale(small, rects, 1.1, 5, 0, cv::Size(minsz, minsz));
+	w->face.detectMultiScale(small, rects, 1.1, neighbours, 0, cv::Size(minsz, minsz));
 	for (const cv::Rect &r : rects) {
 		candidate c;
 		c.box = cv::Rect2f((float)(r.x / s), (float)(r.y / s),
@@ -256,14 +263,15 @@ border_colour(const cv::Mat &img)
 
 // Detects faces; when none is found and the picture may be a tight crop
 // of a face, retries once on a copy padded with a plain border, since
-// cascades need some context around the face to fire.
+// cascades need some context around the face to fire, and then (Haar)
+// once more with fewer neighbours.
 std::vector<candidate>
 detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &grey)
 {
 	std::vector<candidate> found;
 
 	found = w->yunet ? detect_yunet_once(w, bgr, e->min_face) :
-	    detect_haar_once(w, grey, e->min_face);
+	    detect_haar_once(w, grey, e->min_face, HAAR_NEIGHBOURS);
 	if (!found.empty())
 		return found;
 
@@ -277,7 +285,7 @@ detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &gr
 	} else {
 		cv::copyMakeBorder(grey, padded, pad, pad, pad, pad,
 		    cv::BORDER_CONSTANT, colour);
-		found = detect_haar_once(w, padded, e->min_face);
+		found = detect_haar_once(w, padded, e->min_face, HAAR_NEIGHBOURS);
 	}
 	for (candidate &c : found) {
 		c.box.x -= pad;
@@ -285,6 +293,8 @@ detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &gr
 		c.eye_l -= cv::Point2f((float)pad, (float)pad);
 		c.eye_r -= cv::Point2f((float)pad, (float)pad);
 	}
+	if (found.empty() && !w->yunet)
+		found = detect_haar_once(w, grey, e->min_face, HAAR_NEIGHBOURS_LAST);
 	return found;
 }
 
