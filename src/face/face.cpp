@@ -1,5 +1,5 @@
 // Face matcher on OpenCV: detect (Haar cascade or YuNet), align on the
-// eyes, check quality, template (multi-scale LBP grid or SFace), compare,
+// eyes, check quality, template (LBP and LPQ grids, or SFace), compare,
 // search. The only C++ file; every entry point catches every exception.
 
 #include <algorithm>
