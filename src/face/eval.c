@@ -21,6 +21,7 @@ struct eval_opts {
 	const char	*dir;
 	int		 enroll;
 	int		 json;
+	double		 threshold;	/* < 0: none given */
 	struct rc_face_config cfg;
 };
 
@@ -43,6 +44,7 @@ struct results {
 	size_t	 photos, probes, no_face, poor, other_fail, correct, probed;
 	double	 rank1, rank1_detected, ftd;
 	double	 tar1, tar01, thr1, thr01;
+	double	 far_at, tar_at;	/* at the --threshold given */
 	size_t	 ngen, nimp;
 	double	 p50, p95, id1k, id10k;
 	size_t	 dim;
@@ -234,6 +236,21 @@ tar_at_far(const double *imp, size_t nimp, const double *gen, size_t ngen,
 	*tar = ngen ? (double)acc / (double)ngen : 0;
 }
 
+/* The shares of impostor and genuine scores accepted (score >= thr). */
+static void
+rates_at(const double *imp, size_t nimp, const double *gen, size_t ngen,
+    double thr, double *far, double *tar)
+{
+	size_t fa = 0, ta = 0;
+
+	for (size_t i = 0; i < nimp; i++)
+		fa += imp[i] >= thr;
+	for (size_t i = 0; i < ngen; i++)
+		ta += gen[i] >= thr;
+	*far = nimp ? (double)fa / (double)nimp : 0;
+	*tar = ngen ? (double)ta / (double)ngen : 0;
+}
+
 /* Each probe against each enrolled person (best of that person's
  * templates): one genuine score and npeople-1 impostor scores. Also
  * rank-1 identification through rc_face_search. */
@@ -324,7 +341,7 @@ summarise(const struct dataset *ds, struct results *r)
 }
 
 static rc_status
-evaluate(const struct dataset *ds, struct results *r)
+evaluate(const struct eval_opts *o, const struct dataset *ds, struct results *r)
 {
 	size_t gn, dim;
 	int *owner;
@@ -336,6 +353,8 @@ evaluate(const struct dataset *ds, struct results *r)
 	qsort(imp, r->nimp, sizeof(double), cmp_double);
 	tar_at_far(imp, r->nimp, gen, r->ngen, 0.01, &r->tar1, &r->thr1);
 	tar_at_far(imp, r->nimp, gen, r->ngen, 0.001, &r->tar01, &r->thr01);
+	if (o->threshold >= 0)
+		rates_at(imp, r->nimp, gen, r->ngen, o->threshold, &r->far_at, &r->tar_at);
 	r->dim = dim;
 	if (gn > 0) {
 		r->id1k = time_search(g, gn, dim, 1000);
@@ -373,6 +392,11 @@ print_json(const struct eval_opts *o, const struct dataset *ds, const struct res
 	json_object_set_new(j, "tar_at_far_0_1pct", json_real(r->tar01));
 	json_object_set_new(j, "threshold_far_1pct", json_real(r->thr1));
 	json_object_set_new(j, "threshold", json_real(r->thr01));
+	if (o->threshold >= 0) {
+		json_object_set_new(j, "at_threshold", json_real(o->threshold));
+		json_object_set_new(j, "far_at_threshold", json_real(r->far_at));
+		json_object_set_new(j, "tar_at_threshold", json_real(r->tar_at));
+	}
 	json_object_set_new(j, "ms_per_photo_p50", json_real(r->p50));
 	json_object_set_new(j, "ms_per_photo_p95", json_real(r->p95));
 	json_object_set_new(j, "template_dim", json_integer((json_int_t)r->dim));
@@ -401,6 +425,9 @@ print_text(const struct eval_opts *o, const struct dataset *ds, const struct res
 	printf("TAR at FAR 0.1%%         %.3f (threshold %.4f)\n", r->tar01, r->thr01);
 	printf("suggested threshold     %.4f (the FAR 0.1%% cut on this set%s)\n", r->thr01,
 	    r->nimp < 1000 ? "; fewer than 1000 impostor scores, so rough" : "");
+	if (o->threshold >= 0)
+		printf("at threshold %.4f     FAR %.4f, TAR %.3f\n", o->threshold,
+		    r->far_at, r->tar_at);
 	printf("time per photo          p50 %.1f ms, p95 %.1f ms (decode+detect+align+template)\n",
 	    r->p50, r->p95);
 	printf("1:N search, top 5       1k: %.3f ms, 10k: %.3f ms (dim %zu)\n",
@@ -412,9 +439,10 @@ usage(void)
 {
 	fprintf(stderr, "usage: rollcall face-eval DIR [--enroll N] [--json] "
 	    "[--detector-model F] [--recognizer-model F] [--cascade-dir D] "
-	    "[--min-face PX]\n"
+	    "[--min-face PX] [--threshold T]\n"
 	    "DIR holds one folder per person; the first N photos of each "
-	    "(by name) are enrolled, the rest are probes.\n");
+	    "(by name) are enrolled, the rest are probes. --threshold also "
+	    "prints the FAR and TAR at T.\n");
 }
 
 static rc_status
@@ -427,6 +455,7 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 		{ "recognizer-model", required_argument, NULL, 'r' },
 		{ "cascade-dir", required_argument, NULL, 'c' },
 		{ "min-face", required_argument, NULL, 'm' },
+		{ "threshold", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -435,8 +464,9 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->enroll = 5;
+	o->threshold = -1;
 	optind = 0;	/* glibc: restart scanning, argv may be reused */
-	while ((c = getopt_long(argc, argv, "n:jd:r:c:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:jd:r:c:m:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o->enroll = (int)strtol(optarg, &end, 10);
@@ -450,6 +480,14 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 		case 'r': o->cfg.recognizer_model = optarg; break;
 		case 'c': o->cfg.cascade_dir = optarg; break;
 		case 'm': o->cfg.min_face_px = atoi(optarg); break;
+		case 't':
+			o->threshold = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(o->threshold >= 0 &&
+			    o->threshold <= 1)) {
+				fprintf(stderr, "face-eval: --threshold wants 0..1\n");
+				return RC_ERR;
+			}
+			break;
 		default:
 			usage();
 			return RC_ERR;
@@ -489,7 +527,7 @@ rc_face_eval_main(int argc, char **argv)
 	memset(&ds, 0, sizeof(ds));
 	memset(&r, 0, sizeof(r));
 	r.method = rc_face_method(eng);
-	if (load_dataset(&o, eng, &ds) == RC_OK && evaluate(&ds, &r) == RC_OK) {
+	if (load_dataset(&o, eng, &ds) == RC_OK && evaluate(&o, &ds, &r) == RC_OK) {
 		if (o.json)
 			print_json(&o, &ds, &r);
 		else

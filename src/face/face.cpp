@@ -1,5 +1,5 @@
 // Face matcher on OpenCV: detect (Haar cascade or YuNet), align on the
-// eyes, check quality, template (multi-scale LBP grid or SFace), compare,
+// eyes, check quality, template (LBP and LPQ grids, or SFace), compare,
 // search. The only C++ file; every entry point catches every exception.
 
 #include <algorithm>
@@ -40,7 +40,7 @@ namespace {
 // Built-in method: bump the version whenever the pipeline changes in a way
 // that changes templates, so old and new templates are never compared.
 const char	*const LBP_METHOD = "lbp-grid";
-const uint32_t	 LBP_VERSION = 1;
+const uint32_t	 LBP_VERSION = 2;
 const char	*const SFACE_METHOD = "sface";
 
 const int	 CROP = 128;		// aligned face crop, pixels
@@ -177,8 +177,15 @@ const int	 DETECT_MAX = 320;
 // this fraction of the largest's (sides within about 70%).
 const double	 COMPARABLE_AREA = 0.5;
 
+// Overlapping detections the cascade must agree on: the usual 5, and 3
+// for a last try on a picture where nothing was found (a face half in
+// shadow or turned away), when a false face costs no more than a missed
+// one.
+const int	 HAAR_NEIGHBOURS = 5;
+const int	 HAAR_NEIGHBOURS_LAST = 3;
+
 std::vector<candidate>
-detect_haar_once(worker *w, const cv::Mat &grey, int min_face)
+detect_haar_once(worker *w, const cv::Mat &grey, int min_face, int neighbours)
 {
 	std::vector<candidate> out;
 	std::vector<cv::Rect> rects;
@@ -189,12 +196,14 @@ detect_haar_once(worker *w, const cv::Mat &grey, int min_face)
 	int minsz = std::max({ 24, (int)std::lround(min_face * s * 0.8),
 	    (int)(std::min(grey.cols, grey.rows) * s / 6) });
 
+	// A copy even at full size: equalising in place would also change the
+	// pixels the template is made from, but only for small pictures.
 	if (s < 1.0)
 		cv::resize(grey, small, cv::Size(), s, s, cv::INTER_AREA);
 	else
-		small = grey;
+		small = grey.clone();
 	cv::equalizeHist(small, small);
-	w->face.detectMultiScale(small, rects, 1.1, 5, 0, cv::Size(minsz, minsz));
+	w->face.detectMultiScale(small, rects, 1.1, neighbours, 0, cv::Size(minsz, minsz));
 	for (const cv::Rect &r : rects) {
 		candidate c;
 		c.box = cv::Rect2f((float)(r.x / s), (float)(r.y / s),
@@ -254,14 +263,15 @@ border_colour(const cv::Mat &img)
 
 // Detects faces; when none is found and the picture may be a tight crop
 // of a face, retries once on a copy padded with a plain border, since
-// cascades need some context around the face to fire.
+// cascades need some context around the face to fire, and then (Haar)
+// once more with fewer neighbours.
 std::vector<candidate>
 detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &grey)
 {
 	std::vector<candidate> found;
 
 	found = w->yunet ? detect_yunet_once(w, bgr, e->min_face) :
-	    detect_haar_once(w, grey, e->min_face);
+	    detect_haar_once(w, grey, e->min_face, HAAR_NEIGHBOURS);
 	if (!found.empty())
 		return found;
 
@@ -275,7 +285,7 @@ detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &gr
 	} else {
 		cv::copyMakeBorder(grey, padded, pad, pad, pad, pad,
 		    cv::BORDER_CONSTANT, colour);
-		found = detect_haar_once(w, padded, e->min_face);
+		found = detect_haar_once(w, padded, e->min_face, HAAR_NEIGHBOURS);
 	}
 	for (candidate &c : found) {
 		c.box.x -= pad;
@@ -283,6 +293,8 @@ detect(const rc_face_engine *e, worker *w, const cv::Mat &bgr, const cv::Mat &gr
 		c.eye_l -= cv::Point2f((float)pad, (float)pad);
 		c.eye_r -= cv::Point2f((float)pad, (float)pad);
 	}
+	if (found.empty() && !w->yunet)
+		found = detect_haar_once(w, grey, e->min_face, HAAR_NEIGHBOURS_LAST);
 	return found;
 }
 
@@ -321,18 +333,29 @@ align_matrix(const candidate &c)
 	return m;
 }
 
+// The picture smoothed for warping c's face to the crop: big faces are
+// blurred first so the warp does not alias. Done once per picture, since
+// the template warps the same face several times.
 cv::Mat
-align_crop(const cv::Mat &grey, const candidate &c)
+presmooth(const cv::Mat &grey, const candidate &c)
 {
-	cv::Mat crop, src = grey;
 	double side = cv::norm(c.eye_r - c.eye_l);
+	cv::Mat src = grey;
 
-	// Pre-smooth big faces so the warp does not alias.
 	if (side > 2.0 * (EYE_RX - EYE_LX)) {
 		double sigma = 0.5 * side / (EYE_RX - EYE_LX);
 		cv::GaussianBlur(grey, src, cv::Size(), sigma);
 	}
-	cv::warpAffine(src, crop, align_matrix(c), cv::Size(CROP, CROP),
+	return src;
+}
+
+// Warps a presmoothed picture so c's eyes land on their canonical places.
+cv::Mat
+align_crop(const cv::Mat &smoothed, const candidate &c)
+{
+	cv::Mat crop;
+
+	cv::warpAffine(smoothed, crop, align_matrix(c), cv::Size(CROP, CROP),
 	    cv::INTER_LINEAR, cv::BORDER_REPLICATE);
 	return crop;
 }
@@ -386,7 +409,7 @@ check_quality(const cv::Mat &crop, struct rc_face_info *info)
 } // namespace
 
 
-// ---- built-in descriptor: multi-scale uniform LBP on a grid --------------
+// ---- built-in descriptor: LBP and LPQ histograms on a grid -------------
 
 namespace {
 
@@ -506,29 +529,47 @@ struct mirror_map {
 };
 const mirror_map	 MIRROR;
 
-// The template of an aligned crop. Uniform LBP (radius 1) of the
-// Tan-Triggs-normalised face at DESC_SIDE pixels, DESC_GRID x DESC_GRID
+// The descriptors see the aligned face at their own resolution, warped
+// at twice that and halved so the warp does not alias, with `pad` pixels
+// of margin around it (room for the shifted grids below).
+cv::Mat
+warp_view(const cv::Mat &smoothed, const candidate &c, int side, int pad)
+{
+	const int over = 2;
+	const int n = (side + 2 * pad) * over;
+	cv::Mat m = align_matrix(c) * ((double)side * over / CROP), big, view;
+
+	m.at<double>(0, 2) += pad * over;
+	m.at<double>(1, 2) += pad * over;
+	cv::warpAffine(smoothed, big, m, cv::Size(n, n), cv::INTER_LINEAR,
+	    cv::BORDER_REPLICATE);
+	cv::resize(big, view, cv::Size(n / over, n / over), 0, 0, cv::INTER_AREA);
+	return view;
+}
+
+// The LBP half of a template: uniform LBP (radius 1) of the
+// Tan-Triggs-normalised face at LBP_SIDE pixels, LBP_GRID x LBP_GRID
 // cells of square-rooted histograms (cosine = Hellinger kernel). The face
 // and its mirror image are added, which makes matching tolerant of small
 // turns of the head; the sum is left-right symmetric, so only the left
 // half of the cells is kept (the dot product is halved, not changed).
-// Measured on the DEV sets, coarse cells beat finer and multi-radius
-// grids once alignment comes from a face box.
-const int	 DESC_SIDE = 50;	// 48 px of codes: 6 cells of 8
-const int	 DESC_GRID = 6;
+// Coarse cells: alignment comes from a face box, so finer ones mostly
+// measure where the box fell.
+const int	 LBP_SIDE = 48;		// 6 cells of 8
+const int	 LBP_GRID = 6;
+const int	 LBP_PAD = 2;		// 1 for the codes' ring, 1 for shifts
+const size_t	 LBP_DIM = (size_t)LBP_GRID * (LBP_GRID / 2) * LBP_BINS;
 
+// The LBP half for the grid whose top left corner is at `at` in codes.
 std::vector<float>
-lbp_template(const cv::Mat &crop)
+lbp_hist(const cv::Mat &codes, cv::Point at)
 {
-	cv::Mat small;
 	std::vector<float> full, half;
-	const int g = DESC_GRID;
+	const int g = LBP_GRID;
 
-	cv::resize(crop, small, cv::Size(DESC_SIDE, DESC_SIDE), 0, 0, cv::INTER_AREA);
-	grid_hist(lbp_codes(tan_triggs(small), 1),
-	    cv::Rect(1, 1, DESC_SIDE - 2, DESC_SIDE - 2), g, &full);
-	assert((DESC_SIDE - 2) % g == 0);	// cells mirror exactly
-	half.reserve((size_t)g * (g / 2) * LBP_BINS);
+	static_assert(LBP_SIDE % LBP_GRID == 0, "cells mirror exactly");
+	grid_hist(codes, cv::Rect(at.x, at.y, LBP_SIDE, LBP_SIDE), g, &full);
+	half.reserve(LBP_DIM);
 	for (int gy = 0; gy < g; gy++)
 		for (int gx = 0; gx < g / 2; gx++) {
 			const float *l = &full[(size_t)(gy * g + gx) * LBP_BINS];
@@ -538,6 +579,168 @@ lbp_template(const cv::Mat &crop)
 		}
 	l2_normalise(half.data(), half.size());
 	return half;
+}
+
+// Local phase quantisation (Ojansivu & Heikkilä 2008): the signs of the
+// real and imaginary parts of a 7x7 short-term Fourier transform at the
+// four lowest non-zero frequencies, an 8-bit code per pixel. Phase
+// survives blur and lighting changes that move LBP's grey comparisons,
+// and on the DEV sets it and LBP err on different photos.
+const int	 LPQ_WIN = 7;
+const int	 LPQ_SIDE = 64;		// half the crop: 4 x 4 cells of 16
+const int	 LPQ_GRID = 4;
+const int	 LPQ_PAD = 2;		// room for shifts
+const int	 LPQ_BINS = 128;	// a code and its complement share a bin
+const size_t	 LPQ_DIM = (size_t)LPQ_GRID * (LPQ_GRID / 2) * LPQ_BINS;
+
+// One pass of a 1-D filter along x (horizontal) or y.
+cv::Mat
+lpq_pass(const cv::Mat &f, const cv::Mat &k, bool horizontal)
+{
+	cv::Mat out;
+
+	cv::filter2D(f, out, CV_32F, horizontal ? k : k.t(), cv::Point(-1, -1), 0,
+	    cv::BORDER_REFLECT);
+	return out;
+}
+
+// Codes, bits in the order Re, Im of u1 = (a, 0), u2 = (0, a),
+// u3 = (a, a), u4 = (a, -a), a = 1 / LPQ_WIN. w = exp(-2 pi i a x) is
+// split into its cosine and (minus) sine parts, so every complex filter
+// is a sum of separable real ones sharing three horizontal passes.
+cv::Mat
+lpq_codes(const cv::Mat &f)
+{
+	const int r = LPQ_WIN / 2;
+	cv::Mat one(1, LPQ_WIN, CV_32F), cs(1, LPQ_WIN, CV_32F), sn(1, LPQ_WIN, CV_32F);
+
+	for (int i = 0; i < LPQ_WIN; i++) {
+		double ph = 2 * CV_PI * (i - r) / LPQ_WIN;
+		one.at<float>(i) = 1;
+		cs.at<float>(i) = (float)std::cos(ph);
+		sn.at<float>(i) = (float)-std::sin(ph);
+	}
+	cv::Mat x1 = lpq_pass(f, one, true), xc = lpq_pass(f, cs, true),
+	    xs = lpq_pass(f, sn, true);
+	cv::Mat cc = lpq_pass(xc, cs, false), ss = lpq_pass(xs, sn, false);
+	cv::Mat sc = lpq_pass(xs, cs, false), cs2 = lpq_pass(xc, sn, false);
+	cv::Mat part[8] = {
+		lpq_pass(xc, one, false), lpq_pass(xs, one, false),	// u1
+		lpq_pass(x1, cs, false), lpq_pass(x1, sn, false),	// u2
+		cc - ss, sc + cs2,					// u3
+		cc + ss, sc - cs2,					// u4
+	};
+	cv::Mat codes(f.rows, f.cols, CV_8U);
+	for (int y = 0; y < f.rows; y++) {
+		const float *p[8];
+		for (int k = 0; k < 8; k++)
+			p[k] = part[k].ptr<float>(y);
+		uint8_t *o = codes.ptr<uint8_t>(y);
+		for (int x = 0; x < f.cols; x++) {
+			int c = 0;
+			for (int k = 0; k < 8; k++)
+				c |= (p[k][x] >= 0) << k;
+			o[x] = (uint8_t)c;
+		}
+	}
+	return codes;
+}
+
+// The code a pixel of the mirror image gets: mirroring conjugates u1,
+// keeps u2 and swaps u3 with the conjugate of u4.
+uint8_t
+lpq_mirror(int c)
+{
+	const int from[8] = { 0, 1, 2, 3, 6, 7, 4, 5 };
+	const int flip = 0x02 | 0x20 | 0x80;	// the imaginary parts negated
+	int m = 0;
+
+	for (int k = 0; k < 8; k++)
+		m |= ((c >> from[k]) & 1) << k;
+	return (uint8_t)(m ^ flip);
+}
+
+// The LPQ half for the grid whose top left corner is at `at` in codes:
+// cells folded with their mirror images like the LBP half, and a code and
+// its complement (the same edges, contrast reversed) in one bin, which
+// halves the size for little loss.
+std::vector<float>
+lpq_hist(const cv::Mat &codes, cv::Point at)
+{
+	const int g = LPQ_GRID, cell = LPQ_SIDE / LPQ_GRID;
+	std::vector<float> v(LPQ_DIM, 0.0f);
+
+	for (int gy = 0; gy < g; gy++)
+		for (int gx = 0; gx < g; gx++) {
+			bool right = gx >= g / 2;
+			float *h = &v[(size_t)(gy * (g / 2) + (right ? g - 1 - gx : gx)) *
+			    LPQ_BINS];
+			for (int y = gy * cell; y < (gy + 1) * cell; y++) {
+				const uint8_t *p = codes.ptr<uint8_t>(at.y + y) + at.x;
+				for (int x = gx * cell; x < (gx + 1) * cell; x++) {
+					int c = right ? lpq_mirror(p[x]) : p[x];
+					h[std::min(c, 255 - c)] += 1;
+				}
+			}
+		}
+	for (float &x : v)
+		x = std::sqrt(x / (float)(cell * cell));
+	l2_normalise(v.data(), v.size());
+	return v;
+}
+
+// The face box misses the eyes by a few per cent either way, and a cell
+// histogram changes abruptly when a feature crosses its edge. The template
+// is the mean over alignments scaled by 5% either way and, at each scale,
+// grids shifted by about 2% of the face (1 LBP pixel, 2 LPQ pixels), which
+// turns those edges soft. Shifting the grid instead of re-warping makes
+// each scale's codes serve five shifts.
+const float	 JITTER_SCALES[] = { 0.95f, 1.0f, 1.05f };
+const int	 JITTER_STEPS[][2] = { { 0, 0 }, { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 } };
+
+// c with its eyes moved as if its box were scaled by s about its centre.
+candidate
+scaled(const candidate &c, float s)
+{
+	cv::Point2f centre(c.box.x + c.box.width / 2, c.box.y + c.box.height / 2);
+	candidate j = c;
+
+	j.eye_l = centre + (c.eye_l - centre) * s;
+	j.eye_r = centre + (c.eye_r - centre) * s;
+	return j;
+}
+
+void
+add_to(std::vector<float> *sum, size_t at, const std::vector<float> &v)
+{
+	for (size_t i = 0; i < v.size(); i++)
+		(*sum)[at + i] += v[i];
+}
+
+// The built-in template of face c (eyes set) in a presmoothed picture:
+// the LBP half then the LPQ half, each of norm about 1 before the whole
+// is normalised.
+std::vector<float>
+builtin_template(const cv::Mat &smoothed, const candidate &c)
+{
+	std::vector<float> v(LBP_DIM + LPQ_DIM, 0.0f);
+	cv::Mat f;
+
+	for (float s : JITTER_SCALES) {
+		candidate j = scaled(c, s);
+		cv::Mat lbp = lbp_codes(tan_triggs(warp_view(smoothed, j, LBP_SIDE,
+		    LBP_PAD)), 1);
+		warp_view(smoothed, j, LPQ_SIDE, LPQ_PAD).convertTo(f, CV_32F);
+		cv::Mat lpq = lpq_codes(f);
+		for (const int *d : JITTER_STEPS) {
+			add_to(&v, 0, lbp_hist(lbp, cv::Point(LBP_PAD + d[0],
+			    LBP_PAD + d[1])));
+			add_to(&v, LBP_DIM, lpq_hist(lpq, cv::Point(LPQ_PAD + 2 * d[0],
+			    LPQ_PAD + 2 * d[1])));
+		}
+	}
+	l2_normalise(v.data(), v.size());
+	return v;
 }
 
 } // namespace
@@ -641,14 +844,14 @@ extract_mat(rc_face_engine *e, const cv::Mat &img, int strict,
 	info->eyes_found = c.has_eyes;
 	if (!c.has_eyes)
 		estimate_eyes(&c);
-	cv::Mat crop = align_crop(grey, c);
-	if (!check_quality(crop, info))
+	cv::Mat smoothed = presmooth(grey, c);
+	if (!check_quality(align_crop(smoothed, c), info))
 		return RC_FACE_POOR_QUALITY;
 
 	std::unique_ptr<rc_face_template> t(new rc_face_template);
 	t->method = e->method;
 	t->version = e->version;
-	t->v = w->sface ? sface_template(w, img, c) : lbp_template(crop);
+	t->v = w->sface ? sface_template(w, img, c) : builtin_template(smoothed, c);
 	*out = t.release();
 	return RC_FACE_OK;
 }
@@ -925,26 +1128,61 @@ dot_plain(const float *a, const float *b, size_t n)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // The build targets baseline x86-64; 1:N search is the one loop where
-// AVX2+FMA pays (about 2x), so it is chosen at run time.
+// AVX2+FMA pays, so it is chosen at run time. A row's products go into
+// one chain of sums, in the same order in the one- and four-row kernels,
+// so search and rc_face_similarity give the same number.
+__attribute__((target("avx2,fma"))) static float
+hsum_avx2(__m256 s)
+{
+	__m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+	return _mm_cvtss_f32(h);
+}
+
 __attribute__((target("avx2,fma"))) static float
 dot_avx2(const float *a, const float *b, size_t n)
 {
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	__m256 s = _mm256_setzero_ps();
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16) {
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8),
-		    _mm256_loadu_ps(b + i + 8), s1);
-	}
-	s0 = _mm256_add_ps(s0, s1);
-	__m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
-	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-	float s = _mm_cvtss_f32(h);
+	for (; i + 8 <= n; i += 8)
+		s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
+	float r = hsum_avx2(s);
 	for (; i < n; i++)
-		s += a[i] * b[i];
-	return s;
+		r += a[i] * b[i];
+	return r;
+}
+
+// Four consecutive gallery rows against one probe. Search is bound by
+// memory: four streams in flight read the gallery about a third faster
+// than one, and the four chains hide the latency of the sums.
+__attribute__((target("avx2,fma"))) static void
+dot4_avx2(const float *rows, size_t dim, const float *b, float out[4])
+{
+	const float *r0 = rows, *r1 = rows + dim, *r2 = rows + 2 * dim,
+	    *r3 = rows + 3 * dim;
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+	size_t i = 0;
+
+	for (; i + 8 <= dim; i += 8) {
+		__m256 p = _mm256_loadu_ps(b + i);
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + i), p, s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + i), p, s1);
+		s2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + i), p, s2);
+		s3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + i), p, s3);
+	}
+	out[0] = hsum_avx2(s0);
+	out[1] = hsum_avx2(s1);
+	out[2] = hsum_avx2(s2);
+	out[3] = hsum_avx2(s3);
+	for (; i < dim; i++) {
+		out[0] += r0[i] * b[i];
+		out[1] += r1[i] * b[i];
+		out[2] += r2[i] * b[i];
+		out[3] += r3[i] * b[i];
+	}
 }
 
 static bool
@@ -983,28 +1221,42 @@ rc_face_similarity(const struct rc_face_template *a, const struct rc_face_templa
 	return clamp01(dot(a->v.data(), b->v.data(), a->v.size()));
 }
 
+// Offers row i with similarity sim to the sorted top-k in hits.
+static inline void
+offer_hit(struct rc_face_hit *hits, size_t k, size_t *have, size_t i, float sim)
+{
+	if (*have == k && sim <= hits[k - 1].similarity)
+		return;
+	// insertion into the sorted top-k; k is small
+	size_t j = *have < k ? (*have)++ : k - 1;
+	while (j > 0 && hits[j - 1].similarity < sim) {
+		hits[j] = hits[j - 1];
+		j--;
+	}
+	hits[j].index = i;
+	hits[j].similarity = sim;
+}
+
 extern "C" size_t
 rc_face_search(const float *gallery, size_t n, size_t dim, const float *probe,
     size_t k, struct rc_face_hit *hits)
 {
-	size_t have = 0;
+	size_t have = 0, i = 0;
 
 	k = std::min(k, n);
 	if (k == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		float s = clamp01(dot(gallery + i * dim, probe, dim));
-		if (have == k && s <= hits[k - 1].similarity)
-			continue;
-		// insertion into the sorted top-k; k is small
-		size_t j = have < k ? have++ : k - 1;
-		while (j > 0 && hits[j - 1].similarity < s) {
-			hits[j] = hits[j - 1];
-			j--;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (have_avx2())
+		for (; i + 4 <= n; i += 4) {
+			float s[4];
+			dot4_avx2(gallery + i * dim, dim, probe, s);
+			for (size_t r = 0; r < 4; r++)
+				offer_hit(hits, k, &have, i + r, clamp01(s[r]));
 		}
-		hits[j].index = i;
-		hits[j].similarity = s;
-	}
+#endif
+	for (; i < n; i++)
+		offer_hit(hits, k, &have, i, clamp01(dot(gallery + i * dim, probe, dim)));
 	return have;
 }
 

@@ -205,6 +205,129 @@ test_search_finds_best(void **state)
 	free(g);
 }
 
+/* Extracts a template from grey pixels; fails the test unless OK. */
+static struct rc_face_template *
+template_of_grey(const unsigned char *px, int w, int h)
+{
+	struct rc_face_template *t = NULL;
+	struct rc_face_info info;
+	enum rc_face_status st = rc_face_extract_pixels(eng, px, w, h, (size_t)w, 1,
+	    0, &t, &info);
+
+	if (st != RC_FACE_OK)
+		fail_msg("%s (%s)", rc_face_status_code(st), info.reason);
+	return t;
+}
+
+/* The template folds each cell with its mirror image, so a photo and its
+ * mirror image must give nearly the same template: a wrong LBP or LPQ
+ * mirror map would pull them as far apart as two photos of one person. */
+static void
+test_mirror_image_matches(void **state)
+{
+	int w, h, w2, h2;
+	unsigned char *px = read_pgm("orl/s07/01.pgm", &w, &h);
+	unsigned char *same = read_pgm("orl/s07/02.pgm", &w2, &h2);
+	unsigned char *flip = rc_malloc((size_t)w * (size_t)h);
+
+	(void)state;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++)
+			flip[(size_t)y * (size_t)w + (size_t)x] =
+			    px[(size_t)y * (size_t)w + (size_t)(w - 1 - x)];
+	struct rc_face_template *a = template_of_grey(px, w, h);
+	struct rc_face_template *b = template_of_grey(flip, w, h);
+	struct rc_face_template *c = template_of_grey(same, w2, h2);
+	double mirrored = rc_face_similarity(a, b), other = rc_face_similarity(a, c);
+
+	if (!(mirrored > 0.97 && mirrored > other))
+		fail_msg("mirror %.4f, other photo of the person %.4f", mirrored, other);
+	rc_face_template_free(a);
+	rc_face_template_free(b);
+	rc_face_template_free(c);
+	free(px);
+	free(same);
+	free(flip);
+}
+
+/* A template holding vector v, through the documented serialised form. */
+static struct rc_face_template *
+template_from(const float *v, uint32_t dim)
+{
+	static const char method[] = "lbp-grid";
+	size_t mlen = sizeof(method) - 1, len = 4 + 1 + mlen + 8 + 4 * (size_t)dim;
+	unsigned char *buf = rc_malloc(len), *p = buf;
+	struct rc_face_template *t;
+
+	memcpy(p, "RCFT", 4);
+	p[4] = (unsigned char)mlen;
+	memcpy(p + 5, method, mlen);
+	p += 5 + mlen;
+	memset(p, 0, 4);			/* version 0 */
+	for (int i = 0; i < 4; i++)
+		p[4 + i] = (unsigned char)(dim >> (8 * i));
+	p += 8;
+	for (uint32_t i = 0; i < dim; i++, p += 4) {
+		uint32_t bits;
+		memcpy(&bits, &v[i], 4);
+		for (int k = 0; k < 4; k++)
+			p[k] = (unsigned char)(bits >> (8 * k));
+	}
+	t = rc_face_template_deserialize(buf, len);
+	free(buf);
+	assert_non_null(t);
+	return t;
+}
+
+/* Search reads rows four at a time and the rest one by one: over a
+ * gallery of 4k + 3 rows, each hit must carry rc_face_similarity's score
+ * for its row, and the hits must be the best ones. */
+static void
+test_search_agrees_with_similarity(void **state)
+{
+	enum { N = 11, DIM = 2086, K = 5 };
+	float *g = rc_malloc((size_t)N * DIM * sizeof(float));
+	struct rc_face_template *t[N];
+	struct rc_face_hit hits[K];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < (size_t)N * DIM; i++) {
+		seed = seed * 1103515245u + 12345u;
+		g[i] = (float)((seed >> 16) & 0x7fff) / 32768.0f;
+	}
+	for (size_t r = 0; r < N; r++) {
+		double n = 0;
+		for (size_t i = 0; i < DIM; i++)
+			n += (double)g[r * DIM + i] * g[r * DIM + i];
+		for (size_t i = 0; i < DIM; i++)
+			g[r * DIM + i] = (float)(g[r * DIM + i] / sqrt(n));
+		t[r] = template_from(g + r * DIM, DIM);
+	}
+	for (size_t p = 0; p < N; p++) {
+		assert_int_equal(rc_face_search(g, N, DIM, g + p * DIM, K, hits), K);
+		assert_int_equal(hits[0].index, p);
+		for (size_t k = 0; k < K; k++) {
+			double want = rc_face_similarity(t[p], t[hits[k].index]);
+			assert_true(fabs(hits[k].similarity - want) < 1e-5);
+			if (k > 0)
+				assert_true(hits[k - 1].similarity >= hits[k].similarity);
+		}
+		/* no row left out scores above the last hit */
+		for (size_t r = 0; r < N; r++) {
+			int in = 0;
+			for (size_t k = 0; k < K; k++)
+				in |= hits[k].index == r;
+			if (!in)
+				assert_true(rc_face_similarity(t[p], t[r]) <=
+				    hits[K - 1].similarity + 1e-6);
+		}
+	}
+	for (size_t r = 0; r < N; r++)
+		rc_face_template_free(t[r]);
+	free(g);
+}
+
 static void
 test_not_an_image(void **state)
 {
@@ -289,6 +412,8 @@ main(void)
 		cmocka_unit_test(test_method_mismatch),
 		cmocka_unit_test(test_same_person_scores_higher),
 		cmocka_unit_test(test_search_finds_best),
+		cmocka_unit_test(test_search_agrees_with_similarity),
+		cmocka_unit_test(test_mirror_image_matches),
 		cmocka_unit_test(test_not_an_image),
 		cmocka_unit_test(test_blank_image_has_no_face),
 		cmocka_unit_test(test_two_people_reported),
