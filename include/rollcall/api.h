@@ -111,6 +111,14 @@ void	rc_api_query(struct rc_req *req, const struct rc_db_stmt *stmt,
  * rc_api_db_failed) and returns false. */
 int	rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
 	    const char *fk_field);
+/* The same, and true only with exactly one row; with none, replies 404
+ * "not_found" with missing as the detail ("no such kiosk"). */
+int	rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
+	    const char *missing);
+/* Replies status with the first column of the first row: the JSON text a
+ * statement built. */
+void	rc_api_reply_cell(struct rc_req *req, int status,
+	    const struct rc_db_result *r);
 
 /* An instant column as RFC 3339 UTC text, in SQL. */
 #define RC_API_INSTANT(col) \
@@ -129,6 +137,11 @@ rc_status rc_api_page_parse(struct rc_req *req, struct rc_api_page *page);
 /* The same for lists whose ids are not UUIDs: id_ok checks the cursor's. */
 rc_status rc_api_page_parse_ids(struct rc_req *req, struct rc_api_page *page,
 	    int (*id_ok)(const char *id));
+
+/* A page of the caller's org's rows: stmt takes ($1 org id, $2 after_at,
+ * $3 after_id, $4 limit) and selects RC_API_PAGE_SELECT; replies 200 with
+ * it (or 422 for a bad ?limit=/?cursor=). */
+void	rc_api_list_org(struct rc_req *req, const struct rc_db_stmt *stmt);
 
 /* The reply of a list: given a CTE named cte with columns created_at, id
  * and j (the item's JSON), holding up to lim + 1 rows in (created_at, id)

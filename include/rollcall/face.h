@@ -20,8 +20,8 @@ extern "C" {
  *
  * Blocking: rc_face_engine_new, rc_face_extract and rc_face_extract_pixels
  * take milliseconds to seconds of CPU: call them on the CPU pool, never on
- * an event-loop thread. rc_face_search is CPU-bound too (about 4 ms per
- * 10,000 templates of the built-in method, 1062 floats each); the rest is
+ * an event-loop thread. rc_face_search is CPU-bound too (about 6-7 ms per
+ * 10,000 templates of the built-in method, 2086 floats each); the rest is
  * cheap. OpenCV may also use its own threads inside a call; a daemon that
  * runs calls on its own pool may want OpenCV's thread count set to 1.
  */

@@ -334,20 +334,15 @@ punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
 		punch_fail_sequence(req, in);
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such person"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such person");
-		return;
-	}
 	if (PQgetvalue(r->res, 0, 1)[0] == 't') {
 		rc_http_fail(req, 403, "face_required", "your organisation "
 		    "checks faces: send a photo of yours (image/* or "
 		    "multipart/form-data part \"file\")");
 		return;
 	}
-	rc_http_reply(req, 201, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 201, r);
 }
 
 static void
@@ -414,14 +409,9 @@ face_check_in_cb(const struct rc_db_result *r, void *arg)
 		    "out first");
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such person"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such person");
-		return;
-	}
-	rc_http_reply(req, 201, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 201, r);
 }
 
 /* Records the check-in with its photo. */
@@ -647,8 +637,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail_field(req, "at", "is in the future");
 		return;
 	}
-	rc_http_reply(req, 200, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 200, r);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "rollcall/api.h"
+#include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
@@ -29,6 +30,49 @@ rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
 	rc_log_set_request_id(req->id);
 	rc_api_db_failed(req, r, fk_field);
 	return 0;
+}
+
+int
+rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
+    const char *missing)
+{
+	if (!rc_api_db_ok(req, r, NULL))
+		return 0;
+	if (PQntuples(r->res) == 1)
+		return 1;
+	rc_http_fail(req, 404, "not_found", missing);
+	return 0;
+}
+
+void
+rc_api_reply_cell(struct rc_req *req, int status, const struct rc_db_result *r)
+{
+	rc_http_reply(req, status, "application/json; charset=utf-8",
+	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+}
+
+static void
+list_reply_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_ok(req, r, NULL))
+		rc_api_reply_cell(req, 200, r);
+}
+
+void
+rc_api_list_org(struct rc_req *req, const struct rc_db_stmt *stmt)
+{
+	struct rc_api_page page;
+	const char *p[4];
+
+	if (rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	p[0] = req->who->org_id;
+	p[1] = page.after_at;
+	p[2] = page.after_id;
+	p[3] = page.limit;
+	rc_api_query(req, stmt, p, list_reply_cb);
 }
 
 /* "2026-11-26T09:03:00.123456Z": what RC_API_PAGE_SELECT writes. */

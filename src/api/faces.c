@@ -466,12 +466,8 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such face"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such face");
-		return;
-	}
 	gallery_invalidate(PQgetvalue(r->res, 0, 0));
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
@@ -653,12 +649,8 @@ ident_threshold_cb(const struct rc_db_result *r, void *arg)
 	struct ident *id = faces_state_of(req);
 	const struct rc_face_template *probe = id->up->face;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such organisation"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such organisation");
-		return;
-	}
 	id->threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
 	gallery_get(req, id->org, rc_face_template_method(probe),
 	    rc_face_template_version(probe), ident_gallery_cb);

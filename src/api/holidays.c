@@ -124,14 +124,9 @@ create_cb(const struct rc_db_result *r, void *arg)
 		    "the organisation has a holiday on that date already");
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such organisation"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such organisation");
-		return;
-	}
-	rc_http_reply(req, 201, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 201, r);
 }
 
 static void
@@ -170,12 +165,8 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such holiday"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such holiday");
-		return;
-	}
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 

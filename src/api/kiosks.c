@@ -287,29 +287,9 @@ kiosks_create(struct rc_req *req)
 /* ---- GET /api/v1/kiosks ---------------------------------------------- */
 
 static void
-list_cb(const struct rc_db_result *r, void *arg)
-{
-	struct rc_req *req = arg;
-
-	if (!rc_api_db_ok(req, r, NULL))
-		return;
-	rc_http_reply(req, 200, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
-}
-
-static void
 list_authed(struct rc_req *req)
 {
-	struct rc_api_page page;
-	const char *p[4];
-
-	if (rc_api_page_parse(req, &page) != RC_OK)
-		return;
-	p[0] = req->who->org_id;
-	p[1] = page.after_at;
-	p[2] = page.after_id;
-	p[3] = page.limit;
-	rc_api_query(req, &SQL_LIST, p, list_cb);
+	rc_api_list_org(req, &SQL_LIST);
 }
 
 /* GET /api/v1/kiosks?limit=&cursor= — the org's kiosks, no tokens. */
@@ -326,12 +306,8 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such kiosk"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such kiosk");
-		return;
-	}
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -388,8 +364,7 @@ punch_cb(const struct rc_db_result *r, void *arg)
 		    "nobody active in this organisation matches the face");
 		return;
 	}
-	rc_http_reply(req, 201, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 201, r);
 }
 
 static void

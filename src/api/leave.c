@@ -337,16 +337,7 @@ date_member(struct rc_req *req, const char *field, const char **out,
 static void
 types_list_authed(struct rc_req *req)
 {
-	struct rc_api_page page;
-	const char *p[4];
-
-	if (rc_api_page_parse(req, &page) != RC_OK)
-		return;
-	p[0] = req->who->org_id;
-	p[1] = page.after_at;
-	p[2] = page.after_id;
-	p[3] = page.limit;
-	rc_api_query(req, &SQL_TYPES_LIST, p, json_or_404_cb);
+	rc_api_list_org(req, &SQL_TYPES_LIST);
 }
 
 /* GET /api/v1/leave/types — the caller's org's types, in creation order. */

@@ -619,12 +619,8 @@ get_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such organisation"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such organisation");
-		return;
-	}
 	reply_json_row(req, 200, r->res);
 }
 

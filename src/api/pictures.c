@@ -217,12 +217,8 @@ find_cb(const struct rc_db_result *r, void *arg)
 	int thumb = size != NULL && strcmp(size, "thumb") == 0;
 	struct blob_read *b;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such picture"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such picture");
-		return;
-	}
 	b = rc_calloc(1, sizeof(*b));
 	b->req = req;
 	snprintf(b->key, sizeof(b->key), "%s", PQgetvalue(r->res, 0, thumb));

@@ -96,8 +96,7 @@ report_cb(const struct rc_db_result *r, void *arg)
 		reply_csv(req, PQgetvalue(r->res, 0, 0));
 		return;
 	}
-	rc_http_reply(req, 200, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	rc_api_reply_cell(req, 200, r);
 }
 
 /* Runs the monthly report of slug (or the caller's org) for month. */

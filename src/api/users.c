@@ -538,12 +538,8 @@ disable_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such user"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such user");
-		return;
-	}
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -582,12 +578,8 @@ credentials_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_api_db_row(req, r, "no such active user"))
 		return;
-	if (PQntuples(r->res) != 1) {
-		rc_http_fail(req, 404, "not_found", "no such active user");
-		return;
-	}
 	rc_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
 }
 

@@ -90,11 +90,15 @@ def no_template_in(r):
     assert "template" not in r.text and "\\\\x" not in r.text, r.text
 
 
+# face.threshold of the test daemons: not the default, to see it used.
+CONFIG_THRESHOLD = 0.77
+
+
 @pytest.fixture
 def world(make_daemon):
     """acme: an admin, people a (A), b (B), c (C), a manager; globex: an
     admin and g."""
-    d = make_daemon()
+    d = make_daemon(face_threshold=CONFIG_THRESHOLD)
     d.acme = make_org(d, "acme")
     d.globex = make_org(d, "globex")
     d.ids = {}
@@ -232,7 +236,7 @@ def test_verify_identify_and_the_org_threshold(world):
 
     same, other = verify(A, a), verify(B, a)
     assert set(same) == {"match", "similarity", "threshold"}
-    assert same["threshold"] == pytest.approx(0.5)  # face.threshold
+    assert same["threshold"] == pytest.approx(CONFIG_THRESHOLD)
     assert 0 <= other["similarity"] < same["similarity"] <= 1
     # The org's own threshold, between the two.
     t = round((same["similarity"] + other["similarity"]) / 2, 4)
@@ -268,7 +272,7 @@ def test_verify_identify_and_the_org_threshold(world):
     r = d.patch("/api/v1/orgs/%s" % d.acme, headers=d.admin,
                 json={"face_threshold": None})
     assert r.status_code == 200 and r.json()["face_threshold"] is None
-    assert verify(A, a)["threshold"] == pytest.approx(0.5)
+    assert verify(A, a)["threshold"] == pytest.approx(CONFIG_THRESHOLD)
     for bad in (1.5, -0.1, "0.5", True):
         r = d.patch("/api/v1/orgs/%s" % d.acme, headers=d.admin,
                     json={"face_threshold": bad})
