@@ -62,6 +62,11 @@ rc_status	 rc_store_put(struct rc_store *s, const void *data, size_t len,
 rc_status	 rc_store_get(struct rc_store *s, const char *key,
 		    unsigned char **data, size_t *len);
 int		 rc_store_exists(struct rc_store *s, const char *key);
+/* Milliseconds since the blob was last stored (a put of bytes already
+ * there counts); RC_AGAIN when there is none, RC_ERR for a backend that
+ * cannot tell. */
+rc_status	 rc_store_age_ms(struct rc_store *s, const char *key,
+		    int64_t *age_ms);
 rc_status	 rc_store_delete(struct rc_store *s, const char *key);
 rc_status	 rc_store_each(struct rc_store *s,
 		    int (*fn)(const char *key, int64_t age_sec, void *arg),

@@ -66,9 +66,11 @@ static const char SQL_NEXT_DUE[] =
     " * 1000)::bigint FROM jobs WHERE state = 'pending' AND run_at > now()";
 /* The keys of a blob_delete job ($1, a JSON array) no picture names any
  * more: a key another row still names (the same bytes uploaded twice)
- * stays. */
+ * stays. With each, the job's age in milliseconds ($2 its id). */
 static const char SQL_UNNAMED_KEYS[] =
-    "SELECT k FROM jsonb_array_elements_text($1::jsonb) k"
+    "SELECT k, floor(1000 * extract(epoch FROM clock_timestamp() - (SELECT"
+    " created_at FROM jobs WHERE id = $2::uuid)))::bigint"
+    " FROM jsonb_array_elements_text($1::jsonb) k"
     " WHERE NOT EXISTS (SELECT 1 FROM pictures"
     " WHERE sha256 = k OR thumb_sha256 = k)";
 /* Deletes up to PURGE_BATCH check-in photos older than $1 days and queues
@@ -489,15 +491,28 @@ open_store(struct worker *w, char *err, size_t errlen)
 	return RC_OK;
 }
 
+/* True when the blob was stored again after the job was queued: the same
+ * bytes re-uploaded, whose row may not be committed yet. It stays; if no
+ * row ever names it, `rollcall store gc` collects it. */
+static int
+stored_since(struct rc_store *store, const char *key, long long job_age_ms)
+{
+	int64_t age_ms;
+
+	return rc_store_age_ms(store, key, &age_ms) == RC_OK &&
+	    age_ms < job_age_ms;
+}
+
 /* Unlinks each key of the payload that no picture row names. The rows
  * were deleted in the transaction that queued the job, so by now they are
  * committed; a store that fails is retried later. */
 static enum outcome
-deliver_blob_delete(struct worker *w, json_t *payload, char *err,
+deliver_blob_delete(struct worker *w, const struct job *job, char *err,
     size_t errlen)
 {
+	json_t *payload = job->payload;
 	char *keys = blob_keys_json(payload, err, errlen);
-	const char *params[1] = { keys };
+	const char *params[2] = { keys, job->id };
 	enum outcome out = OUT_RETRY;
 	PGresult *res = NULL;
 	int i, n, deleted = 0;
@@ -506,7 +521,7 @@ deliver_blob_delete(struct worker *w, json_t *payload, char *err,
 		return OUT_DEAD;
 	if (open_store(w, err, errlen) != RC_OK)
 		goto out;
-	res = PQexecParams(w->pg, SQL_UNNAMED_KEYS, 1, NULL, params, NULL, NULL,
+	res = PQexecParams(w->pg, SQL_UNNAMED_KEYS, 2, NULL, params, NULL, NULL,
 	    0);
 	if (check_result(w->pg, res, "unnamed keys") != RC_OK) {
 		snprintf(err, errlen, "cannot look up the keys' pictures");
@@ -514,6 +529,9 @@ deliver_blob_delete(struct worker *w, json_t *payload, char *err,
 	}
 	n = PQntuples(res);
 	for (i = 0; i < n; i++) {
+		if (stored_since(w->store, PQgetvalue(res, i, 0),
+		    strtoll(PQgetvalue(res, i, 1), NULL, 10)))
+			continue;
 		if (rc_store_delete(w->store, PQgetvalue(res, i, 0)) != RC_OK) {
 			snprintf(err, errlen, "store: cannot delete blob %s",
 			    PQgetvalue(res, i, 0));
@@ -581,7 +599,7 @@ deliver(struct worker *w, const struct job *job, char *err, size_t errlen)
 	if (strcmp(job->kind, "mail") == 0)
 		return deliver_mail(w, job->payload, err, errlen);
 	if (strcmp(job->kind, "blob_delete") == 0)
-		return deliver_blob_delete(w, job->payload, err, errlen);
+		return deliver_blob_delete(w, job, err, errlen);
 	/* TODO(slack): webhook delivery comes with the Slack integration. */
 	snprintf(err, errlen, "%s jobs not implemented yet", job->kind);
 	return OUT_DEAD;

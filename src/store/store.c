@@ -489,6 +489,24 @@ rc_store_blob_stat(struct rc_store *s, const char *key, int64_t *bytes,
 }
 
 rc_status
+rc_store_age_ms(struct rc_store *s, const char *key, int64_t *age_ms)
+{
+	char path[PATH_MAX];
+	struct timespec now;
+	struct stat st;
+
+	if (s->ops != &fs_ops || !rc_store_key_valid(key))
+		return RC_ERR;
+	blob_path(s, key, path, sizeof(path));
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? RC_AGAIN : RC_ERR;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+	    (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+	return RC_OK;
+}
+
+rc_status
 rc_store_each_tmp(struct rc_store *s,
     int (*fn)(const char *name, int64_t age_sec, void *arg), void *arg)
 {

@@ -486,3 +486,21 @@ def test_blob_delete_job_refuses_bad_keys(world):
     wait_until(lambda: count(d, "jobs", "state = 'done'") == 1, what="job done")
     assert blob_files(d) == before
     assert d.get(API + "/" + p["id"], headers=d.ann).status_code == 200
+
+
+def test_blob_stored_again_after_the_delete_was_queued_stays(world):
+    """The same bytes uploaded again while their blob_delete job waits: the
+    job must not unlink the fresh copy (its row may not be committed yet);
+    a job queued after the last store does."""
+    d = world
+    p = upload(d, d.ann, png()).json()
+    keys = "jsonb_build_object('keys', jsonb_build_array('%s'))" % p["sha256"]
+    # The row goes without a job; the job is dated before the blob's store.
+    d.psql("DELETE FROM pictures WHERE id = '%s'" % p["id"])
+    d.psql("INSERT INTO jobs (kind, payload, created_at) VALUES"
+           " ('blob_delete', %s, now() - interval '1 minute')" % keys)
+    wait_until(lambda: count(d, "jobs", "state = 'done'") == 1, what="job done")
+    assert p["sha256"] in blob_files(d)
+    d.psql("INSERT INTO jobs (kind, payload) VALUES ('blob_delete', %s)" % keys)
+    wait_until(lambda: count(d, "jobs", "state = 'done'") == 2, what="job done")
+    assert p["sha256"] not in blob_files(d)
