@@ -21,8 +21,8 @@ extern "C" {
  * Blocking: rc_face_engine_new, rc_face_extract and rc_face_extract_pixels
  * take milliseconds to seconds of CPU: call them on the CPU pool, never on
  * an event-loop thread. rc_face_search is CPU-bound too (about 6-7 ms per
- * 10,000 templates of the built-in method, 2086 floats each); the rest is
- * cheap. OpenCV may also use its own threads inside a call; a daemon that
+ * 10,000 templates of the built-in method, 2086 floats each), and so are
+ * rc_face_gallery_new and rc_face_gallery_search; the rest is cheap. OpenCV may also use its own threads inside a call; a daemon that
  * runs calls on its own pool may want OpenCV's thread count set to 1.
  */
 
@@ -123,6 +123,26 @@ double			 rc_face_similarity(const struct rc_face_template *a,
  * similar first, and returns how many it wrote. Same similarity as
  * rc_face_similarity. Thread-safe, no allocation for k <= 64. */
 size_t			 rc_face_search(const float *gallery, size_t n, size_t dim,
+			    const float *probe, size_t k, struct rc_face_hit *hits);
+
+/* The same search over a prepared gallery, about three times faster for
+ * large n: the rows are also kept as int8 with a per-row scale, every row
+ * is ranked by that, and the best max(4k, 32) (plus any row the int8
+ * error bound cannot rule out) are rescored with the float rows. The hits
+ * and similarities are exactly those of rc_face_search on the same rows.
+ *
+ * rc_face_gallery_new copies n rows of dim floats (row i at rows + i * dim)
+ * and returns NULL when a value is not finite or dim is 0 with n > 0;
+ * n = 0 makes an empty gallery. It takes about 20 ms of CPU per 1,000 rows
+ * of the built-in method and holds about 10.5 KB per row. A gallery is immutable:
+ * any number of threads may search it at once. Search allocates a per-thread
+ * scratch (n floats and one probe row) the first time a thread needs it,
+ * nothing else for k <= 64. Blocking (CPU-bound): call on the CPU pool. */
+struct rc_face_gallery;
+struct rc_face_gallery	*rc_face_gallery_new(const float *rows, size_t n, size_t dim);
+void			 rc_face_gallery_free(struct rc_face_gallery *g);
+size_t			 rc_face_gallery_size(const struct rc_face_gallery *g);
+size_t			 rc_face_gallery_search(const struct rc_face_gallery *g,
 			    const float *probe, size_t k, struct rc_face_hit *hits);
 
 /* ---- Pictures: what "file conversion" did ---------------------------- *

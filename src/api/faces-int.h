@@ -85,14 +85,14 @@ void	faces_identify(struct rc_req *req, const struct rc_api_upload *up,
 /* ---- gallery.c: the per-org galleries ------------------------------- */
 
 /* An immutable snapshot of one org's templates of one method and version:
- * row i is users[i]'s template, its vector at vectors + i * dim. Shared
- * by every thread that holds a reference. */
+ * row i of gallery is users[i]'s template. Shared by every thread that
+ * holds a reference. */
 struct gallery_snap {
-	_Atomic int	 refs;
-	size_t		 n;
-	size_t		 dim;
-	float		*vectors;
-	char		(*users)[40];
+	_Atomic int		 refs;
+	size_t			 n;
+	size_t			 dim;
+	struct rc_face_gallery	*gallery;
+	char			(*users)[40];
 };
 
 /* Receives a reference the callee drops with gallery_snap_unref. */

@@ -605,7 +605,7 @@ ident_work(void *arg)
 
 	if (s->n == 0 || s->dim != rc_face_template_dim(id->up->face))
 		return;
-	k = rc_face_search(s->vectors, s->n, s->dim,
+	k = rc_face_gallery_search(s->gallery,
 	    rc_face_template_vector(id->up->face), SEARCH_HITS, hits);
 	for (i = 0; i < k && id->n < FACES_MATCHES_MAX; i++) {
 		if (hits[i].similarity < id->threshold)

@@ -1,11 +1,12 @@
 /* The per-org galleries of 1:N identification: each org's templates as one
- * contiguous block of vectors for rc_face_search, shared by the loop
+ * rc_face_gallery (searched with rc_face_gallery_search), shared by the loop
  * threads as refcounted immutable snapshots. A gallery is loaded on first
  * use and dropped when any daemon changes the org's templates: the
  * face_templates trigger NOTIFYs 'rollcall_faces' with the org id, and a
  * listener thread here LISTENs on its own blocking connection. While that
  * connection is down nothing is cached, so a missed NOTIFY cannot leave a
  * stale gallery behind. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -86,7 +87,7 @@ static atomic_int	 other_method_logged;
 static void
 snap_free(struct gallery_snap *s)
 {
-	free(s->vectors);
+	rc_face_gallery_free(s->gallery);
 	free(s->users);
 	free(s);
 }
@@ -233,9 +234,10 @@ template_from_hex(const char *hex)
 	return t;
 }
 
-/* Copies template i into the snapshot, or counts it as bad. */
+/* Copies template i's vector into *rows as row s->n, or counts it as
+ * bad. */
 static void
-snap_add(struct load *l, struct gallery_snap *s, size_t i)
+snap_add(struct load *l, struct gallery_snap *s, float **rows, size_t i)
 {
 	struct rc_face_template *t = template_from_hex(l->hex[i]);
 	size_t dim;
@@ -245,35 +247,43 @@ snap_add(struct load *l, struct gallery_snap *s, size_t i)
 		return;
 	}
 	dim = rc_face_template_dim(t);
-	if (s->n == 0 && s->vectors == NULL) {
+	if (s->n == 0 && *rows == NULL) {
 		s->dim = dim;
-		s->vectors = rc_malloc((l->n ? l->n : 1) * dim * sizeof(float));
+		*rows = rc_malloc((l->n ? l->n : 1) * dim * sizeof(float));
 	}
 	if (dim != s->dim) {
 		l->bad++;
 	} else {
-		memcpy(s->vectors + s->n * dim, rc_face_template_vector(t),
+		memcpy(*rows + s->n * dim, rc_face_template_vector(t),
 		    dim * sizeof(float));
 		memcpy(s->users[s->n++], l->users[i], sizeof(s->users[0]));
 	}
 	rc_face_template_free(t);
 }
 
-/* CPU pool: hex → templates → one block of vectors. */
+/* CPU pool: hex → templates → one block of vectors → the gallery that
+ * every search of this snapshot reads (quantised once here, not per
+ * search). */
 static void
 load_work(void *arg)
 {
 	struct load *l = arg;
 	struct gallery_snap *s = rc_calloc(1, sizeof(*s));
+	float *rows = NULL;
 	size_t i;
 
 	atomic_init(&s->refs, 1);
 	s->users = rc_calloc(l->n ? l->n : 1, sizeof(s->users[0]));
 	for (i = 0; i < l->n; i++) {
-		snap_add(l, s, i);
+		snap_add(l, s, &rows, i);
 		free(l->hex[i]);
 		l->hex[i] = NULL;
 	}
+	/* Never NULL: deserialising refused templates with non-finite
+	 * values or no dimensions. */
+	s->gallery = rc_face_gallery_new(rows, s->n, s->dim);
+	assert(s->gallery != NULL);
+	free(rows);
 	l->snap = s;
 }
 

@@ -46,7 +46,7 @@ struct results {
 	double	 tar1, tar01, thr1, thr01;
 	double	 far_at, tar_at;	/* at the --threshold given */
 	size_t	 ngen, nimp;
-	double	 p50, p95, id1k, id10k;
+	double	 p50, p95, id1k, id10k, id10k_float;
 	size_t	 dim;
 	const char *method;
 };
@@ -253,9 +253,10 @@ rates_at(const double *imp, size_t nimp, const double *gen, size_t ngen,
 
 /* Each probe against each enrolled person (best of that person's
  * templates): one genuine score and npeople-1 impostor scores. Also
- * rank-1 identification through rc_face_search. */
+ * rank-1 identification through the daemon's search, rc_face_gallery_search
+ * on gal (the n rows of g). */
 static void
-score_probes(const struct dataset *ds, const float *g, size_t gn, size_t dim,
+score_probes(const struct dataset *ds, const struct rc_face_gallery *gal,
     const int *owner, struct results *r, double **gen, double **imp)
 {
 	double *best = rc_malloc(ds->npeople * sizeof(double));
@@ -269,10 +270,10 @@ score_probes(const struct dataset *ds, const float *g, size_t gn, size_t dim,
 		if (s->enrol)
 			continue;
 		r->probes++;
-		if (s->t == NULL || gn == 0)
+		if (s->t == NULL || rc_face_gallery_size(gal) == 0)
 			continue;
 		r->probed++;
-		if (rc_face_search(g, gn, dim, rc_face_template_vector(s->t), 1, &hit) == 1 &&
+		if (rc_face_gallery_search(gal, rc_face_template_vector(s->t), 1, &hit) == 1 &&
 		    owner[hit.index] == s->person)
 			r->correct++;
 		for (size_t p = 0; p < ds->npeople; p++)
@@ -298,21 +299,31 @@ score_probes(const struct dataset *ds, const float *g, size_t gn, size_t dim,
 }
 
 /* Median time of a top-5 search over n synthetic templates (the real
- * gallery repeated). */
+ * gallery repeated): through a prepared rc_face_gallery as the daemon
+ * searches, or over the plain float rows with rc_face_search when
+ * float_rows is set. */
 static double
-time_search(const float *g, size_t gn, size_t dim, size_t n)
+time_search(const float *g, size_t gn, size_t dim, size_t n, int float_rows)
 {
 	float *big = rc_malloc(n * dim * sizeof(float));
+	struct rc_face_gallery *gal = NULL;
 	struct rc_face_hit hits[5];
 	double ms[21];
 
 	for (size_t i = 0; i < n; i++)
 		memcpy(big + i * dim, g + (i % gn) * dim, dim * sizeof(float));
+	if (!float_rows && (gal = rc_face_gallery_new(big, n, dim)) == NULL)
+		rc_fatal("face-eval: templates hold a value that is not finite");
 	for (size_t rep = 0; rep < RC_NELEM(ms); rep++) {
+		const float *probe = g + (rep % gn) * dim;
 		uint64_t t0 = rc_now_usec();
-		rc_face_search(big, n, dim, g + (rep % gn) * dim, 5, hits);
+		if (float_rows)
+			rc_face_search(big, n, dim, probe, 5, hits);
+		else
+			rc_face_gallery_search(gal, probe, 5, hits);
 		ms[rep] = (double)(rc_now_usec() - t0) / 1000.0;
 	}
+	rc_face_gallery_free(gal);
 	free(big);
 	qsort(ms, RC_NELEM(ms), sizeof(double), cmp_double);
 	return ms[RC_NELEM(ms) / 2];
@@ -346,9 +357,13 @@ evaluate(const struct eval_opts *o, const struct dataset *ds, struct results *r)
 	size_t gn, dim;
 	int *owner;
 	float *g = build_gallery(ds, &gn, &dim, &owner);
+	struct rc_face_gallery *gal = rc_face_gallery_new(g, gn, dim);
 	double *gen, *imp;
 
-	score_probes(ds, g, gn, dim, owner, r, &gen, &imp);
+	if (gal == NULL)
+		rc_fatal("face-eval: templates hold a value that is not finite");
+	score_probes(ds, gal, owner, r, &gen, &imp);
+	rc_face_gallery_free(gal);
 	summarise(ds, r);
 	qsort(imp, r->nimp, sizeof(double), cmp_double);
 	tar_at_far(imp, r->nimp, gen, r->ngen, 0.01, &r->tar1, &r->thr1);
@@ -357,8 +372,9 @@ evaluate(const struct eval_opts *o, const struct dataset *ds, struct results *r)
 		rates_at(imp, r->nimp, gen, r->ngen, o->threshold, &r->far_at, &r->tar_at);
 	r->dim = dim;
 	if (gn > 0) {
-		r->id1k = time_search(g, gn, dim, 1000);
-		r->id10k = time_search(g, gn, dim, 10000);
+		r->id1k = time_search(g, gn, dim, 1000, 0);
+		r->id10k = time_search(g, gn, dim, 10000, 0);
+		r->id10k_float = time_search(g, gn, dim, 10000, 1);
 	}
 	free(gen);
 	free(imp);
@@ -402,6 +418,7 @@ print_json(const struct eval_opts *o, const struct dataset *ds, const struct res
 	json_object_set_new(j, "template_dim", json_integer((json_int_t)r->dim));
 	json_object_set_new(j, "identify_ms_1k", json_real(r->id1k));
 	json_object_set_new(j, "identify_ms_10k", json_real(r->id10k));
+	json_object_set_new(j, "identify_ms_10k_float", json_real(r->id10k_float));
 	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(j);
 	if (s != NULL) {
@@ -430,8 +447,8 @@ print_text(const struct eval_opts *o, const struct dataset *ds, const struct res
 		    r->far_at, r->tar_at);
 	printf("time per photo          p50 %.1f ms, p95 %.1f ms (decode+detect+align+template)\n",
 	    r->p50, r->p95);
-	printf("1:N search, top 5       1k: %.3f ms, 10k: %.3f ms (dim %zu)\n",
-	    r->id1k, r->id10k, r->dim);
+	printf("1:N search, top 5       1k: %.3f ms, 10k: %.3f ms (dim %zu; "
+	    "float rows 10k: %.3f ms)\n", r->id1k, r->id10k, r->dim, r->id10k_float);
 }
 
 static void

@@ -328,6 +328,250 @@ test_search_agrees_with_similarity(void **state)
 	free(g);
 }
 
+/* ---- the quantised gallery ------------------------------------------ */
+
+static uint32_t
+next_random(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 8) & 0xffffff;
+}
+
+/* A uniform value in [lo, hi). */
+static float
+random_in(uint32_t *seed, float lo, float hi)
+{
+	return lo + (hi - lo) * (float)next_random(seed) / 16777216.0f;
+}
+
+static void
+normalise(float *v, size_t dim)
+{
+	double n = 0;
+
+	for (size_t i = 0; i < dim; i++)
+		n += (double)v[i] * v[i];
+	for (size_t i = 0; i < dim; i++)
+		v[i] = (float)(v[i] / sqrt(n));
+}
+
+/* n random unit rows: non-negative and skewed like the built-in method's
+ * histograms, or signed like SFace's. Caller frees. */
+static float *
+random_rows(uint32_t *seed, size_t n, size_t dim, int is_signed)
+{
+	float *g = rc_malloc((n ? n : 1) * dim * sizeof(float));
+
+	for (size_t r = 0; r < n; r++) {
+		for (size_t i = 0; i < dim; i++) {
+			float x = random_in(seed, is_signed ? -1 : 0, 1);
+			g[r * dim + i] = is_signed ? x : x * x * x;
+		}
+		normalise(g + r * dim, dim);
+	}
+	return g;
+}
+
+/* rc_face_gallery_search on gal (made from g) gives rc_face_search's
+ * hits: the same rows in the same order with the same similarities. */
+static void
+assert_same_hits(const struct rc_face_gallery *gal, const float *g, size_t n,
+    size_t dim, const float *probe, size_t k)
+{
+	struct rc_face_hit *want = rc_calloc(k ? k : 1, sizeof(*want));
+	struct rc_face_hit *got = rc_calloc(k ? k : 1, sizeof(*got));
+	size_t nw = rc_face_search(g, n, dim, probe, k, want);
+
+	assert_int_equal(nw, k < n ? k : n);
+	assert_int_equal(rc_face_gallery_search(gal, probe, k, got), nw);
+	for (size_t i = 0; i < nw; i++) {
+		if (got[i].index != want[i].index)
+			fail_msg("hit %zu of %zu: row %zu (%.9f), want row %zu (%.9f)",
+			    i, nw, got[i].index, got[i].similarity,
+			    want[i].index, want[i].similarity);
+		assert_true(fabsf(got[i].similarity - want[i].similarity) <= 1e-6f);
+	}
+	free(want);
+	free(got);
+}
+
+/* Every k worth telling apart, probes in the gallery and out of it. */
+static void
+assert_gallery_agrees(const float *g, size_t n, size_t dim, int is_signed,
+    uint32_t *seed)
+{
+	const size_t ks[] = { 1, 5, 31, 64, 65, n, n + 7 };
+	struct rc_face_gallery *gal = rc_face_gallery_new(g, n, dim);
+	float *probes = random_rows(seed, 4, dim, is_signed);
+
+	assert_non_null(gal);
+	assert_int_equal(rc_face_gallery_size(gal), n);
+	for (size_t j = 0; j < RC_NELEM(ks); j++) {
+		for (size_t p = 0; p < 4; p++)
+			assert_same_hits(gal, g, n, dim, probes + p * dim, ks[j]);
+		for (size_t r = 0; r < n; r += 1 + n / 5)
+			assert_same_hits(gal, g, n, dim, g + r * dim, ks[j]);
+	}
+	rc_face_gallery_free(gal);
+	free(probes);
+}
+
+/* Row counts around the blocks of four and the stack of 256 candidates,
+ * dimensions around the 32-byte chunks, both kernels (rows >= 0 and
+ * signed rows). */
+static void
+test_gallery_matches_search_random(void **state)
+{
+	const size_t ns[] = { 1, 3, 4, 5, 33, 257, 1003 };
+	const size_t dims[] = { 2086, 128, 37 };
+	uint32_t seed = 777;
+
+	(void)state;
+	for (int is_signed = 0; is_signed <= 1; is_signed++)
+		for (size_t d = 0; d < RC_NELEM(dims); d++)
+			for (size_t j = 0; j < RC_NELEM(ns); j++) {
+				float *g = random_rows(&seed, ns[j], dims[d], is_signed);
+				assert_gallery_agrees(g, ns[j], dims[d], is_signed, &seed);
+				free(g);
+			}
+}
+
+/* Rows closer to one another than the int8 step: their int8 ranking is
+ * noise, so the best rows by the float score are found only because the
+ * error bound sends every row that could still make the top k to be
+ * rescored. Plus exact copies (ties go to the lower row, as in
+ * rc_face_search) and a pair a few float steps apart. */
+static void
+test_gallery_near_ties(void **state)
+{
+	enum { N = 603, DIM = 2086 };
+	float *g = random_rows(&(uint32_t){ 99 }, N, DIM, 0);
+	uint32_t seed = 4242;
+	struct rc_face_gallery *gal;
+	struct rc_face_hit hits[2];
+
+	(void)state;
+	for (size_t r = 1; r < 400; r++) {
+		for (size_t i = 0; i < DIM; i++)
+			g[r * DIM + i] = g[i] * (1 + random_in(&seed, -1e-3f, 1e-3f));
+		normalise(g + r * DIM, DIM);
+	}
+	for (size_t r = 400; r < 450; r++)	/* 50 copies of row 7 */
+		memcpy(g + r * DIM, g + 7 * DIM, DIM * sizeof(float));
+	for (size_t i = 0; i < DIM; i++)	/* row 500: row 460's twin */
+		g[500 * DIM + i] = g[460 * DIM + i] *
+		    (1 + random_in(&seed, -1e-3f, 1e-3f));
+	normalise(g + 500 * DIM, DIM);
+	gal = rc_face_gallery_new(g, N, DIM);
+	assert_non_null(gal);
+	for (size_t k = 1; k <= 64; k += 9)
+		for (size_t p = 0; p < 10; p++) {
+			assert_same_hits(gal, g, N, DIM, g + p * DIM, k);
+			assert_same_hits(gal, g, N, DIM, g + (400 + p) * DIM, k);
+		}
+	assert_int_equal(rc_face_gallery_search(gal, g + 460 * DIM, 2, hits), 2);
+	assert_int_equal(hits[0].index, 460);
+	assert_int_equal(hits[1].index, 500);
+	assert_true(hits[0].similarity > hits[1].similarity);
+	assert_true(hits[0].similarity - hits[1].similarity < 1e-5f);
+	assert_same_hits(gal, g, N, DIM, g + 460 * DIM, 2);
+	assert_same_hits(gal, g, N, DIM, g + 500 * DIM, 2);
+	rc_face_gallery_free(gal);
+	free(g);
+}
+
+/* The template of a photo, or NULL when no usable face is found in it. */
+static struct rc_face_template *
+template_or_null(const char *rel)
+{
+	size_t len;
+	char *buf = read_photo(rel, &len);
+	struct rc_face_template *t = NULL;
+
+	rc_face_extract(eng, buf, len, 0, &t, NULL);
+	free(buf);
+	return t;
+}
+
+/* Templates of real photos: the built-in method's values are >= 0 (the
+ * kernel without signs), and the gallery finds what rc_face_search finds
+ * for photos in it and photos not in it. */
+static void
+test_gallery_matches_search_real(void **state)
+{
+	enum { PEOPLE = 20, SHOTS = 3, PHOTOS = 10 };
+	struct rc_face_template *probe[PEOPLE] = { NULL };
+	struct rc_face_gallery *gal;
+	float *g = NULL;
+	size_t n = 0, dim = 0;
+
+	(void)state;
+	for (int p = 1; p <= PEOPLE; p++)
+		for (int s = 1, shots = 0; shots <= SHOTS && s <= PHOTOS; s++) {
+			char rel[32];
+			snprintf(rel, sizeof(rel), "orl/s%02d/%02d.pgm", p, s);
+			struct rc_face_template *t = template_or_null(rel);
+			if (t == NULL)
+				continue;
+			const float *v = rc_face_template_vector(t);
+			dim = rc_face_template_dim(t);
+			for (size_t i = 0; i < dim; i++)
+				assert_true(v[i] >= 0);
+			if (shots++ == SHOTS) {
+				probe[p - 1] = t;
+				continue;
+			}
+			g = rc_realloc(g, (n + 1) * dim * sizeof(float));
+			memcpy(g + n++ * dim, v, dim * sizeof(float));
+			rc_face_template_free(t);
+		}
+	assert_int_equal(n, PEOPLE * SHOTS);
+	for (size_t p = 0; p < PEOPLE; p++)
+		assert_non_null(probe[p]);
+	gal = rc_face_gallery_new(g, n, dim);
+	assert_non_null(gal);
+	for (size_t k = 1; k <= n + 1; k += 10)
+		for (size_t p = 0; p < PEOPLE; p++) {
+			assert_same_hits(gal, g, n, dim, rc_face_template_vector(probe[p]), k);
+			assert_same_hits(gal, g, n, dim, g + p * SHOTS * dim, k);
+		}
+	for (size_t p = 0; p < PEOPLE; p++)
+		rc_face_template_free(probe[p]);
+	rc_face_gallery_free(gal);
+	free(g);
+}
+
+static void
+test_gallery_empty_and_bad_rows(void **state)
+{
+	float row[40], probe[40] = { 1 };
+	struct rc_face_hit hit = { 9, 0.5f };
+	struct rc_face_gallery *gal = rc_face_gallery_new(NULL, 0, 40);
+
+	(void)state;
+	assert_non_null(gal);
+	assert_int_equal(rc_face_gallery_size(gal), 0);
+	assert_int_equal(rc_face_gallery_search(gal, probe, 5, &hit), 0);
+	assert_int_equal(hit.index, 9);		/* untouched */
+	rc_face_gallery_free(gal);
+	assert_int_equal(rc_face_gallery_search(NULL, probe, 5, &hit), 0);
+	assert_int_equal(rc_face_gallery_size(NULL), 0);
+	rc_face_gallery_free(NULL);
+	for (size_t i = 0; i < 40; i++)
+		row[i] = 0.1f;
+	gal = rc_face_gallery_new(row, 1, 40);
+	assert_non_null(gal);
+	assert_int_equal(rc_face_gallery_search(gal, probe, 0, &hit), 0);
+	rc_face_gallery_free(gal);
+	row[17] = NAN;
+	assert_null(rc_face_gallery_new(row, 1, 40));
+	row[17] = INFINITY;
+	assert_null(rc_face_gallery_new(row, 1, 40));
+	row[17] = 0.1f;
+	assert_null(rc_face_gallery_new(row, 1, 0));
+	assert_null(rc_face_gallery_new(NULL, 1, 40));
+}
+
 static void
 test_not_an_image(void **state)
 {
@@ -413,6 +657,10 @@ main(void)
 		cmocka_unit_test(test_same_person_scores_higher),
 		cmocka_unit_test(test_search_finds_best),
 		cmocka_unit_test(test_search_agrees_with_similarity),
+		cmocka_unit_test(test_gallery_matches_search_random),
+		cmocka_unit_test(test_gallery_near_ties),
+		cmocka_unit_test(test_gallery_matches_search_real),
+		cmocka_unit_test(test_gallery_empty_and_bad_rows),
 		cmocka_unit_test(test_mirror_image_matches),
 		cmocka_unit_test(test_not_an_image),
 		cmocka_unit_test(test_blank_image_has_no_face),
