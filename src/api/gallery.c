@@ -7,6 +7,7 @@
  * connection is down nothing is cached, so a missed NOTIFY cannot leave a
  * stale gallery behind. */
 #include <assert.h>
+#include <malloc.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -285,6 +286,10 @@ load_work(void *arg)
 	assert(s->gallery != NULL);
 	free(rows);
 	l->snap = s;
+	/* The load passed through far more memory than the gallery keeps
+	 * (hex text, float rows: ~25 KB a template); hand it back rather
+	 * than leave it resident in this thread's arena. */
+	malloc_trim(0);
 }
 
 static void

@@ -177,7 +177,10 @@ rc_http_reply(struct rc_req *req, int status, const char *ctype,
 void
 rc_http_reply_json(struct rc_req *req, int status, json_t *body)
 {
-	char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* Reals (similarities, thresholds) come from floats: 9 significant
+	 * digits say all a float knows, without 0.90000000000000002. */
+	char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(9));
 
 	json_decref(body);
 	if (s == NULL) {

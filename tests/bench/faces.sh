@@ -49,6 +49,7 @@ q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 slug=bench-faces-$RANDOM$RANDOM
 q -c "INSERT INTO orgs (name, slug) VALUES ('Bench faces', '$slug')" >/dev/null
 bench_login admin "$slug"
+echo "daemon RSS at start $(rss_mib "$PID") MiB"
 org_id=$(q -c "SELECT id FROM orgs WHERE slug = '$slug'")
 
 # Enrol the first 5 photos of each LFW person through the API, timed.
@@ -75,6 +76,7 @@ awk -v n="$n" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {
 	printf "enrolled %d LFW photos through the API in %.1f s (%.1f ms each, serial)\n",
 	n, t1 - t0, 1000 * (t1 - t0) / (n ? n : 1) }'
 
+echo "daemon RSS after enrolling $(rss_mib "$PID") MiB"
 probe=$faces/lfw-deepfunneled/Hans_Blix/08.jpg
 lua=$bench_dir/post-image.lua
 cat >"$lua" <<EOF
@@ -89,8 +91,10 @@ export BENCH_IMAGE=$probe
 
 echo "== under wrk, -c$conns, ${secs}s, one 250x250 LFW JPEG per request"
 wrk_line "POST /pictures" "$conns" "$secs" "$base/api/v1/pictures" -s "$lua"
+echo "daemon RSS after the uploads $(rss_mib "$PID") MiB"
 wrk_line "POST /faces/identify (200)" "$conns" "$secs" \
 	"$base/api/v1/faces/identify" -s "$lua"
+echo "daemon RSS after identify $(rss_mib "$PID") MiB"
 curl -s -H "$auth" -H 'Content-Type: image/jpeg' --data-binary "@$probe" \
 	"$base/api/v1/faces/identify" | head -c 200
 echo
