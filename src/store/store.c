@@ -471,18 +471,29 @@ rc_store_open_fs(const char *dir, char *err, size_t errlen)
 
 /* ---- for `store gc` ----------------------------------------------------- */
 
-rc_status
-rc_store_blob_stat(struct rc_store *s, const char *key, int64_t *bytes,
-    int64_t *age_sec)
+/* stat(2) of a blob of the file system backend. */
+static rc_status
+stat_blob(struct rc_store *s, const char *key, struct stat *st)
 {
 	char path[PATH_MAX];
-	struct stat st;
 
 	if (s->ops != &fs_ops || !rc_store_key_valid(key))
 		return RC_ERR;
 	blob_path(s, key, path, sizeof(path));
-	if (stat(path, &st) != 0)
+	if (stat(path, st) != 0)
 		return errno == ENOENT ? RC_AGAIN : RC_ERR;
+	return RC_OK;
+}
+
+rc_status
+rc_store_blob_stat(struct rc_store *s, const char *key, int64_t *bytes,
+    int64_t *age_sec)
+{
+	struct stat st;
+	rc_status rv = stat_blob(s, key, &st);
+
+	if (rv != RC_OK)
+		return rv;
 	*bytes = (int64_t)st.st_size;
 	*age_sec = age_of(&st);
 	return RC_OK;
@@ -491,15 +502,12 @@ rc_store_blob_stat(struct rc_store *s, const char *key, int64_t *bytes,
 rc_status
 rc_store_age_ms(struct rc_store *s, const char *key, int64_t *age_ms)
 {
-	char path[PATH_MAX];
 	struct timespec now;
 	struct stat st;
+	rc_status rv = stat_blob(s, key, &st);
 
-	if (s->ops != &fs_ops || !rc_store_key_valid(key))
-		return RC_ERR;
-	blob_path(s, key, path, sizeof(path));
-	if (stat(path, &st) != 0)
-		return errno == ENOENT ? RC_AGAIN : RC_ERR;
+	if (rv != RC_OK)
+		return rv;
 	clock_gettime(CLOCK_REALTIME, &now);
 	*age_ms = (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
 	    (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
