@@ -32,7 +32,13 @@ struct rc_db_result {
 	PGresult	*res;		/* owned by the pool; cleared after the callback */
 	const char	*sqlstate;	/* with RC_DB_FAILED, e.g. "23505" */
 	const char	*message;	/* never contains parameter values */
+	PGresult	**keep_;	/* for rc_db_result_take only */
 };
+
+/* In a callback of RC_DB_OK: takes res over, so that a large result can
+ * go to the CPU pool without a copy; the taker PQclears it (on any
+ * thread). */
+PGresult	*rc_db_result_take(const struct rc_db_result *r);
 
 typedef void (*rc_db_cb)(const struct rc_db_result *r, void *arg);
 

@@ -55,10 +55,13 @@ struct load {
 	int			 cacheable;	/* listening at start */
 	struct rc_loop		*loop;
 	struct waiter		*waiters;
-	/* Copied from the result on the loop, decoded on the CPU pool. */
+	/* The result (taken from the pool, not copied: ~17 KB of hex a
+	 * template) and its rows of the load's method, decoded on the CPU
+	 * pool. */
+	PGresult		*res;
 	size_t			 n;
 	char			(*users)[40];
-	char			**hex;
+	int			*row;
 	struct gallery_snap	*snap;
 	size_t			 bad;
 };
@@ -162,11 +165,8 @@ invalidate_all(void)
 static void
 load_free(struct load *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->hex != NULL ? l->hex[i] : NULL);
-	free(l->hex);
+	PQclear(l->res);
+	free(l->row);
 	free(l->users);
 	gallery_snap_unref(l->snap);
 	free(l);
@@ -240,7 +240,8 @@ template_from_hex(const char *hex)
 static void
 snap_add(struct load *l, struct gallery_snap *s, float **rows, size_t i)
 {
-	struct rc_face_template *t = template_from_hex(l->hex[i]);
+	struct rc_face_template *t = template_from_hex(PQgetvalue(l->res,
+	    l->row[i], 3));
 	size_t dim;
 
 	if (t == NULL) {
@@ -275,19 +276,18 @@ load_work(void *arg)
 
 	atomic_init(&s->refs, 1);
 	s->users = rc_calloc(l->n ? l->n : 1, sizeof(s->users[0]));
-	for (i = 0; i < l->n; i++) {
+	for (i = 0; i < l->n; i++)
 		snap_add(l, s, &rows, i);
-		free(l->hex[i]);
-		l->hex[i] = NULL;
-	}
+	PQclear(l->res);
+	l->res = NULL;
 	/* Never NULL: deserialising refused templates with non-finite
 	 * values or no dimensions. */
 	s->gallery = rc_face_gallery_new(rows, s->n, s->dim);
 	assert(s->gallery != NULL);
 	free(rows);
 	l->snap = s;
-	/* The load passed through far more memory than the gallery keeps
-	 * (hex text, float rows: ~25 KB a template); hand it back rather
+	/* The load passed through more memory than the gallery keeps (the
+	 * result's hex, float rows: ~25 KB a template); hand it back rather
 	 * than leave it resident in this thread's arena. */
 	malloc_trim(0);
 }
@@ -305,17 +305,19 @@ load_done(void *arg)
 	load_finish(l, 0);
 }
 
-/* On the loop: keeps the rows of the load's method and version. */
+/* On the loop: takes the result and notes the rows of the load's method
+ * and version. */
 static void
-load_copy(struct load *l, const PGresult *res)
+load_copy(struct load *l, const struct rc_db_result *r)
 {
+	const PGresult *res = l->res = rc_db_result_take(r);
 	int i, rows = PQntuples(res);
 	size_t other = 0;
 	char version[12];
 
 	faces_version_text(l->version, version);
 	l->users = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(l->users[0]));
-	l->hex = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(char *));
+	l->row = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(l->row[0]));
 	for (i = 0; i < rows; i++) {
 		if (strcmp(PQgetvalue(res, i, 1), l->method) != 0 ||
 		    strcmp(PQgetvalue(res, i, 2), version) != 0) {
@@ -324,8 +326,7 @@ load_copy(struct load *l, const PGresult *res)
 		}
 		snprintf(l->users[l->n], sizeof(l->users[0]), "%s",
 		    PQgetvalue(res, i, 0));
-		l->hex[l->n++] = rc_strndup(PQgetvalue(res, i, 3),
-		    (size_t)PQgetlength(res, i, 3));
+		l->row[l->n++] = i;
 	}
 	if (other > 0 && atomic_exchange(&other_method_logged, 1) == 0)
 		rc_log(RC_LOG_WARN, "gallery: org %s has %zu template(s) of "
@@ -345,7 +346,7 @@ load_query_cb(const struct rc_db_result *r, void *arg)
 		load_finish(l, r->err == RC_DB_UNAVAILABLE);
 		return;
 	}
-	load_copy(l, r->res);
+	load_copy(l, r);
 	rc_cpu_submit(l->loop, load_work, load_done, l);
 }
 

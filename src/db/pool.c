@@ -88,7 +88,7 @@ static void
 query_finish(struct db_query *q, enum rc_db_error err, PGresult *res,
     const char *message)
 {
-	struct rc_db_result r = { err, res, NULL, message };
+	struct rc_db_result r = { err, res, NULL, message, NULL };
 
 	if (err == RC_DB_FAILED && res != NULL) {
 		r.sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -96,6 +96,27 @@ query_finish(struct db_query *q, enum rc_db_error err, PGresult *res,
 	}
 	q->cb(&r, q->arg);
 	query_free(q);
+}
+
+/* The same for a result the callback may take (*res is NULL then). */
+static void
+query_finish_ok(struct db_query *q, PGresult **res)
+{
+	struct rc_db_result r = { RC_DB_OK, *res, NULL, NULL, res };
+
+	q->cb(&r, q->arg);
+	query_free(q);
+}
+
+PGresult *
+rc_db_result_take(const struct rc_db_result *r)
+{
+	PGresult *res = r->res;
+
+	if (r->keep_ == NULL || *r->keep_ == NULL)
+		return NULL;
+	*r->keep_ = NULL;
+	return res;
 }
 
 /* Watches the connection's socket for what; re-registers only when the
@@ -298,7 +319,7 @@ conn_step_done(struct db_conn *c)
 		PGresult *res = q->res;
 
 		q->res = NULL;
-		query_finish(q, RC_DB_OK, res, NULL);
+		query_finish_ok(q, &res);
 		PQclear(res);
 	} else {
 		if (q->res == NULL)
