@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "rollcall/util.h"
 
 struct rc_auth_keys;
@@ -115,10 +117,16 @@ int	rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
  * "not_found" with missing as the detail ("no such kiosk"). */
 int	rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
 	    const char *missing);
-/* Replies status with the first column of the first row: the JSON text a
+/* Replies status with column col of the first row: the JSON text a
  * statement built. */
-void	rc_api_reply_cell(struct rc_req *req, int status,
-	    const struct rc_db_result *r);
+void	rc_api_reply_cell(struct rc_req *req, int status, const PGresult *res,
+	    int col);
+/* The org a caller's queries are scoped to: their own, or NULL (any) for a
+ * superadmin. */
+const char *rc_api_scope_org(const struct rc_req *req);
+/* "true" when the caller is an org admin, else "false": a text parameter
+ * for statements that widen what an admin may see. */
+const char *rc_api_admin_text(const struct rc_req *req);
 
 /* An instant column as RFC 3339 UTC text, in SQL. */
 #define RC_API_INSTANT(col) \

@@ -342,7 +342,7 @@ punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
 		    "multipart/form-data part \"file\")");
 		return;
 	}
-	rc_api_reply_cell(req, 201, r);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -411,7 +411,7 @@ face_check_in_cb(const struct rc_db_result *r, void *arg)
 	}
 	if (!rc_api_db_row(req, r, "no such person"))
 		return;
-	rc_api_reply_cell(req, 201, r);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 /* Records the check-in with its photo. */
@@ -546,8 +546,7 @@ range_read_cb(const struct rc_db_result *r, void *arg)
 		    RANGE_MAX_DAYS " days");
 		return;
 	}
-	rc_http_reply(req, 200, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 3), (size_t)PQgetlength(r->res, 0, 3));
+	rc_api_reply_cell(req, 200, r->res, 3);
 }
 
 /* The caller's half of VISIBLE_TARGET's parameters. */
@@ -637,7 +636,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail_field(req, "at", "is in the future");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void

@@ -226,8 +226,7 @@ list_cb(const struct rc_db_result *r, void *arg)
 	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (PQgetisnull(r->res, 0, 0)) {
-		rc_http_reply(req, 200, "application/json; charset=utf-8",
-		    PQgetvalue(r->res, 0, 1), (size_t)PQgetlength(r->res, 0, 1));
+		rc_api_reply_cell(req, 200, r->res, 1);
 		return;
 	}
 	err = PQgetvalue(r->res, 0, 0);

@@ -45,10 +45,23 @@ rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
 }
 
 void
-rc_api_reply_cell(struct rc_req *req, int status, const struct rc_db_result *r)
+rc_api_reply_cell(struct rc_req *req, int status, const PGresult *res, int col)
 {
 	rc_http_reply(req, status, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 0), (size_t)PQgetlength(r->res, 0, 0));
+	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
+}
+
+const char *
+rc_api_scope_org(const struct rc_req *req)
+{
+	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
+	    req->who->org_id;
+}
+
+const char *
+rc_api_admin_text(const struct rc_req *req)
+{
+	return req->who->role_bit == RC_ROLE_ADMIN ? "true" : "false";
 }
 
 static void
@@ -57,7 +70,7 @@ list_reply_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 
 	if (rc_api_db_ok(req, r, NULL))
-		rc_api_reply_cell(req, 200, r);
+		rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 void

@@ -23,7 +23,6 @@
 
 #include "faces-int.h"
 
-
 /* Rows rc_face_search ranks before one match per person is kept. */
 #define SEARCH_HITS	64
 
@@ -298,14 +297,6 @@ faces_fail_face_discard(struct rc_req *req, const struct rc_api_upload *up,
 	discard_send(req, up, org_id, d);
 }
 
-/* The org scope of a caller: NULL (any) for a superadmin. */
-static const char *
-scope_org(const struct rc_req *req)
-{
-	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
-	    req->who->org_id;
-}
-
 static int
 is_admin(const struct rc_req *req)
 {
@@ -332,16 +323,9 @@ static void
 person_params(struct rc_req *req, const char *id, const char **p)
 {
 	p[0] = id;
-	p[1] = scope_org(req);
+	p[1] = rc_api_scope_org(req);
 	p[2] = req->who->user_id;
 	p[3] = is_admin(req) ? "true" : "false";
-}
-
-static void
-reply_text(struct rc_req *req, int status, const PGresult *res, int col)
-{
-	rc_http_reply(req, status, "application/json; charset=utf-8",
-	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
 }
 
 /* ---- POST /api/v1/users/{id}/faces ----------------------------------- */
@@ -363,7 +347,7 @@ enrol_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	gallery_invalidate(PQgetvalue(r->res, 0, 2));
-	reply_text(req, 201, r->res, 0);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -375,7 +359,7 @@ enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	size_t len;
 
 	if (up->face_status != RC_FACE_OK) {
-		faces_fail_face_discard(req, up, scope_org(req));
+		faces_fail_face_discard(req, up, rc_api_scope_org(req));
 		return;
 	}
 	tpl = rc_face_template_serialize(up->face, &len);
@@ -433,7 +417,7 @@ list_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	reply_text(req, 200, r->res, 1);
+	rc_api_reply_cell(req, 200, r->res, 1);
 }
 
 static void
@@ -501,7 +485,7 @@ faces_delete(struct rc_req *req)
 static const char *
 caller_org(const struct rc_req *req)
 {
-	return kiosk_of(req) != NULL ? req->who->org_id : scope_org(req);
+	return kiosk_of(req) != NULL ? req->who->org_id : rc_api_scope_org(req);
 }
 
 static void

@@ -84,8 +84,7 @@ list_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such organisation");
 		return;
 	}
-	rc_http_reply(req, 200, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 1), (size_t)PQgetlength(r->res, 0, 1));
+	rc_api_reply_cell(req, 200, r->res, 1);
 }
 
 static void
@@ -126,7 +125,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 	}
 	if (!rc_api_db_row(req, r, "no such organisation"))
 		return;
-	rc_api_reply_cell(req, 201, r);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 static void

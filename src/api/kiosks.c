@@ -364,7 +364,7 @@ punch_cb(const struct rc_db_result *r, void *arg)
 		    "nobody active in this organisation matches the face");
 		return;
 	}
-	rc_api_reply_cell(req, 201, r);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 static void

@@ -233,12 +233,6 @@ static const char *const statuses[] = {
 	"pending", "approved", "rejected", "cancelled", NULL,
 };
 
-static const char *
-is_admin(const struct rc_req *req)
-{
-	return req->who->role_bit == RC_ROLE_ADMIN ? "true" : "false";
-}
-
 static int
 is_true(const PGresult *res, int col)
 {
@@ -250,13 +244,6 @@ sqlstate_is(const struct rc_db_result *r, const char *state)
 {
 	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
 	    strcmp(r->sqlstate, state) == 0;
-}
-
-static void
-reply_json_row(struct rc_req *req, int status, const PGresult *res)
-{
-	rc_http_reply(req, status, "application/json; charset=utf-8",
-	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
 
 /* A one-row JSON reply, or 404 when the row is missing or NULL. */
@@ -271,7 +258,7 @@ json_or_404_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such leave request");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 /* ---- Dates ----------------------------------------------------------- */
@@ -359,7 +346,7 @@ types_create_cb(const struct rc_db_result *r, void *arg)
 	}
 	if (!rc_api_db_ok(req, r, NULL))
 		return;
-	reply_json_row(req, 201, r->res);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 /* days_per_year: a JSON number 0..366 in steps of half a day, written
@@ -437,7 +424,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 	if (!rc_api_db_ok(req, r, "type_id"))
 		return;
 	if (!PQgetisnull(res, 0, 0)) {
-		reply_json_row(req, 201, res);
+		rc_api_reply_cell(req, 201, res, 0);
 		return;
 	}
 	if (!is_true(res, 1)) {
@@ -520,7 +507,7 @@ list_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -550,7 +537,7 @@ list_authed(struct rc_req *req)
 		return;
 	p[0] = req->who->org_id;
 	p[1] = req->who->user_id;
-	p[2] = is_admin(req);
+	p[2] = rc_api_admin_text(req);
 	p[3] = status;
 	p[4] = user;
 	p[5] = page.after_at;
@@ -576,7 +563,7 @@ get_authed(struct rc_req *req)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = is_admin(req);
+	p[3] = rc_api_admin_text(req);
 	rc_api_query(req, &SQL_GET, p, json_or_404_cb);
 }
 
@@ -601,7 +588,7 @@ change_done(struct rc_req *req, const struct rc_db_result *r,
 	if (!rc_api_db_ok(req, r, NULL))
 		return;
 	if (!PQgetisnull(res, 0, 0)) {
-		reply_json_row(req, 200, res);
+		rc_api_reply_cell(req, 200, res, 0);
 		return;
 	}
 	if (!is_true(res, 1)) {
@@ -642,7 +629,7 @@ decide(struct rc_req *req, const char *status)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = is_admin(req);
+	p[3] = rc_api_admin_text(req);
 	p[4] = status;
 	p[5] = comment;
 	p[6] = rc_http_client(req);
@@ -686,7 +673,7 @@ cancel_authed(struct rc_req *req)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = is_admin(req);
+	p[3] = rc_api_admin_text(req);
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
 	rc_api_query(req, &SQL_CANCEL, p, cancel_cb);
@@ -713,7 +700,7 @@ balances_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -740,7 +727,7 @@ balances_authed(struct rc_req *req)
 	}
 	p[0] = req->who->org_id;
 	p[1] = req->who->user_id;
-	p[2] = is_admin(req);
+	p[2] = rc_api_admin_text(req);
 	p[3] = user != NULL ? user : req->who->user_id;
 	p[4] = year;
 	rc_api_query(req, &SQL_BALANCES, p, balances_cb);

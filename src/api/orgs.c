@@ -175,13 +175,6 @@ org_input_new(struct rc_req *req)
 	return in;
 }
 
-static void
-reply_json_row(struct rc_req *req, int status, const PGresult *res)
-{
-	rc_http_reply(req, status, "application/json; charset=utf-8",
-	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-}
-
 /* ---- Checking the members ---------------------------------------------- */
 
 static int
@@ -534,7 +527,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 
 	if (!write_ok(req, r))
 		return;
-	reply_json_row(req, 201, r->res);
+	rc_api_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -570,7 +563,7 @@ list_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_api_db_ok(req, r, NULL))
 		return;
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -621,7 +614,7 @@ get_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_api_db_row(req, r, "no such organisation"))
 		return;
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -663,7 +656,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "must be later than workday_start");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 static void

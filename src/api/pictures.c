@@ -96,12 +96,6 @@ in_an_org(struct rc_req *req)
 	return 0;
 }
 
-static const char *
-is_admin(const struct rc_req *req)
-{
-	return req->who->role_bit == RC_ROLE_ADMIN ? "true" : "false";
-}
-
 /* ---- POST /api/v1/pictures ------------------------------------------ */
 
 static void
@@ -115,8 +109,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 	snprintf(location, sizeof(location), PICTURE_PATH "%s",
 	    PQgetvalue(r->res, 0, 0));
 	rc_http_set_header(req, "Location", location);
-	rc_http_reply(req, 201, "application/json; charset=utf-8",
-	    PQgetvalue(r->res, 0, 1), (size_t)PQgetlength(r->res, 0, 1));
+	rc_api_reply_cell(req, 201, r->res, 1);
 }
 
 /* The image is stored: record it. A failed insert leaves two blobs no
@@ -247,7 +240,7 @@ get_authed(struct rc_req *req)
 	}
 	{
 		const char *p[4] = { id, req->who->org_id, req->who->user_id,
-		    is_admin(req) };
+		    rc_api_admin_text(req) };
 
 		rc_api_query(req, &SQL_FIND, p, find_cb);
 	}
@@ -290,7 +283,7 @@ delete_authed(struct rc_req *req)
 		return;
 	{
 		const char *p[6] = { id, req->who->org_id, req->who->user_id,
-		    is_admin(req), rc_http_client(req), req->id };
+		    rc_api_admin_text(req), rc_http_client(req), req->id };
 
 		rc_api_query(req, &SQL_DELETE, p, delete_cb);
 	}

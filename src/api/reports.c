@@ -22,14 +22,6 @@ struct report_op {
 	int	 csv;
 };
 
-/* The org a caller may report on: their own, or (superadmin) any: NULL. */
-static const char *
-scope_org(const struct rc_req *req)
-{
-	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
-	    req->who->org_id;
-}
-
 /* ?org= (or the compat param3): optional for org members (who may only
  * name their own), required for a superadmin. RC_ERR after a reply. */
 static rc_status
@@ -96,7 +88,7 @@ report_cb(const struct rc_db_result *r, void *arg)
 		reply_csv(req, PQgetvalue(r->res, 0, 0));
 		return;
 	}
-	rc_api_reply_cell(req, 200, r);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 /* Runs the monthly report of slug (or the caller's org) for month. */
@@ -105,7 +97,7 @@ monthly_query(struct rc_req *req, const char *slug, const char *month,
     int csv)
 {
 	struct report_op *op = rc_calloc(1, sizeof(*op));
-	const char *p[3] = { scope_org(req), slug, month };
+	const char *p[3] = { rc_api_scope_org(req), slug, month };
 
 	op->csv = csv;
 	req->data = op;
@@ -196,7 +188,7 @@ daily_authed(struct rc_req *req)
 	}
 	if (org_param(req, "org", &slug) != RC_OK)
 		return;
-	p[0] = scope_org(req);
+	p[0] = rc_api_scope_org(req);
 	p[1] = slug;
 	p[2] = date;
 	/* A manager sees the people who report to them, nobody else. */

@@ -211,21 +211,6 @@ temp_password_work(void *arg)
 	    op->hash) == RC_OK;
 }
 
-/* The org a caller may act in: their own, or (superadmin) any: NULL. */
-static const char *
-scope_org(const struct rc_req *req)
-{
-	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
-	    req->who->org_id;
-}
-
-static void
-reply_json_row(struct rc_req *req, int status, const PGresult *res)
-{
-	rc_http_reply(req, status, "application/json; charset=utf-8",
-	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
-}
-
 /* ---- POST /api/v1/users ---------------------------------------------- */
 
 static void
@@ -248,7 +233,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	if (op->mail) {
-		reply_json_row(req, 201, r->res);
+		rc_api_reply_cell(req, 201, r->res, 0);
 		return;
 	}
 	/* No mail: the caller hands the password over, shown this once. */
@@ -343,7 +328,7 @@ json_row_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 /* "%q%" for ILIKE with the pattern characters of q escaped. */
@@ -368,7 +353,7 @@ list_authed(struct rc_req *req)
 {
 	const char *role = rc_http_query(req, "role");
 	const char *q = rc_http_query(req, "q");
-	const char *org = scope_org(req);
+	const char *org = rc_api_scope_org(req);
 	struct rc_api_page page;
 	char *pattern = NULL;
 	size_t i;
@@ -431,7 +416,7 @@ get_authed(struct rc_req *req)
 		return;
 	}
 	p[0] = id;
-	p[1] = scope_org(req);
+	p[1] = rc_api_scope_org(req);
 	rc_api_query(req, &SQL_GET, p, json_row_cb);
 }
 
@@ -459,7 +444,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "is not another active user of this organisation");
 		return;
 	}
-	reply_json_row(req, 200, r->res);
+	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
 /* Builds the validated changes as a JSON object; NULL after a reply. */
@@ -516,7 +501,7 @@ patch_authed(struct rc_req *req)
 	req->data = text;
 	req->data_free = free;
 	p[0] = id;
-	p[1] = scope_org(req);
+	p[1] = rc_api_scope_org(req);
 	p[2] = text;
 	p[3] = req->who->user_id;
 	p[4] = rc_http_client(req);
@@ -555,7 +540,7 @@ disable_authed(struct rc_req *req)
 		return;
 	}
 	p[0] = id;
-	p[1] = scope_org(req);
+	p[1] = rc_api_scope_org(req);
 	p[2] = req->who->user_id;
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
@@ -608,7 +593,7 @@ credentials_authed(struct rc_req *req)
 		return;
 	op = user_op_new(req);
 	op->id = id;
-	op->org = scope_org(req);
+	op->org = rc_api_scope_org(req);
 	rc_cpu_submit(req->loop, temp_password_work, credentials_hashed, req);
 }
 
