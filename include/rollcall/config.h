@@ -15,6 +15,7 @@ struct rc_config {
 	int	 server_port;
 	int	 server_threads;	/* 0: one per core */
 	char	*server_static_dir;
+	char	*server_vendor_dir;	/* the app's npm libraries, at /vendor/ */
 	int	 server_idle_timeout;	/* seconds a connection may idle */
 	int	 server_drain_timeout;	/* seconds SIGTERM waits for requests */
 	int	 server_cpu_threads;	/* 0: one per core */

@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	I("server", "port", server_port, "8080", 0, 65535),
 	I("server", "threads", server_threads, "0", 0, 256),
 	S("server", "static_dir", server_static_dir, "static", 0),
+	S("server", "vendor_dir", server_vendor_dir, "vendor/app/node_modules", 0),
 	I("server", "idle_timeout", server_idle_timeout, "60", 1, 86400),
 	I("server", "drain_timeout", server_drain_timeout, "30", 0, 3600),
 	I("server", "cpu_threads", server_cpu_threads, "0", 0, 256),

@@ -18,12 +18,17 @@ struct rc_static_file {
 	time_t		 mtime;
 };
 
-/* An immutable snapshot of static/, shared by the loops with a reference
- * count; SIGHUP builds a new one. */
-struct rc_static {
-	_Atomic int		 refs;
+struct rc_static_tree {
 	struct rc_static_file	*files;	/* sorted by path */
 	size_t			 n;
+};
+
+/* An immutable snapshot of static/ and of server.vendor_dir, shared by the
+ * loops with a reference count; SIGHUP builds a new one. */
+struct rc_static {
+	_Atomic int		 refs;
+	struct rc_static_tree	 app;	/* static/: "/index.html" */
+	struct rc_static_tree	 vendor;	/* "/htm/dist/htm.mjs" */
 };
 
 struct cidr {
@@ -46,12 +51,20 @@ struct rc_server {
 };
 
 /* static.c */
-struct rc_static *rc_static_load(const char *dir, char *err, size_t errlen);
+/* Loads dir (required) and vendor_dir (NULL or "": none; a missing folder
+ * serves nothing; only .js .mjs .css .map files). NULL with err set. */
+struct rc_static *rc_static_load(const char *dir, const char *vendor_dir,
+	    char *err, size_t errlen);
 void	rc_static_unref(struct rc_static *st);
+/* A file of static/ ("/openapi.json"). */
 const struct rc_static_file *rc_static_find(const struct rc_static *st,
 	    const char *path);
-/* Serves GET/HEAD of a path outside /api from the loop's snapshot. */
+/* Serves GET/HEAD of a path outside /api from the loop's snapshot:
+ * /vendor/<path> from vendor_dir, the rest from static/. */
 void	rc_static_serve(struct rc_req *req);
+/* The browser app's headers: CSP, Referrer-Policy, X-Frame-Options,
+ * nosniff, Permissions-Policy. */
+void	rc_static_security_headers(struct rc_req *req);
 const char *rc_static_mime(const char *path);
 
 /* reply.c */

@@ -137,6 +137,26 @@ reply_sent_cb(struct evhttp_request *ev, void *arg)
 		rc_http_drain_check(loop);
 }
 
+/* Every reply, API or not: never sniffed into something else, never
+ * framed, never leaking its URL as a referrer. The app's pages set a
+ * fuller policy first (rc_static_security_headers). */
+static void
+baseline_headers(struct evkeyvalq *h)
+{
+	static const char *const base[][2] = {
+		{ "X-Content-Type-Options", "nosniff" },
+		{ "X-Frame-Options", "DENY" },
+		{ "Referrer-Policy", "no-referrer" },
+		{ "Content-Security-Policy",
+		    "default-src 'none'; frame-ancestors 'none'" },
+	};
+	size_t i;
+
+	for (i = 0; i < RC_NELEM(base); i++)
+		if (evhttp_find_header(h, base[i][0]) == NULL)
+			evhttp_add_header(h, base[i][0], base[i][1]);
+}
+
 void
 rc_http_reply(struct rc_req *req, int status, const char *ctype,
     const void *data, size_t len)
@@ -152,6 +172,7 @@ rc_http_reply(struct rc_req *req, int status, const char *ctype,
 	if (ctype != NULL)
 		evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "X-Request-Id", req->id);
+	baseline_headers(h);
 	if (req->loop->draining)
 		evhttp_add_header(h, "Connection", "close");
 	if (req->method == RC_HTTP_HEAD || status == 204 || status == 304) {

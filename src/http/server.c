@@ -411,7 +411,8 @@ rc_server_new(const struct rc_config *cfg, struct rc_router *router,
 	evthread_use_pthreads();
 	if (parse_allow_list(s, cfg->metrics_allow, err, errlen) != RC_OK)
 		goto fail;
-	if ((st = rc_static_load(cfg->server_static_dir, err, errlen)) == NULL)
+	if ((st = rc_static_load(cfg->server_static_dir,
+	    cfg->server_vendor_dir, err, errlen)) == NULL)
 		goto fail;
 	s->listen_fd = open_listener(cfg->server_host, cfg->server_port,
 	    &s->port, err, errlen);
@@ -562,8 +563,8 @@ reload(struct rc_server *s)
 
 	if (rc_log_reopen() != RC_OK)
 		rc_log(RC_LOG_ERROR, "SIGHUP: cannot reopen the log file");
-	if ((st = rc_static_load(s->cfg->server_static_dir, err,
-	    sizeof(err))) == NULL) {
+	if ((st = rc_static_load(s->cfg->server_static_dir,
+	    s->cfg->server_vendor_dir, err, sizeof(err))) == NULL) {
 		rc_log(RC_LOG_ERROR, "SIGHUP: static files not reloaded: %s", err);
 		return;
 	}

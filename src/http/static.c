@@ -1,6 +1,9 @@
-/* Static files of the browser app, loaded into memory at start and on
- * SIGHUP: requests never touch the disk, and a path can only name a file
- * that was inside static/ when it was loaded (symlinks out are skipped). */
+/* Static files of the browser app (static/) and of its npm libraries
+ * (server.vendor_dir, served under /vendor/), loaded into memory at start
+ * and on SIGHUP: requests never touch the disk, and a path can only name a
+ * file that was inside its folder when it was loaded (symlinks out and
+ * dotfiles are skipped). Every reply carries the app's security headers;
+ * versioned URLs (?v=) are cached for a year, the rest revalidated. */
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -14,9 +17,26 @@
 
 #include <sodium.h>
 
+#include "rollcall/log.h"
 #include "http-int.h"
 
 #define STATIC_MAX_FILE	(16 * 1024 * 1024)
+/* node_modules can be large: past this the rest of it is not loaded. */
+#define VENDOR_MAX_TOTAL	(128 * 1024 * 1024)
+#define VENDOR_PREFIX		"/vendor/"	/* "/vendor" itself is no file */
+
+/* What the app's pages may load: only this origin, no inline script, the
+ * camera's frames as blob: URLs; nobody may frame it. */
+#define APP_CSP "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' blob: data:; media-src 'self' blob:; " \
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; " \
+	"form-action 'self'; object-src 'none'"
+#define CACHE_REVALIDATE	"no-cache"
+#define CACHE_IMMUTABLE		"public, max-age=31536000, immutable"
+
+/* The only files of vendor_dir that are served: code, styles, maps. */
+static const char *const vendor_exts[] = { ".js", ".mjs", ".css", ".map",
+    NULL };
 
 static const struct {
 	const char	*ext;
@@ -57,7 +77,23 @@ struct loader {
 	char			 root[PATH_MAX];
 	struct rc_static_file	*files;
 	size_t			 n, cap;
+	const char *const	*only_exts;	/* NULL: every file */
+	size_t			 total, max_total;
 };
+
+static int
+ext_allowed(const struct loader *ld, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	if (ld->only_exts == NULL)
+		return 1;
+	for (i = 0; dot != NULL && ld->only_exts[i] != NULL; i++)
+		if (strcmp(dot, ld->only_exts[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 add_file(struct loader *ld, const char *rel, const char *full,
@@ -70,8 +106,17 @@ add_file(struct loader *ld, const char *rel, const char *full,
 	size_t len;
 	char *data;
 
-	if (st->st_size > STATIC_MAX_FILE || (data = rc_read_file(full, &len)) == NULL)
+	if (!ext_allowed(ld, rel) || st->st_size > STATIC_MAX_FILE)
 		return;
+	if (ld->max_total > 0 && ld->total + (size_t)st->st_size >
+	    ld->max_total) {
+		rc_log(RC_LOG_WARN, "static: %s%s not loaded: the folder is over "
+		    "%zu bytes", ld->root, rel, ld->max_total);
+		return;
+	}
+	if ((data = rc_read_file(full, &len)) == NULL)
+		return;
+	ld->total += len;
 	if (ld->n == ld->cap) {
 		ld->cap = ld->cap ? ld->cap * 2 : 32;
 		ld->files = rc_realloc(ld->files, ld->cap * sizeof(*ld->files));
@@ -130,50 +175,100 @@ cmp_files(const void *a, const void *b)
 	    ((const struct rc_static_file *)b)->path);
 }
 
-struct rc_static *
-rc_static_load(const char *dir, char *err, size_t errlen)
+/* Loads the files of dir into tree. A missing folder is an error unless
+ * optional (vendor_dir before `make deps` ran). */
+static rc_status
+load_tree(struct rc_static_tree *tree, const char *key, const char *dir,
+    const char *const *only_exts, size_t max_total, int optional,
+    char *err, size_t errlen)
 {
 	struct loader ld;
-	struct rc_static *st;
 
 	memset(&ld, 0, sizeof(ld));
+	memset(tree, 0, sizeof(*tree));
+	ld.only_exts = only_exts;
+	ld.max_total = max_total;
 	if (realpath(dir, ld.root) == NULL) {
-		snprintf(err, errlen, "server.static_dir %s: %s", dir,
-		    strerror(errno));
-		return NULL;
+		if (optional && errno == ENOENT)
+			return RC_OK;
+		snprintf(err, errlen, "%s %s: %s", key, dir, strerror(errno));
+		return RC_ERR;
 	}
 	walk(&ld, ld.root, "", 0);
 	if (ld.n > 0)
 		qsort(ld.files, ld.n, sizeof(*ld.files), cmp_files);
-	st = rc_calloc(1, sizeof(*st));
+	tree->files = ld.files;
+	tree->n = ld.n;
+	return RC_OK;
+}
+
+static void
+tree_cleanup(struct rc_static_tree *tree)
+{
+	size_t i;
+
+	for (i = 0; i < tree->n; i++) {
+		free(tree->files[i].path);
+		free(tree->files[i].data);
+	}
+	free(tree->files);
+	memset(tree, 0, sizeof(*tree));
+}
+
+struct rc_static *
+rc_static_load(const char *dir, const char *vendor_dir, char *err,
+    size_t errlen)
+{
+	struct rc_static *st = rc_calloc(1, sizeof(*st));
+
 	st->refs = 1;
-	st->files = ld.files;
-	st->n = ld.n;
+	if (load_tree(&st->app, "server.static_dir", dir, NULL, 0, 0, err,
+	    errlen) != RC_OK || (vendor_dir != NULL && *vendor_dir != '\0' &&
+	    load_tree(&st->vendor, "server.vendor_dir", vendor_dir,
+	    vendor_exts, VENDOR_MAX_TOTAL, 1, err, errlen) != RC_OK)) {
+		rc_static_unref(st);
+		return NULL;
+	}
 	return st;
 }
 
 void
 rc_static_unref(struct rc_static *st)
 {
-	size_t i;
-
 	if (st == NULL || atomic_fetch_sub(&st->refs, 1) != 1)
 		return;
-	for (i = 0; i < st->n; i++) {
-		free(st->files[i].path);
-		free(st->files[i].data);
-	}
-	free(st->files);
+	tree_cleanup(&st->app);
+	tree_cleanup(&st->vendor);
 	free(st);
+}
+
+static const struct rc_static_file *
+tree_find(const struct rc_static_tree *tree, const char *path)
+{
+	struct rc_static_file key;
+
+	if (tree->n == 0)
+		return NULL;
+	key.path = (char *)(uintptr_t)path;
+	return bsearch(&key, tree->files, tree->n, sizeof(*tree->files),
+	    cmp_files);
 }
 
 const struct rc_static_file *
 rc_static_find(const struct rc_static *st, const char *path)
 {
-	struct rc_static_file key;
+	return tree_find(&st->app, path);
+}
 
-	key.path = (char *)(uintptr_t)path;
-	return bsearch(&key, st->files, st->n, sizeof(*st->files), cmp_files);
+void
+rc_static_security_headers(struct rc_req *req)
+{
+	rc_http_set_header(req, "Content-Security-Policy", APP_CSP);
+	rc_http_set_header(req, "Referrer-Policy", "no-referrer");
+	rc_http_set_header(req, "X-Frame-Options", "DENY");
+	rc_http_set_header(req, "X-Content-Type-Options", "nosniff");
+	/* The camera for check-in and kiosks; nothing for other origins. */
+	rc_http_set_header(req, "Permissions-Policy", "camera=(self)");
 }
 
 /* RFC 9110 13.1.2: If-None-Match wins over If-Modified-Since. */
@@ -194,36 +289,60 @@ not_modified(struct rc_req *req, const struct rc_static_file *f)
 	return 0;
 }
 
+/* The file a path names: /vendor/<p> in vendor_dir, else in static/,
+ * where a client-side route of the app (no file extension) is
+ * index.html. */
+static const struct rc_static_file *
+find_for_path(const struct rc_static *st, const char *path, int *vendor)
+{
+	const struct rc_static_file *f;
+	const char *last;
+
+	*vendor = strncmp(path, VENDOR_PREFIX, strlen(VENDOR_PREFIX)) == 0 ||
+	    strcmp(path, "/vendor") == 0;
+	if (*vendor)
+		return path[strlen("/vendor")] == '\0' ? NULL :
+		    tree_find(&st->vendor, path + strlen("/vendor"));
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	if ((f = tree_find(&st->app, path)) != NULL)
+		return f;
+	last = strrchr(path, '/');
+	if (strchr(last, '.') == NULL)
+		return tree_find(&st->app, "/index.html");
+	return NULL;
+}
+
 void
 rc_static_serve(struct rc_req *req)
 {
 	const struct rc_static *st = rc_loop_static(req->loop);
 	const struct rc_static_file *f;
-	const char *last;
+	const char *v;
 	char *path;
+	int vendor;
 
+	rc_static_security_headers(req);
 	if ((path = rc_http_sanitize_path(req->path)) == NULL) {
 		rc_http_fail(req, 400, "bad_path", "the path is not allowed");
 		return;
 	}
-	if (strcmp(path, "/") == 0) {
-		free(path);
-		path = rc_strdup("/index.html");
-	}
-	f = rc_static_find(st, path);
-	last = strrchr(path, '/');
-	/* Client-side routes of the app (no file extension) get index.html. */
-	if (f == NULL && strchr(last, '.') == NULL)
-		f = rc_static_find(st, "/index.html");
+	f = find_for_path(st, path, &vendor);
 	free(path);
 	if (f == NULL) {
-		rc_http_fail(req, 404, "not_found", "no such file");
+		rc_http_fail(req, 404, "not_found", vendor ? "no such library "
+		    "file (server.vendor_dir; make deps installs them)" :
+		    "no such file");
 		return;
 	}
+	/* A URL carrying its version (?v=) never changes: the app names a new
+	 * one when the file does. index.html and the rest are revalidated. */
+	v = rc_http_query(req, "v");
+	rc_http_set_header(req, "Cache-Control", v != NULL && *v != '\0' &&
+	    strcmp(f->path, "/index.html") != 0 ? CACHE_IMMUTABLE :
+	    CACHE_REVALIDATE);
 	rc_http_set_header(req, "ETag", f->etag);
 	rc_http_set_header(req, "Last-Modified", f->last_modified);
-	rc_http_set_header(req, "Cache-Control", "no-cache");
-	rc_http_set_header(req, "X-Content-Type-Options", "nosniff");
 	if (not_modified(req, f)) {
 		rc_http_reply(req, 304, NULL, NULL, 0);
 		return;
