@@ -112,7 +112,7 @@ static const struct key keys[] = {
 	S("face", "detector_model", face_detector_model, "", 0),
 	I("face", "min_face_px", face_min_face_px, "40", 8, 4096),
 	{ "face", "threshold", KEY_STR, offsetof(struct rc_config,
-	  face_threshold), "0.935", 0, 0, 0, check_unit },
+	  face_threshold), "0.943", 0, 0, 0, check_unit },
 	I("face", "photo_retention_days", face_photo_retention_days, "30",
 	    0, 36500),
 };

@@ -23,7 +23,9 @@ namespace {
 const double	 COMPARABLE_AREA = 0.5;
 
 // Quality limits: lenient, meant to refuse only pictures that cannot be
-// matched (a dark room, a blown-out flash, heavy motion blur).
+// matched (a dark room, a blown-out flash, heavy motion blur). Blur is
+// checked before contrast: a blurred face is also a flat one, and "blurred"
+// says what to fix.
 const double	 Q_MIN_BRIGHT = 35, Q_MAX_BRIGHT = 240;
 const double	 Q_MIN_CONTRAST = 10;
 const double	 Q_MIN_SHARP = 4;
@@ -93,12 +95,12 @@ check_quality(const cv::Mat &chip, struct rc_face_info *info)
 		set_reason(info, "the face is overexposed (mean grey %.0f of 255)", mean[0]);
 		return false;
 	}
-	if (sd[0] < Q_MIN_CONTRAST) {
-		set_reason(info, "the face has too little contrast (%.1f)", sd[0]);
-		return false;
-	}
 	if (info->sharpness < Q_MIN_SHARP) {
 		set_reason(info, "the face is blurred (sharpness %.1f)", info->sharpness);
+		return false;
+	}
+	if (sd[0] < Q_MIN_CONTRAST) {
+		set_reason(info, "the face has too little contrast (%.1f)", sd[0]);
 		return false;
 	}
 	return true;
