@@ -130,9 +130,13 @@ struct nets {
 std::vector<cv::Point2f>	 landmarks68(nets *n, const cv::Mat &bgr,
 				    const cv::Rect2f &box);
 
-/* Resizes src to a dst x dst square as TensorFlow's resizeBilinear without
- * half-pixel centres (src = dst * in / out, edges clamped). */
-cv::Mat		 tf_resize(const cv::Mat &src, int dst);
+/* The 1 x 3 x dst x dst RGB float blob face-api feeds a net: the rectangle
+ * roi of an 8-bit BGR image placed at (ox, oy) in a side x side square of
+ * zeros, resized as TensorFlow's resizeBilinear without half-pixel centres
+ * (src = dst * in / out, edges clamped; float values, not rounded to
+ * 8 bits as cv::warpAffine would), then (value - mean) / 255. */
+cv::Mat		 tf_input(const cv::Mat &bgr, const cv::Rect &roi, int ox,
+		    int oy, int side, int dst, const double mean_rgb[3]);
 
 /* A CV_8UC3 BGR copy or view of an 8-bit 1-, 3- or 4-channel image. */
 cv::Mat		 as_bgr(const cv::Mat &img);

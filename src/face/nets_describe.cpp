@@ -2,6 +2,7 @@
  * 150x150 RGB, (pixel - mean) / 255, a 7x7/2 conv, a 3x3/2 max pool, 14
  * residual blocks, a global mean and a 256 -> 128 dense layer. Every conv
  * is followed by a per-channel scale layer, folded into the conv here. */
+#include <algorithm>
 #include <cmath>
 
 #include "nets-int.h"
@@ -89,12 +90,15 @@ std::unique_ptr<descriptor_net> build_descriptor(const weightset &w)
 
 void nets_describe(nets *n, const cv::Mat &chip, float out[DESCRIPTOR_DIM])
 {
+	static const double mean_rgb[3] = {122.782, 117.001, 104.298};
 	cv::Mat bgr = as_bgr(chip);
-	if (bgr.cols != CHIP_PX || bgr.rows != CHIP_PX)
-		bgr = tf_resize(bgr, CHIP_PX);
-	/* swapRB: the mean is given in RGB order, as face-api's meanRgb. */
-	cv::Mat blob = cv::dnn::blobFromImage(bgr, 1.0 / 255, cv::Size(),
-	    cv::Scalar(122.782, 117.001, 104.298), true, false, CV_32F);
+	/* Any other size is padded to a centred square and resized, as
+	 * face-api's toBatchTensor(150, true) does. */
+	int side = std::max(bgr.cols, bgr.rows), d = side - std::min(bgr.cols, bgr.rows);
+	int before = d - (d + 1) / 2;
+	cv::Mat blob = tf_input(bgr, cv::Rect(0, 0, bgr.cols, bgr.rows),
+	    bgr.cols < bgr.rows ? before : 0, bgr.cols < bgr.rows ? 0 : before,
+	    side, CHIP_PX, mean_rgb);
 	cv::Mat o = n->rec->g.run(blob, n->rec->out);
 	const float *p = o.ptr<float>();
 	double ss = 0;

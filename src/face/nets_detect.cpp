@@ -17,6 +17,7 @@ constexpr int ANCHORS = 5;
 const double ANCHOR_W[ANCHORS] = {1.603231, 6.041143, 2.882459, 4.266906, 9.041765};
 const double ANCHOR_H[ANCHORS] = {2.094468, 7.080126, 3.518061, 5.178857, 10.66308};
 constexpr double IOU = 0.4;
+const double MEAN_RGB[3] = {117.001, 114.697, 97.404};
 
 struct builder {
 	const weightset	&w;
@@ -95,12 +96,8 @@ std::vector<detection> nets_detect(nets *n, const cv::Mat &img,
 	/* Zero-padded bottom/right to a square, then TF's resize (the zeros
 	 * are blended in at the image's edge as TF does). */
 	int side = std::max(bgr.cols, bgr.rows);
-	cv::Mat sq;
-	cv::copyMakeBorder(bgr, sq, 0, side - bgr.rows, 0, side - bgr.cols,
-	    cv::BORDER_CONSTANT, cv::Scalar());
-	cv::Mat in = tf_resize(sq, input);
-	cv::Mat blob = cv::dnn::blobFromImage(in, 1.0 / 255, cv::Size(),
-	    cv::Scalar(117.001, 114.697, 97.404), true, false, CV_32F);
+	cv::Mat blob = tf_input(bgr, cv::Rect(0, 0, bgr.cols, bgr.rows), 0, 0,
+	    side, input, MEAN_RGB);
 	cv::Mat o = dn->g.run(blob, dn->out);
 	const int cells = o.size[2];
 	const float *p = o.ptr<float>();

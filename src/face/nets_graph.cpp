@@ -204,14 +204,70 @@ cv::Mat graph::run(const cv::Mat &blob, int id)
 	return net.forward(name(id));
 }
 
-cv::Mat tf_resize(const cv::Mat &src, int dst)
+/* One axis of TF's resizeBilinear (alignCorners and halfPixelCenters off):
+ * output i samples src = i * in / out between floor and min(ceil, in - 1). */
+struct taps {
+	std::vector<int>	 lo, hi;
+	std::vector<float>	 w;
+
+	taps(int in, int out)
+	    : lo((size_t)out), hi((size_t)out), w((size_t)out)
+	{
+		double ratio = (double)in / out;
+		for (int i = 0; i < out; i++) {
+			double f = ratio * i;
+			int a = std::max(0, (int)std::floor(f));
+			lo[(size_t)i] = a;
+			hi[(size_t)i] = std::min(in - 1, (int)std::ceil(f));
+			w[(size_t)i] = (float)(f - a);
+		}
+	}
+};
+
+cv::Mat tf_input(const cv::Mat &bgr, const cv::Rect &roi, int ox, int oy,
+    int side, int dst, const double mean_rgb[3])
 {
-	cv::Matx23d m(src.cols / (double)dst, 0, 0,
-	    0, src.rows / (double)dst, 0);
-	cv::Mat out;
-	cv::warpAffine(src, out, m, cv::Size(dst, dst),
-	    cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
-	return out;
+	int sz[4] = {1, 3, dst, dst};
+	cv::Mat blob(4, sz, CV_32F);
+	float *plane[3];
+	for (int c = 0; c < 3; c++)	/* RGB planes */
+		plane[c] = blob.ptr<float>() + (size_t)c * dst * dst;
+	taps tx(side, dst), ty(side, dst);
+	/* A square pixel: the roi's inside, zero outside (the padding). */
+	auto row_of = [&](int y) -> const unsigned char * {
+		y -= oy;
+		return y >= 0 && y < roi.height ? bgr.ptr<unsigned char>(roi.y + y) :
+		    nullptr;
+	};
+	std::vector<int> col_lo((size_t)dst), col_hi((size_t)dst);
+	for (int x = 0; x < dst; x++) {
+		int a = tx.lo[(size_t)x] - ox, b = tx.hi[(size_t)x] - ox;
+		col_lo[(size_t)x] = a >= 0 && a < roi.width ? (roi.x + a) * 3 : -1;
+		col_hi[(size_t)x] = b >= 0 && b < roi.width ? (roi.x + b) * 3 : -1;
+	}
+	const float k = 1.f / 255;
+	for (int y = 0; y < dst; y++) {
+		const unsigned char *r0 = row_of(ty.lo[(size_t)y]);
+		const unsigned char *r1 = row_of(ty.hi[(size_t)y]);
+		float wy = ty.w[(size_t)y];
+		for (int x = 0; x < dst; x++) {
+			int a = col_lo[(size_t)x], b = col_hi[(size_t)x];
+			float wx = tx.w[(size_t)x];
+			for (int c = 0; c < 3; c++) {
+				int ch = 2 - c;	/* BGR in, RGB out */
+				float tl = r0 && a >= 0 ? r0[a + ch] : 0.f;
+				float tr = r0 && b >= 0 ? r0[b + ch] : 0.f;
+				float bl = r1 && a >= 0 ? r1[a + ch] : 0.f;
+				float br = r1 && b >= 0 ? r1[b + ch] : 0.f;
+				float top = tl + (tr - tl) * wx;
+				float bot = bl + (br - bl) * wx;
+				float v = top + (bot - top) * wy;
+				plane[c][(size_t)y * dst + x] =
+				    (v - (float)mean_rgb[c]) * k;
+			}
+		}
+	}
+	return blob;
 }
 
 cv::Mat as_bgr(const cv::Mat &img)

@@ -11,6 +11,7 @@ namespace rcface {
 namespace {
 
 constexpr int LMK_PX = 112;
+const double MEAN_RGB[3] = {122.782, 117.001, 104.298};
 
 struct builder {
 	const weightset	&w;
@@ -147,21 +148,12 @@ std::vector<cv::Point2f> landmarks68(nets *n, const cv::Mat &img,
 	    cv::Point2f(box.x + box.width / 2, box.y + box.height / 2));
 	if (iw <= 0 || ih <= 0)
 		return pts;
-	cv::Mat crop = bgr(cv::Rect(ix, iy, iw, ih));
 	/* Zero-padded to a square, centred, the bottom/right side getting
 	 * round(d / 2) (face-api's padToSquare). */
 	int side = std::max(iw, ih), d = side - std::min(iw, ih);
-	int after = (d + 1) / 2, before = d - after;
-	cv::Mat sq;
-	if (iw < ih)
-		cv::copyMakeBorder(crop, sq, 0, 0, before, after,
-		    cv::BORDER_CONSTANT, cv::Scalar());
-	else
-		cv::copyMakeBorder(crop, sq, before, after, 0, 0,
-		    cv::BORDER_CONSTANT, cv::Scalar());
-	cv::Mat in = tf_resize(sq, LMK_PX);
-	cv::Mat blob = cv::dnn::blobFromImage(in, 1.0 / 255, cv::Size(),
-	    cv::Scalar(122.782, 117.001, 104.298), true, false, CV_32F);
+	int before = d - (d + 1) / 2;
+	cv::Mat blob = tf_input(bgr, cv::Rect(ix, iy, iw, ih),
+	    iw < ih ? before : 0, iw < ih ? 0 : before, side, LMK_PX, MEAN_RGB);
 	cv::Mat o = n->lmk->g.run(blob, n->lmk->out);
 	const float *p = o.ptr<float>();
 	/* face-api's postProcess: undo the padding (taken as exactly half the
