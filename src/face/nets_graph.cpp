@@ -117,14 +117,21 @@ int graph::relu(int in, float slope)
 	return add("ReLU", lp, {in});
 }
 
-/* TF pads max pools with -inf (padded cells never win). */
+/* TF pads max pools with -inf (padded cells never win). TF's "same" 2x2/2
+ * pool is OpenCV's ceil mode (the last window clipped at the edge), which
+ * saves the copy of a Padding layer; other asymmetric pads get one. */
 int graph::maxpool(int in, int k, int stride, pads p)
 {
-	in = pad_asymmetric(in, p, -FLT_MAX);
+	bool ceil = k == 2 && stride == 2 && p.t == 0 && p.l == 0 &&
+	    p.b <= 1 && p.r <= 1 && p.b == p.r;
+	if (ceil)
+		p = pads{0, 0, 0, 0};
+	else
+		in = pad_asymmetric(in, p, -FLT_MAX);
 	cv::dnn::LayerParams lp;
 	lp.set("pool", "max");
 	set_window(lp, k, k, stride, p);
-	lp.set("ceil_mode", false);
+	lp.set("ceil_mode", ceil);
 	return add("Pooling", lp, {in});
 }
 

@@ -9,6 +9,8 @@
  *                                  the best box, the 5 points, the aligned
  *                                  chip and its descriptor, as JSON
  *   test_nets describe MODELS CHIP descriptor of a chip image, as JSON
+ *   test_nets batch MODELS         descriptors of the photos named on stdin,
+ *                                  one JSON line each (null: no face)
  *   test_nets time MODELS IMG N    per-stage times (ms, median of N) on IMG
  *                                  letterboxed into 640x480
  *   test_nets load MODELS          models_load: "ok" or its error (exit 1)
@@ -187,6 +189,14 @@ static void test_conv_layer()
 	const float *mv = m.ptr<float>();
 	CHECK(near(mv[0], -1) && near(mv[1], -3) && near(mv[2], -7) &&
 	    near(mv[3], -9));
+	/* 2x2/1 "same" over 2x2 (a Padding layer with -inf, not ceil mode). */
+	graph g5;
+	int mp1 = g5.maxpool(0, 2, 1, tf_same(2, 2, 1));
+	cv::Mat m1 = g5.run(blob_of(1, 2, 2, {-4, -3, -2, -1}), mp1);
+	CHECK(m1.size[2] == 2 && m1.size[3] == 2);
+	const float *m1v = m1.ptr<float>();
+	CHECK(near(m1v[0], -1) && near(m1v[1], -1) && near(m1v[2], -1) &&
+	    near(m1v[3], -1));
 
 	/* Zero padding of channels and of the bottom row / right column, a
 	 * dense layer stored [in, out]. */
@@ -339,6 +349,42 @@ static int pipeline(int argc, char **argv)
 	return 0;
 }
 
+/* One JSON line per image path read from stdin: the best face's
+ * descriptor (null when no face is found). */
+static int batch(char **argv)
+{
+	models *m = load_or_die(argv[2]);
+	std::string err;
+	nets *n = nets_new(m, &err);
+	if (!n) {
+		std::fprintf(stderr, "%s\n", err.c_str());
+		return 1;
+	}
+	char line[4096];
+	while (std::fgets(line, sizeof line, stdin)) {
+		line[std::strcspn(line, "\n")] = 0;
+		cv::Mat img = cv::imread(line, cv::IMREAD_COLOR);
+		std::vector<detection> dets;
+		if (!img.empty())
+			dets = nets_detect(n, img, 0.5f, 320);
+		if (dets.empty()) {
+			std::printf("{\"descriptor\": null}\n");
+			continue;
+		}
+		cv::Point2f p5[5];
+		nets_landmarks5(n, img, dets[0].box, p5);
+		float d[DESCRIPTOR_DIM];
+		nets_describe(n, nets_align(img, p5), d);
+		std::printf("{");
+		print_floats("descriptor", d, DESCRIPTOR_DIM);
+		std::printf("}\n");
+		std::fflush(stdout);
+	}
+	nets_free(n);
+	models_free(m);
+	return 0;
+}
+
 static int describe(char **argv)
 {
 	models *m = load_or_die(argv[2]);
@@ -463,6 +509,8 @@ int main(int argc, char **argv)
 	try {
 		if (cmd == "pipeline" && argc >= 4)
 			return pipeline(argc, argv);
+		if (cmd == "batch" && argc == 3)
+			return batch(argv);
 		if (cmd == "describe" && argc == 4)
 			return describe(argv);
 		if (cmd == "time" && argc == 5)
