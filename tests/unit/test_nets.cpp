@@ -290,6 +290,34 @@ static models *load_or_die(const char *dir)
 	return m;
 }
 
+/* The models of dir and one set of nets, or exit 1 with the error. */
+struct session {
+	models	*m;
+	nets	*n;
+
+	explicit session(const char *dir) : m(load_or_die(dir))
+	{
+		std::string err;
+		n = nets_new(m, &err);
+		if (!n) {
+			std::fprintf(stderr, "%s\n", err.c_str());
+			std::exit(1);
+		}
+	}
+	~session()
+	{
+		nets_free(n);
+		models_free(m);
+	}
+};
+
+static void print_descriptor_line(const float *d)
+{
+	std::printf("{");
+	print_floats("descriptor", d, DESCRIPTOR_DIM);
+	std::printf("}\n");
+}
+
 static cv::Mat read_image(const char *path)
 {
 	cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
@@ -302,13 +330,8 @@ static cv::Mat read_image(const char *path)
 
 static int pipeline(int argc, char **argv)
 {
-	models *m = load_or_die(argv[2]);
-	std::string err;
-	nets *n = nets_new(m, &err);
-	if (!n) {
-		std::fprintf(stderr, "%s\n", err.c_str());
-		return 1;
-	}
+	session ses(argv[2]);
+	nets *n = ses.n;
 	cv::Mat img = read_image(argv[3]);
 	const char *chip_out = nullptr, *image_out = nullptr;
 	for (int i = 4; i + 1 < argc; i += 2) {
@@ -344,8 +367,6 @@ static int pipeline(int argc, char **argv)
 		print_floats("descriptor", d, DESCRIPTOR_DIM);
 	}
 	std::printf("}\n");
-	nets_free(n);
-	models_free(m);
 	return 0;
 }
 
@@ -353,13 +374,8 @@ static int pipeline(int argc, char **argv)
  * descriptor (null when no face is found). */
 static int batch(char **argv)
 {
-	models *m = load_or_die(argv[2]);
-	std::string err;
-	nets *n = nets_new(m, &err);
-	if (!n) {
-		std::fprintf(stderr, "%s\n", err.c_str());
-		return 1;
-	}
+	session ses(argv[2]);
+	nets *n = ses.n;
 	char line[4096];
 	while (std::fgets(line, sizeof line, stdin)) {
 		line[std::strcspn(line, "\n")] = 0;
@@ -375,33 +391,20 @@ static int batch(char **argv)
 		nets_landmarks5(n, img, dets[0].box, p5);
 		float d[DESCRIPTOR_DIM];
 		nets_describe(n, nets_align(img, p5), d);
-		std::printf("{");
-		print_floats("descriptor", d, DESCRIPTOR_DIM);
-		std::printf("}\n");
+		print_descriptor_line(d);
 		std::fflush(stdout);
 	}
-	nets_free(n);
-	models_free(m);
 	return 0;
 }
 
 static int describe(char **argv)
 {
-	models *m = load_or_die(argv[2]);
-	std::string err;
-	nets *n = nets_new(m, &err);
-	if (!n) {
-		std::fprintf(stderr, "%s\n", err.c_str());
-		return 1;
-	}
+	session ses(argv[2]);
+	nets *n = ses.n;
 	cv::Mat chip = read_image(argv[3]);
 	float d[DESCRIPTOR_DIM];
 	nets_describe(n, chip, d);
-	std::printf("{");
-	print_floats("descriptor", d, DESCRIPTOR_DIM);
-	std::printf("}\n");
-	nets_free(n);
-	models_free(m);
+	print_descriptor_line(d);
 	return 0;
 }
 
