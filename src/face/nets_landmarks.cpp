@@ -118,9 +118,11 @@ cv::Matx23d similarity(const cv::Point2d *from, const cv::Point2d *to, int n)
 
 } /* namespace */
 
-std::unique_ptr<landmark_net> build_landmarks(const weightset &w)
+std::unique_ptr<landmark_net> build_landmarks(const models &m)
 {
+	const weightset &w = m.lmk;
 	std::unique_ptr<landmark_net> l(new landmark_net);
+	l->g.cache = &m.blobs;
 	builder b{w, l->g, LMK_PX};
 	int x = b.dense4(0, "dense0", 3, 32, true);
 	x = b.dense4(x, "dense1", 32, 64, false);
