@@ -138,6 +138,11 @@ def test_describe_of_a_chip_file_matches_the_pipeline(models, tmp_path):
     assert cosine(json.loads(r.stdout)["descriptor"], whole) > 0.99999
 
 
+def test_threads_share_the_models(models):
+    r = run_tool("threads", models, os.path.join(FACES, PHOTOS[1]))
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
 def copy_models(models, dst):
     for name in ("tiny_face_detector_model", "face_landmark_68_model",
                  "face_recognition_model"):

@@ -14,6 +14,9 @@
  *   test_nets time MODELS IMG N    per-stage times (ms, median of N) on IMG
  *                                  letterboxed into 640x480
  *   test_nets load MODELS          models_load: "ok" or its error (exit 1)
+ *   test_nets threads MODELS IMG   3 threads' nets (built at once, sharing
+ *                                  the models' blobs) give bit-identical
+ *                                  results to one thread's: "ok"
  *
  * tests/api/test_face_oracle.py compares its output with face-api's own
  * (tests/oracle/face_oracle.mjs). */
@@ -25,6 +28,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -408,6 +412,56 @@ static int describe(char **argv)
 	return 0;
 }
 
+/* Threads, each with its own nets built at the same time from one set of
+ * models (sharing its blobs), describe the same chip and detect on the
+ * same photo: every result must be bit-identical to one thread's. */
+static int threads(char **argv)
+{
+	session ses(argv[2]);
+	cv::Mat img = read_image(argv[3]);
+	std::vector<detection> d0 = nets_detect(ses.n, img, 0.5f, 320);
+	if (d0.empty()) {
+		std::fprintf(stderr, "no face in %s\n", argv[3]);
+		return 1;
+	}
+	cv::Point2f p0[5];
+	nets_landmarks5(ses.n, img, d0[0].box, p0);
+	cv::Mat chip = nets_align(img, p0);
+	float want[DESCRIPTOR_DIM];
+	nets_describe(ses.n, chip, want);
+	const int nthreads = 3, reps = 3;
+	std::vector<int> bad(nthreads, 0);
+	std::vector<std::thread> pool;
+	for (int t = 0; t < nthreads; t++)
+		pool.emplace_back([&, t] {
+			std::string err;
+			nets *n = nets_new(ses.m, &err);
+			if (!n) {
+				bad[(size_t)t] = 1;
+				return;
+			}
+			for (int r = 0; r < reps; r++) {
+				std::vector<detection> d = nets_detect(n, img, 0.5f, 320);
+				cv::Point2f p[5];
+				float got[DESCRIPTOR_DIM];
+				nets_landmarks5(n, img, d0[0].box, p);
+				nets_describe(n, chip, got);
+				if (d.size() != d0.size() || d[0].box != d0[0].box ||
+				    std::memcmp(p, p0, sizeof p) != 0 ||
+				    std::memcmp(got, want, sizeof got) != 0)
+					bad[(size_t)t]++;
+			}
+			nets_free(n);
+		});
+	for (std::thread &t : pool)
+		t.join();
+	int sum = 0;
+	for (int b : bad)
+		sum += b;
+	std::printf("%s\n", sum ? "MISMATCH" : "ok");
+	return sum ? 1 : 0;
+}
+
 static double ms_since(std::chrono::steady_clock::time_point t0)
 {
 	return std::chrono::duration<double, std::milli>(
@@ -512,6 +566,8 @@ int main(int argc, char **argv)
 	try {
 		if (cmd == "pipeline" && argc >= 4)
 			return pipeline(argc, argv);
+		if (cmd == "threads" && argc == 4)
+			return threads(argv);
 		if (cmd == "batch" && argc == 3)
 			return batch(argv);
 		if (cmd == "describe" && argc == 4)
