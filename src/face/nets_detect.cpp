@@ -123,6 +123,10 @@ std::vector<detection> nets_detect(nets *n, const cv::Mat &img,
 				double y = (r + sigmoid(at(a, 1, r, c))) / cells * cy;
 				double w = std::exp(at(a, 2, r, c)) * ANCHOR_W[a] / cells * cx;
 				double h = std::exp(at(a, 3, r, c)) * ANCHOR_H[a] / cells * cy;
+				/* exp() of a wild output: no box to give. */
+				if (!std::isfinite(w) || !std::isfinite(h) ||
+				    w > 1e6 || h > 1e6)
+					continue;
 				rel.emplace_back(x - w / 2, y - h / 2, w, h);
 				score.push_back(sc);
 			}

@@ -429,6 +429,15 @@ static int threads(char **argv)
 	cv::Mat chip = nets_align(img, p0);
 	float want[DESCRIPTOR_DIM];
 	nets_describe(ses.n, chip, want);
+	/* Boxes off the picture, empty or not finite: points, no crash. */
+	const cv::Rect2f odd[] = {cv::Rect2f(-500, -500, 10, 10),
+	    cv::Rect2f(1e30f, 0, 1e30f, 5), cv::Rect2f(0, 0, 0, 0),
+	    cv::Rect2f(NAN, 1, 2, 3), cv::Rect2f(10, 10, INFINITY, 20)};
+	for (const cv::Rect2f &b : odd) {
+		cv::Point2f q[5];
+		nets_landmarks5(ses.n, img, b, q);
+		(void)nets_align(img, q);
+	}
 	const int nthreads = 3, reps = 3;
 	std::vector<int> bad(nthreads, 0);
 	std::vector<std::thread> pool;
