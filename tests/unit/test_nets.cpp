@@ -11,8 +11,10 @@
  *   test_nets describe MODELS CHIP descriptor of a chip image, as JSON
  *   test_nets batch MODELS         descriptors of the photos named on stdin,
  *                                  one JSON line each (null: no face)
- *   test_nets time MODELS IMG N    per-stage times (ms, median of N) on IMG
- *                                  letterboxed into 640x480
+ *   test_nets time MODELS IMG N    per-stage times (ms: median CPU time of
+ *                                  this thread, median and minimum wall
+ *                                  time of N runs) on IMG letterboxed into
+ *                                  640x480, one OpenCV thread
  *   test_nets load MODELS          models_load: "ok" or its error (exit 1)
  *   test_nets threads MODELS IMG   3 threads' nets (built at once, sharing
  *                                  the models' blobs) give bit-identical
@@ -31,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include <time.h>
 #include <unistd.h>
 
 #include "face/nets-int.h"
@@ -471,6 +474,19 @@ static int threads(char **argv)
 	return sum ? 1 : 0;
 }
 
+static double wall_ms()
+{
+	return std::chrono::duration<double, std::milli>(
+	    std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static double cpu_ms()
+{
+	timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static double ms_since(std::chrono::steady_clock::time_point t0)
 {
 	return std::chrono::duration<double, std::milli>(
@@ -525,42 +541,47 @@ static int timing(char **argv)
 	scaled.copyTo(img(cv::Rect((640 - scaled.cols) / 2,
 	    (480 - scaled.rows) / 2, scaled.cols, scaled.rows)));
 	int reps = std::max(1, std::atoi(argv[4]));
-	std::vector<double> td, tl, ta, tr, tt;
+	/* Wall and this thread's CPU time per stage: on a shared machine the
+	 * CPU time is the cost of the code, the wall time adds the waits. */
+	const char *key[] = {"detect_320", "landmarks", "align", "describe", "total"};
+	std::vector<double> wall[5], cpu[5];
 	for (int i = 0; i < reps; i++) {
-		auto a = std::chrono::steady_clock::now();
+		double w0 = wall_ms(), c0 = cpu_ms(), w = w0, c = c0;
+		auto lap = [&](int k) {
+			double w1 = wall_ms(), c1 = cpu_ms();
+			wall[k].push_back(w1 - w);
+			cpu[k].push_back(c1 - c);
+			w = w1;
+			c = c1;
+		};
 		std::vector<detection> dets = nets_detect(n, img, 0.5f, 320);
-		td.push_back(ms_since(a));
+		lap(0);
 		if (dets.empty()) {
 			std::fprintf(stderr, "no face found in the 640x480 frame\n");
 			return 1;
 		}
-		auto b = std::chrono::steady_clock::now();
 		cv::Point2f p5[5];
 		nets_landmarks5(n, img, dets[0].box, p5);
-		tl.push_back(ms_since(b));
-		b = std::chrono::steady_clock::now();
+		lap(1);
 		cv::Mat chip = nets_align(img, p5);
-		ta.push_back(ms_since(b));
-		b = std::chrono::steady_clock::now();
+		lap(2);
 		float d[DESCRIPTOR_DIM];
 		nets_describe(n, chip, d);
-		tr.push_back(ms_since(b));
-		tt.push_back(ms_since(a));
+		lap(3);
+		wall[4].push_back(w - w0);
+		cpu[4].push_back(c - c0);
 	}
 	if (std::getenv("TEST_NETS_LAYERS")) {
 		print_layer_times("detector", n->det[320]->g.net);
 		print_layer_times("landmarks", n->lmk->g.net);
 		print_layer_times("descriptor", n->rec->g.net);
 	}
-	/* Median and minimum: on a shared machine the minimum is the cost of
-	 * the code, the median adds the neighbours. */
 	std::printf("{\"threads\": %d, \"models_load_ms\": %.1f, "
 	    "\"nets_new_ms\": %.1f", cv::getNumThreads(), t_load, t_new);
-	const char *key[] = {"detect_320", "landmarks", "align", "describe", "total"};
-	const std::vector<double> *v[] = {&td, &tl, &ta, &tr, &tt};
 	for (int i = 0; i < 5; i++)
-		std::printf(", \"%s_ms\": [%.2f, %.2f]", key[i], median(*v[i]),
-		    minimum(*v[i]));
+		std::printf(", \"%s\": {\"cpu_ms\": %.2f, \"wall_ms\": %.2f, "
+		    "\"wall_min_ms\": %.2f}", key[i], median(cpu[i]),
+		    median(wall[i]), minimum(wall[i]));
 	std::printf("}\n");
 	nets_free(n);
 	models_free(m);
