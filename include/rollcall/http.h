@@ -140,6 +140,9 @@ const char *rc_http_status_text(int status);
 void	rc_http_set_header(struct rc_req *req, const char *name,
 	    const char *value);
 const char *rc_http_header(struct rc_req *req, const char *name);
+/* The value of cookie name in the Cookie header, as a new string (caller
+ * frees), or NULL when absent or empty. */
+char	*rc_http_cookie(struct rc_req *req, const char *name);
 /* What RC_ROUTE_JSON does, for a route that takes JSON or something else
  * (an image): parses the body as a JSON object into req->body (an empty
  * body is {}). Replies 400/413/415 itself and returns RC_ERR. */

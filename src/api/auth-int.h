@@ -42,6 +42,8 @@ struct flow {
 	char			 refresh[RC_AUTH_RANDOM_TOKEN_LEN + 1];
 	char			 refresh_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	char			 old_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	int			 cookie;	/* the refresh token goes in
+						   an HttpOnly cookie */
 };
 
 /* A new flow owned by req (req->data), freed with it. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -22,6 +23,15 @@
 /* A client address is shared (office NAT), so it may fail more often than
  * one e-mail before it is locked. */
 #define IP_FAILURE_FACTOR	4
+
+/* The browser keeps its refresh token where scripts cannot read it: an
+ * HttpOnly cookie sent to the auth routes only. SameSite=Strict keeps
+ * other sites' pages from sending it; so does the JSON body these routes
+ * demand (a cross-site request with one needs a CORS preflight, which this
+ * server never grants). */
+#define REFRESH_COOKIE		"rollcall_refresh"
+#define REFRESH_COOKIE_PATH	"/api/v1/auth"
+#define REFRESH_TOKEN_MAX	256
 
 /* The user object of replies, in this order in every statement. */
 #define USER_COLS "id, email, name, role, org_id, manager_id, status," \
@@ -134,6 +144,69 @@ new_refresh(struct flow *f)
 	rc_auth_token_hash(f->refresh, f->refresh_hash);
 }
 
+/* Set-Cookie for the refresh token (value NULL: clears it), Secure when
+ * the server is reached over https. */
+static void
+set_refresh_cookie(struct rc_req *req, const struct rc_config *cfg,
+    const char *value)
+{
+	char *c;
+
+	c = rc_asprintf(REFRESH_COOKIE "=%s; HttpOnly; SameSite=Strict; "
+	    "Path=" REFRESH_COOKIE_PATH "; Max-Age=%ld%s", value ? value : "",
+	    value ? (long)cfg->auth_refresh_ttl_days * 86400L : 0L,
+	    strncasecmp(cfg->server_public_url, "https://", 8) == 0 ?
+	    "; Secure" : "");
+	rc_http_set_header(req, "Set-Cookie", c);
+	sodium_memzero(c, strlen(c));
+	free(c);
+}
+
+/* The refresh token of /auth/refresh and /auth/logout: the body's, else
+ * the cookie's (then *from_cookie is set and the reply uses the cookie
+ * too). Replies 422 as before when there is neither; 415 when the cookie
+ * comes without a JSON Content-Type (an empty cross-site form). Returns a
+ * new string (caller wipes and frees) or NULL after a reply. */
+static char *
+refresh_token_param(struct rc_req *req, int *from_cookie)
+{
+	const char *tok, *ctype;
+	char *c;
+
+	*from_cookie = 0;
+	if (rc_api_string(req, "refresh_token", 0, 1, REFRESH_TOKEN_MAX,
+	    &tok) != RC_OK)
+		return NULL;
+	if (tok != NULL)
+		return rc_strdup(tok);
+	if ((c = rc_http_cookie(req, REFRESH_COOKIE)) == NULL) {
+		(void)rc_api_string(req, "refresh_token", 1, 1,
+		    REFRESH_TOKEN_MAX, &tok);	/* the 422 it always gave */
+		return NULL;
+	}
+	ctype = rc_http_header(req, "Content-Type");
+	if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0 ||
+	    strlen(c) > REFRESH_TOKEN_MAX) {
+		sodium_memzero(c, strlen(c));
+		free(c);
+		rc_http_fail(req, 415, "unsupported_media_type", "send the "
+		    "refresh cookie with a JSON body (Content-Type: "
+		    "application/json)");
+		return NULL;
+	}
+	*from_cookie = 1;
+	return c;
+}
+
+static void
+free_token(char *tok)
+{
+	if (tok != NULL) {
+		sodium_memzero(tok, strlen(tok));
+		free(tok);
+	}
+}
+
 static void
 token_reply(struct rc_req *req, struct flow *f)
 {
@@ -143,9 +216,13 @@ token_reply(struct rc_req *req, struct flow *f)
 		rc_http_fail(req, 500, "internal", "cannot sign a token");
 		return;
 	}
-	o = json_pack("{s:s, s:s, s:i, s:s, s:o}", "access_token", f->access,
+	o = json_pack("{s:s, s:s, s:i, s:o}", "access_token", f->access,
 	    "token_type", "Bearer", "expires_in", f->cfg->auth_access_ttl,
-	    "refresh_token", f->refresh, "user", user_json(&f->u));
+	    "user", user_json(&f->u));
+	if (f->cookie)
+		set_refresh_cookie(req, f->cfg, f->refresh);
+	else
+		json_object_set_new(o, "refresh_token", json_string(f->refresh));
 	rc_http_set_header(req, "Cache-Control", "no-store");	/* RFC 6749 5.1 */
 	rc_http_reply_json(req, 200, o);
 }
@@ -339,18 +416,21 @@ login_lookup_cb(const struct rc_db_result *r, void *arg)
 	rc_cpu_submit(req->loop, login_work, login_done, f);
 }
 
-/* POST /api/v1/auth/login {email, password} */
+/* POST /api/v1/auth/login {email, password, cookie?} */
 static void
 login(struct rc_req *req)
 {
 	const char *email, *password;
 	struct flow *f;
+	int cookie;
 
 	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
 	    rc_api_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
-	    &password) != RC_OK)
+	    &password) != RC_OK ||
+	    rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK)
 		return;
 	f = auth_flow_new(req);
+	f->cookie = cookie;
 	f->email = email;
 	f->password = password;
 	snprintf(f->email_key, sizeof(f->email_key), "email:%s", email);
@@ -424,18 +504,23 @@ refresh_cb(const struct rc_db_result *r, void *arg)
 	rc_cpu_submit(req->loop, sign_work, refresh_done, f);
 }
 
-/* POST /api/v1/auth/refresh {refresh_token} */
+/* POST /api/v1/auth/refresh {refresh_token | cookie?} — a token from
+ * the cookie is answered with the cookie whatever the body says: its
+ * successor must replace it, or the next refresh would look like reuse. */
 static void
 refresh(struct rc_req *req)
 {
-	const char *tok;
-	char days[16];
+	char days[16], *tok;
+	int cookie, from_cookie;
 	struct flow *f;
 
-	if (rc_api_string(req, "refresh_token", 1, 1, 256, &tok) != RC_OK)
+	if (rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
+	    (tok = refresh_token_param(req, &from_cookie)) == NULL)
 		return;
 	f = auth_flow_new(req);
+	f->cookie = cookie || from_cookie;
 	rc_auth_token_hash(tok, f->old_hash);
+	free_token(tok);
 	new_refresh(f);
 	snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
 	{
@@ -467,17 +552,23 @@ auth_no_content_cb(const struct rc_db_result *r, void *arg)
 		rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-/* POST /api/v1/auth/logout {refresh_token} — 204 even for an unknown
- * token: there is nothing to tell. */
+/* POST /api/v1/auth/logout {refresh_token | cookie?} — 204 even for an
+ * unknown token: there is nothing to tell. A browser's cookie is cleared
+ * (Max-Age=0). */
 static void
 logout(struct rc_req *req)
 {
-	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
-	const char *tok;
+	char hash[RC_AUTH_TOKEN_HASH_LEN + 1], *tok;
+	int cookie, from_cookie;
 
-	if (rc_api_string(req, "refresh_token", 1, 1, 256, &tok) != RC_OK)
+	if (rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
+	    (tok = refresh_token_param(req, &from_cookie)) == NULL)
 		return;
 	rc_auth_token_hash(tok, hash);
+	free_token(tok);
+	if (cookie || from_cookie)
+		set_refresh_cookie(req, rc_server_config(req->loop->server),
+		    NULL);
 	{
 		const char *p[3] = { hash, rc_http_client(req), req->id };
 

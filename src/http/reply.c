@@ -273,6 +273,27 @@ rc_http_header(struct rc_req *req, const char *name)
 	    name);
 }
 
+char *
+rc_http_cookie(struct rc_req *req, const char *name)
+{
+	const char *h = rc_http_header(req, "Cookie"), *end;
+	size_t n = strlen(name);
+
+	/* RFC 6265 5.4: "a=1; b=2", pairs separated by "; ". */
+	while (h != NULL && *h != '\0') {
+		while (*h == ' ' || *h == ';')
+			h++;
+		end = strchr(h, ';');
+		if (end == NULL)
+			end = h + strlen(h);
+		if ((size_t)(end - h) > n + 1 && strncmp(h, name, n) == 0 &&
+		    h[n] == '=')
+			return rc_strndup(h + n + 1, (size_t)(end - h) - n - 1);
+		h = end;
+	}
+	return NULL;
+}
+
 const char *
 rc_http_param(struct rc_req *req, const char *name)
 {
