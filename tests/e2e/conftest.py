@@ -92,3 +92,39 @@ def office(make_daemon, smtp):
     add_user(d, "emma@acme.test", "employee", "acme", "Emma Employee", manager="boss@acme.test")
     d.admin = token(d, "admin@acme.test")
     return d
+
+
+# ---- the fake camera ------------------------------------------------------
+
+FACES = "/work/shared/data/faces/lfw-deepfunneled"
+
+
+def make_y4m(photo, out, width=640, height=480, frames=2):
+    """A YUV4MPEG2 (I420) file of PHOTO centred on grey, for Chromium's
+    --use-file-for-fake-video-capture (no ffmpeg needed: PIL and bytes)."""
+    from PIL import Image
+    im = Image.open(photo).convert("RGB")
+    side = min(width, height)
+    im = im.resize((side, side))
+    frame = Image.new("RGB", (width, height), (128, 128, 128))
+    frame.paste(im, ((width - side) // 2, (height - side) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    with open(out, "wb") as f:
+        f.write(b"YUV4MPEG2 W%d H%d F10:1 Ip A1:1 C420jpeg\n" % (width, height))
+        for _ in range(frames):
+            f.write(b"FRAME\n" + planes)
+    return out
+
+
+def face(person, n):
+    return os.path.join(FACES, person, "%02d.jpg" % n)
+
+
+@pytest.fixture
+def camera(tmp_path):
+    """camera(person, n) -> a .y4m of that face photo."""
+    def make(person, n):
+        return make_y4m(face(person, n), str(tmp_path / ("%s-%02d.y4m" % (person, n))))
+    return make
