@@ -157,6 +157,45 @@ static const struct rc_db_stmt SQL_DAYS = {
 	6,
 };
 
+/* $1 the caller. One row (none: no such person): the caller's today in
+ * their org's zone. state: "in" while the last event is an in (even one
+ * from an earlier day: a check-out is what the server takes next), "out"
+ * when today has events and the last is an out, else "none"; since is
+ * that last event's instant. worked_minutes is attendance_days' (closed
+ * pairs) plus the open pair's time since today's midnight. */
+static const struct rc_db_stmt SQL_TODAY = {
+	"attendance_today",
+	"WITH t AS (SELECT u.id, u.org_id, o.timezone AS tz, o.face_required,"
+	"  (now() AT TIME ZONE o.timezone)::date AS today FROM users u"
+	"  JOIN orgs o ON o.id = u.org_id WHERE u.id = $1::uuid),"
+	" b AS (SELECT t.*, t.today::timestamp AT TIME ZONE t.tz AS lo,"
+	"  (t.today + 1)::timestamp AT TIME ZONE t.tz AS hi FROM t),"
+	" l AS (SELECT e.kind, e.at FROM attendance_events e, t"
+	"  WHERE e.user_id = t.id ORDER BY e.at DESC LIMIT 1),"
+	" ev AS (SELECT e.id, e.kind, e.at, e.source FROM attendance_events e,"
+	"  b WHERE e.user_id = b.id AND e.at >= b.lo AND e.at < b.hi),"
+	" a AS (SELECT a.* FROM t, attendance_days(t.org_id, t.today, t.today,"
+	"  t.id) a),"
+	" s AS (SELECT CASE WHEN l.kind = 'in' THEN 'in' WHEN EXISTS (SELECT"
+	"  1 FROM ev) THEN 'out' ELSE 'none' END AS state, l.kind, l.at"
+	"  FROM (SELECT 1) one LEFT JOIN l ON true)"
+	" SELECT json_build_object('date', b.today, 'timezone', b.tz,"
+	" 'state', s.state,"
+	" 'since', CASE WHEN s.state <> 'none' THEN " RC_API_INSTANT("s.at")
+	" END,"
+	" 'first_in', " RC_API_INSTANT("a.first_in") ","
+	" 'last_out', " RC_API_INSTANT("a.last_out") ","
+	" 'worked_minutes', COALESCE(a.worked_minutes, 0) + CASE WHEN s.state"
+	"  = 'in' THEN floor(extract(epoch FROM now() - greatest(s.at, b.lo))"
+	"  / 60)::int ELSE 0 END,"
+	" 'status', a.status, 'face_required', b.face_required,"
+	" 'events', COALESCE((SELECT json_agg(json_build_object('id', ev.id,"
+	"  'kind', ev.kind, 'at', " RC_API_INSTANT("ev.at") ", 'source',"
+	"  ev.source) ORDER BY ev.at) FROM ev), '[]'))::text"
+	" FROM b CROSS JOIN s LEFT JOIN a ON true",
+	1,
+};
+
 /* An event's changeable fields for the audit log, the instant to the
  * microsecond in UTC whatever the session's TimeZone. */
 #define AUDIT_EVENT(row) \
@@ -606,6 +645,33 @@ attendance_days(struct rc_req *req)
 	rc_auth_require(req, RC_ROLE_ANY, days_authed);
 }
 
+/* ---- GET /api/v1/attendance/today ------------------------------------ */
+
+static void
+today_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_row(req, r, "no such person"))
+		rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+today_authed(struct rc_req *req)
+{
+	const char *p[1] = { req->who->user_id };
+
+	rc_api_query(req, &SQL_TODAY, p, today_cb);
+}
+
+/* GET /api/v1/attendance/today — the caller's day so far, for the app's
+ * home: state, the day's figures and events, whether a face is needed. */
+static void
+attendance_today(struct rc_req *req)
+{
+	rc_auth_require(req, PUNCH_ROLES, today_authed);
+}
+
 /* ---- PATCH /api/v1/attendance/events/{id} ---------------------------- */
 
 static void
@@ -686,6 +752,7 @@ static struct rc_route routes[] = {
 	    RC_ROUTE_JSON, 0 },
 	{ RC_HTTP_GET, "/api/v1/attendance/events", attendance_events, 0, 0 },
 	{ RC_HTTP_GET, "/api/v1/attendance/days", attendance_days, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/attendance/today", attendance_today, 0, 0 },
 	{ RC_HTTP_PATCH, "/api/v1/attendance/events/{id}", attendance_patch,
 	    RC_ROUTE_JSON, 0 },
 };

@@ -104,6 +104,15 @@ static const struct rc_db_stmt SQL_PUNCH = {
 	9,
 };
 
+/* $1 kiosk id. What the kiosk screen shows besides the camera. */
+static const struct rc_db_stmt SQL_ME = {
+	"kiosks_me",
+	"SELECT json_build_object('id', k.id, 'name', k.name, 'org',"
+	" json_build_object('name', o.name, 'timezone', o.timezone))::text"
+	" FROM kiosks k JOIN orgs o ON o.id = k.org_id WHERE k.id = $1::uuid",
+	1,
+};
+
 /* ---- Kiosk authentication ------------------------------------------- */
 
 struct kiosk_auth {
@@ -424,11 +433,39 @@ kiosk_punch(struct rc_req *req)
 	kiosk_require(req, punch_authed);
 }
 
+/* ---- GET /api/v1/kiosk/me -------------------------------------------- */
+
+static void
+me_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_row(req, r, "no such kiosk"))
+		rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+me_authed(struct rc_req *req)
+{
+	const char *p[1] = { kiosk_of(req) };
+
+	rc_api_query(req, &SQL_ME, p, me_cb);
+}
+
+/* GET /api/v1/kiosk/me — the kiosk itself and its org's name and zone
+ * (the screen's title and clock). */
+static void
+kiosk_me(struct rc_req *req)
+{
+	kiosk_require(req, me_authed);
+}
+
 static struct rc_route routes[] = {
 	{ RC_HTTP_POST, "/api/v1/kiosks", kiosks_create, RC_ROUTE_JSON, 0 },
 	{ RC_HTTP_GET, "/api/v1/kiosks", kiosks_list, 0, 0 },
 	{ RC_HTTP_DELETE, "/api/v1/kiosks/{id}", kiosks_delete, 0, 0 },
 	{ RC_HTTP_POST, "/api/v1/kiosk/punch", kiosk_punch, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/kiosk/me", kiosk_me, 0, 0 },
 };
 
 void
