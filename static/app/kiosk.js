@@ -105,10 +105,10 @@ function KioskScreen({ token, me, offline, setOffline, onUnpaired }) {
           backoff = PUNCH_EVERY_MS;
           setOffline('');
           if (r.status === 201) {
-            const name = r.json.name || r.json.user_name || 'there';
+            const name = r.json.name || r.json.user_name || '';
             const at = fmt.time(r.json.at, tzRef.current);
-            if (r.json.kind === 'in') show('in', 'Welcome, ' + name + ' — in at ' + at);
-            else show('out', 'Goodbye, ' + name + ' — out at ' + at);
+            if (r.json.kind === 'in') show('in', 'Welcome' + (name ? ', ' + name : '') + ' — in at ' + at);
+            else show('out', 'Goodbye' + (name ? ', ' + name : '') + ' — out at ' + at);
             wait = SHOW_MS; // the same face stays in view: do not toggle it straight back
           } else if (r.status === 404) {
             show('unknown', 'Not recognised');
