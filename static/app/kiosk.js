@@ -10,6 +10,7 @@ const KEY = 'rollcall.kiosk.token';
 const PUNCH_EVERY_MS = 2000;
 const SHOW_MS = 4000;
 const MAX_BACKOFF_MS = 30000;
+const REPUNCH_MS = 60000;
 
 function pairFromLink() {
   const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -96,27 +97,32 @@ function KioskScreen({ token, me, offline, setOffline, onUnpaired }) {
       clearTimeout(clearBanner);
       clearBanner = setTimeout(() => setBanner({ kind: '', text: '' }), SHOW_MS);
     };
+    // identify first, punch only a person not punched in the last minute:
+    // someone who lingers in front of the camera is not toggled in and out.
+    const recent = new Map();
     const tick = async () => {
       let wait = PUNCH_EVERY_MS;
       try {
         const blob = await grab(video.current);
         if (blob && !stop) {
-          const r = await kioskFetch(token, 'POST', '/kiosk/punch', blob);
+          const who = await kioskFetch(token, 'POST', '/faces/identify', blob);
           backoff = PUNCH_EVERY_MS;
           setOffline('');
-          if (r.status === 201) {
-            const name = r.json.name || r.json.user_name || '';
-            const at = fmt.time(r.json.at, tzRef.current);
-            if (r.json.kind === 'in') show('in', 'Welcome' + (name ? ', ' + name : '') + ' — in at ' + at);
-            else show('out', 'Goodbye' + (name ? ', ' + name : '') + ' — out at ' + at);
-            wait = SHOW_MS; // the same face stays in view: do not toggle it straight back
-          } else if (r.status === 404) {
-            show('unknown', 'Not recognised');
-          } else if (r.status === 401) {
-            onUnpaired();
-            return;
-          } else if (r.status === 429 || r.status === 503) {
-            wait = 5000;
+          const best = who.status === 200 && who.json.matches && who.json.matches[0];
+          if (who.status === 401) { onUnpaired(); return; }
+          if (who.status === 429 || who.status === 503) wait = 5000;
+          else if (who.status === 200 && !best) show('unknown', 'Not recognised');
+          else if (best && !(Date.now() - (recent.get(best.user_id) || 0) < REPUNCH_MS)) {
+            const r = await kioskFetch(token, 'POST', '/kiosk/punch', blob);
+            if (r.status === 201) {
+              recent.set(r.json.user_id, Date.now());
+              const name = r.json.name || r.json.user_name || '';
+              const at = fmt.time(r.json.at, tzRef.current);
+              if (r.json.kind === 'in') show('in', 'Welcome' + (name ? ', ' + name : '') + ' — in at ' + at);
+              else show('out', 'Goodbye' + (name ? ', ' + name : '') + ' — out at ' + at);
+            } else if (r.status === 404) {
+              show('unknown', 'Not recognised');
+            }
           }
           // 422 (no face in view): nothing to say.
         }

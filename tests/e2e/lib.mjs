@@ -45,6 +45,14 @@ export function watch(page) {
   page.on('console', (m) => { if (m.type() === 'error') console.log('console: ' + m.text()); });
 }
 export const pageErrors = [];
+// Every script the pages loaded, by URL (its body's size in bytes).
+export const scripts = new Map();
+export function countScripts(page) {
+  page.on('response', async (res) => {
+    if (res.request().resourceType() !== 'script') return;
+    try { scripts.set(res.url().split('?')[0], (await res.body()).length); } catch (e) { /* gone */ }
+  });
+}
 
 export function check(cond, msg) {
   if (!cond) throw new Error('check failed: ' + msg);
@@ -94,7 +102,9 @@ export async function screenshot(page, name) {
 
 // The end of a scenario: no foreign request, no page error, one JSON line.
 export async function done(browser, result = {}) {
+  const jsBytes = [...scripts.values()].reduce((a, b) => a + b, 0);
   await browser.close();
+  if (scripts.size) result = { ...result, js_bytes: jsBytes, scripts: Object.fromEntries(scripts) };
   check(foreign.length === 0, 'requests to other hosts: ' + foreign.join(', '));
   check(pageErrors.length === 0, 'page errors: ' + pageErrors.join('; '));
   console.log(JSON.stringify({ ok: true, ...result }));

@@ -1,11 +1,12 @@
 // Sign-in: a wrong password shows the server's message next to the field;
 // a temporary password leads to the forced change, then home; a reload
 // keeps the session (refresh cookie); Sign out returns to sign-in.
-import { launch, newPage, BASE, P, check, axe, noHScroll, screenshot, done, run } from './lib.mjs';
+import { launch, newPage, countScripts, BASE, P, check, axe, noHScroll, screenshot, done, run } from './lib.mjs';
 
 run(async () => {
   const browser = await launch();
   const page = await newPage(browser);
+  countScripts(page);
   await page.goto(BASE + '/');
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   await axe(page, 'sign-in');
