@@ -12,6 +12,7 @@ debs=(
 	postgresql postgresql-contrib
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
+	chromium
 )
 command -v node >/dev/null 2>&1 || debs+=(nodejs npm)
 
@@ -37,11 +38,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
-# npm packages of the tests (jose for JWKS checks), from tests/package-lock.json.
-if [ -f "$root/tests/package.json" ] &&
-	{ [ ! -d "$root/tests/node_modules" ] ||
-	  [ "$root/tests/package-lock.json" -nt "$root/tests/node_modules" ]; }; then
-	echo "deps: npm ci in tests/"
-	(cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-	touch "$root/tests/node_modules"
-fi
+# npm packages, each folder from its committed package-lock.json: tests/
+# (jose for JWKS checks, playwright-core and axe-core for the browser tests)
+# and vendor/app/ (the app's libraries, served by the daemon at /vendor/).
+for dir in tests vendor/app; do
+	if [ -f "$root/$dir/package.json" ] &&
+		{ [ ! -d "$root/$dir/node_modules" ] ||
+		  [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules" ]; }; then
+		echo "deps: npm ci in $dir/"
+		(cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		touch "$root/$dir/node_modules"
+	fi
+done
