@@ -47,6 +47,21 @@ extern const struct rc_db_stmt rc_reports_sql_monthly;
  * in_now: checked in and not out yet (the day's open pair). */
 extern const struct rc_db_stmt rc_reports_sql_daily;
 
+/* The monthly attendance sheet. $1 org id or NULL, $2 slug or NULL (as
+ * above), $3 month "YYYY-MM" (required). One row, one column, or none:
+ *   {"month", "timezone", "org": {id, name, slug}, "days": [dates],
+ *    "rows": [{user_id, name, email, role, "statuses": [...],
+ *              "worked_minutes": [...], "totals": {present, late, absent,
+ *              on_leave, half_day, holiday, weekend, worked_minutes}}]}
+ * the arrays aligned with days; a status is attendance_days' except
+ * "half_day" for a date of approved half-day leave (whether the person came
+ * for the other half or not), and null (worked minutes too) for the dates
+ * after today in the org's zone. Totals count the dates of each status.
+ * The same people, order and half-day rule as the monthly report. */
+extern const struct rc_db_stmt rc_reports_sql_sheet;
+/* The sheet's total columns, in CSV order (NULL-terminated). */
+extern const char *const rc_reports_sheet_totals[];
+
 /* The columns of a monthly report row, in CSV order (NULL-terminated). */
 extern const char *const rc_reports_monthly_columns[];
 
@@ -62,16 +77,24 @@ rc_status rc_reports_month_from_words(const char *s,
 
 /* The rows of a monthly report (the JSON above, parsed) as CSV per
  * RFC 4180: a header row, CRLF line ends, fields holding a comma, quote,
- * CR or LF quoted with their quotes doubled, UTF-8 as stored. Returns a new
+ * CR or LF quoted with their quotes doubled, UTF-8 as stored; a text
+ * starting with = + - @ tab or CR (a formula to a spreadsheet) is quoted
+ * and prefixed with '. Returns a new
  * string (caller frees) and its length in *len, or NULL when report has no
  * "rows" array. */
 char	*rc_reports_monthly_csv(const json_t *report, size_t *len);
 
-/* A file name for the report: "rollcall-<slug>-<month>.<ext>", with any
+/* The sheet as CSV, written the same way: a header "name,email,<each
+ * date>,present,late,absent,on_leave,half_day,holiday,weekend,
+ * worked_hours", then one row per person with a status per date (empty
+ * for null). NULL when sheet has no "rows" or "days" array. */
+char	*rc_reports_sheet_csv(const json_t *sheet, size_t *len);
+
+/* A file name for the report: "<prefix>-<slug>-<month>.<ext>", with any
  * character of the slug outside [A-Za-z0-9_-] replaced by '_' (it goes
  * into a Content-Disposition header and a path). Returns a new string. */
-char	*rc_reports_filename(const char *slug, const char *month,
-	    const char *ext);
+char	*rc_reports_filename(const char *prefix, const char *slug,
+	    const char *month, const char *ext);
 
 /* `rollcall export --org SLUG [--month YYYY-MM] [--format csv|json]
  * [--out FILE|DIR/] [--mail]`: runs the monthly report, writes it to FILE

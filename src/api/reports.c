@@ -1,5 +1,6 @@
 /* Reports (the old CompanyRequestHandler): the monthly report per person as
- * JSON or CSV, the daily "who is in" list, and the old system's URL for
+ * JSON or CSV, the monthly attendance sheet (a status per person and
+ * date), the daily "who is in" list, and the old system's URL for
  * clients that still call it. PostgreSQL builds the JSON (the statements
  * are shared with `rollcall export`, src/reports/); CSV is made from it. An
  * admin only sees their own org: another org's slug answers 404. */
@@ -17,8 +18,23 @@
 
 #define SLUG_MAX	200
 
+/* A report of a month: its statement, CSV writer and file name. */
+struct month_report {
+	const struct rc_db_stmt	*stmt;
+	char			*(*csv)(const json_t *report, size_t *len);
+	const char		*file_prefix;
+};
+
+static const struct month_report monthly_report = {
+	&rc_reports_sql_monthly, rc_reports_monthly_csv, "rollcall",
+};
+static const struct month_report sheet_report = {
+	&rc_reports_sql_sheet, rc_reports_sheet_csv, "sheet",
+};
+
 /* What the callback needs to know of the query string. */
 struct report_op {
+	const struct month_report *kind;
 	int	 csv;
 };
 
@@ -44,7 +60,8 @@ org_param(struct rc_req *req, const char *field, const char **slug)
 
 /* The report's JSON turned into a CSV download. */
 static void
-reply_csv(struct rc_req *req, const char *text)
+reply_csv(struct rc_req *req, const struct month_report *kind,
+    const char *text)
 {
 	json_t *report = json_loads(text, 0, NULL);
 	const char *slug, *month;
@@ -52,7 +69,7 @@ reply_csv(struct rc_req *req, const char *text)
 	size_t len;
 
 	if (report != NULL)
-		csv = rc_reports_monthly_csv(report, &len);
+		csv = kind->csv(report, &len);
 	if (csv == NULL) {
 		json_decref(report);
 		rc_http_fail(req, 500, "internal", "the report is malformed");
@@ -61,8 +78,8 @@ reply_csv(struct rc_req *req, const char *text)
 	slug = json_string_value(json_object_get(json_object_get(report,
 	    "org"), "slug"));
 	month = json_string_value(json_object_get(report, "month"));
-	name = rc_reports_filename(slug ? slug : "org", month ? month :
-	    "month", "csv");
+	name = rc_reports_filename(kind->file_prefix, slug ? slug : "org",
+	    month ? month : "month", "csv");
 	disp = rc_asprintf("attachment; filename=\"%s\"", name);
 	rc_http_set_header(req, "Content-Disposition", disp);
 	rc_http_reply(req, 200, "text/csv; charset=utf-8", csv, len);
@@ -85,30 +102,32 @@ report_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	if (op != NULL && op->csv) {
-		reply_csv(req, PQgetvalue(r->res, 0, 0));
+		reply_csv(req, op->kind, PQgetvalue(r->res, 0, 0));
 		return;
 	}
 	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
-/* Runs the monthly report of slug (or the caller's org) for month. */
+/* Runs a report of slug (or the caller's org) for month. */
 static void
-monthly_query(struct rc_req *req, const char *slug, const char *month,
-    int csv)
+month_query(struct rc_req *req, const struct month_report *kind,
+    const char *slug, const char *month, int csv)
 {
 	struct report_op *op = rc_calloc(1, sizeof(*op));
 	const char *p[3] = { rc_api_scope_org(req), slug, month };
 
+	op->kind = kind;
 	op->csv = csv;
 	req->data = op;
 	req->data_free = free;
-	rc_api_query(req, &rc_reports_sql_monthly, p, report_cb);
+	rc_api_query(req, kind->stmt, p, report_cb);
 }
 
-/* ---- GET /api/v1/reports/monthly ------------------------------------- */
+/* ---- GET /api/v1/reports/monthly | sheet ----------------------------- */
 
+/* ?month= (required), ?format=json|csv, ?org=; then the query. */
 static void
-monthly_authed(struct rc_req *req)
+month_report_run(struct rc_req *req, const struct month_report *kind)
 {
 	const char *month = rc_http_query(req, "month");
 	const char *format = rc_http_query(req, "format");
@@ -129,8 +148,14 @@ monthly_authed(struct rc_req *req)
 	}
 	if (org_param(req, "org", &slug) != RC_OK)
 		return;
-	monthly_query(req, slug, month, format != NULL &&
+	month_query(req, kind, slug, month, format != NULL &&
 	    strcmp(format, "csv") == 0);
+}
+
+static void
+monthly_authed(struct rc_req *req)
+{
+	month_report_run(req, &monthly_report);
 }
 
 /* GET /api/v1/reports/monthly?month=YYYY-MM[&org=slug][&format=json|csv] */
@@ -138,6 +163,20 @@ static void
 reports_monthly(struct rc_req *req)
 {
 	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, monthly_authed);
+}
+
+static void
+sheet_authed(struct rc_req *req)
+{
+	month_report_run(req, &sheet_report);
+}
+
+/* GET /api/v1/reports/sheet?month=YYYY-MM[&org=slug][&format=json|csv] —
+ * the month's attendance sheet: a status per person and date, totals. */
+static void
+reports_sheet(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, sheet_authed);
 }
 
 /* ---- GET /prod/companyrequesthandler (compat) ------------------------ */
@@ -162,7 +201,7 @@ compat_authed(struct rc_req *req)
 	}
 	if (org_param(req, "param3", &slug) != RC_OK)
 		return;
-	monthly_query(req, slug, month, 0);
+	month_query(req, &monthly_report, slug, month, 0);
 }
 
 /* GET /prod/companyrequesthandler?param1=Monthly&param2=October%202018
@@ -208,6 +247,7 @@ reports_daily(struct rc_req *req)
 
 static struct rc_route routes[] = {
 	{ RC_HTTP_GET, "/api/v1/reports/monthly", reports_monthly, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/reports/sheet", reports_sheet, 0, 0 },
 	{ RC_HTTP_GET, "/api/v1/reports/daily", reports_daily, 0, 0 },
 	{ RC_HTTP_GET, "/prod/companyrequesthandler", reports_compat, 0, 0 },
 };

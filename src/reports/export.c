@@ -247,7 +247,7 @@ deliver(PGconn *pg, const struct export_args *a, const json_t *report,
 		free(data);
 		return 1;
 	}
-	name = rc_reports_filename(slug, month, a->format);
+	name = rc_reports_filename("rollcall", slug, month, a->format);
 	if (a->out != NULL) {
 		path = out_path(a->out, name);
 		if (write_atomic(path, data, len) != RC_OK)

@@ -2,6 +2,7 @@
  * months and dates, the old system's "October 2018", file names and the
  * RFC 4180 CSV writer. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +91,11 @@ rc_reports_month_from_words(const char *s, char out[RC_REPORTS_MONTH_LEN])
 }
 
 char *
-rc_reports_filename(const char *slug, const char *month, const char *ext)
+rc_reports_filename(const char *prefix, const char *slug, const char *month,
+    const char *ext)
 {
-	char *name = rc_asprintf("rollcall-%s-%s.%s", slug, month, ext);
-	char *p = name + strlen("rollcall-");
+	char *name = rc_asprintf("%s-%s-%s.%s", prefix, slug, month, ext);
+	char *p = name + strlen(prefix) + 1;
 
 	for (; *slug != '\0'; slug++, p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
@@ -120,15 +122,20 @@ out_add(struct out *o, const char *s, size_t n)
 }
 
 /* One field; RFC 4180 2.6 and 2.7: quoted when it holds a comma, quote,
- * CR or LF, with each quote doubled. */
+ * CR or LF, with each quote doubled. A text that a spreadsheet would run
+ * as a formula (OWASP "CSV injection": a leading = + - @ tab or CR, as in
+ * a name "=HYPERLINK(...)") is quoted with a ' in front, which shows it
+ * as text. */
 static void
 out_field(struct out *o, const char *s)
 {
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	int formula = strchr("=+-@\t\r", *s) != NULL && *s != '\0';
+
+	if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
 		out_add(o, s, strlen(s));
 		return;
 	}
-	out_add(o, "\"", 1);
+	out_add(o, formula ? "\"'" : "\"", formula ? 2 : 1);
 	for (; *s != '\0'; s++) {
 		out_add(o, s, 1);
 		if (*s == '"')
@@ -160,6 +167,14 @@ out_value(struct out *o, const json_t *v)
 		out_add(o, num, strlen(num));
 }
 
+/* A row's fields after the first: ",v" each. */
+static void
+out_next(struct out *o, const json_t *v)
+{
+	out_add(o, ",", 1);
+	out_value(o, v);
+}
+
 char *
 rc_reports_monthly_csv(const json_t *report, size_t *len)
 {
@@ -185,6 +200,69 @@ rc_reports_monthly_csv(const json_t *report, size_t *len)
 		}
 		out_add(&o, "\r\n", 2);
 	}
+	*len = o.len;
+	return o.buf;
+}
+
+const char *const rc_reports_sheet_totals[] = {
+	"present", "late", "absent", "on_leave", "half_day", "holiday",
+	"weekend", NULL,
+};
+
+/* The sheet's header: name, email, each date, the totals, worked_hours. */
+static void
+sheet_header(struct out *o, const json_t *days)
+{
+	const json_t *day;
+	size_t i;
+
+	out_field(o, "name");
+	out_add(o, ",", 1);
+	out_field(o, "email");
+	json_array_foreach(days, i, day)
+		out_next(o, day);
+	for (i = 0; rc_reports_sheet_totals[i] != NULL; i++) {
+		out_add(o, ",", 1);
+		out_field(o, rc_reports_sheet_totals[i]);
+	}
+	out_add(o, ",worked_hours\r\n", 15);
+}
+
+static void
+sheet_row(struct out *o, const json_t *row, size_t ndays)
+{
+	const json_t *st = json_object_get(row, "statuses");
+	const json_t *tot = json_object_get(row, "totals");
+	json_t *hours;
+	size_t i;
+
+	out_value(o, json_object_get(row, "name"));
+	out_next(o, json_object_get(row, "email"));
+	for (i = 0; i < ndays; i++)
+		out_next(o, json_array_get(st, i));	/* null: "" */
+	for (i = 0; rc_reports_sheet_totals[i] != NULL; i++)
+		out_next(o, json_object_get(tot, rc_reports_sheet_totals[i]));
+	/* Hours to 2 decimals, as the monthly report's worked_hours. */
+	hours = json_real((double)llround((double)json_integer_value(
+	    json_object_get(tot, "worked_minutes")) * 100.0 / 60.0) / 100.0);
+	out_next(o, hours);
+	json_decref(hours);
+	out_add(o, "\r\n", 2);
+}
+
+char *
+rc_reports_sheet_csv(const json_t *sheet, size_t *len)
+{
+	const json_t *rows = json_object_get(sheet, "rows");
+	const json_t *days = json_object_get(sheet, "days"), *row;
+	struct out o = { NULL, 0, 0 };
+	size_t i;
+
+	if (!json_is_array(rows) || !json_is_array(days))
+		return NULL;
+	sheet_header(&o, days);
+	json_array_foreach(rows, i, row)
+		sheet_row(&o, row, json_array_size(days));
 	*len = o.len;
 	return o.buf;
 }

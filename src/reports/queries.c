@@ -17,6 +17,23 @@
 	"json_build_object('id', o.id, 'name', o.name, 'slug', o.slug," \
 	" 'timezone', o.timezone)"
 
+/* mo, m: the month ($3, or the one before now in the org's zone) and its
+ * first and last dates. */
+#define REPORT_MONTH \
+	"mo AS (SELECT COALESCE($3::text, to_char(date_trunc('month'," \
+	"  now() AT TIME ZONE o.timezone) - interval '1 month', 'YYYY-MM'))" \
+	"  AS month FROM o)," \
+	" m AS (SELECT mo.month, (mo.month || '-01')::date AS first," \
+	"  ((mo.month || '-01')::date + interval '1 month' - interval '1 day')" \
+	"  ::date AS last FROM mo)"
+
+/* hd: approved half days of the month (a half day is one date). */
+#define REPORT_HALF_DAYS \
+	"hd AS (SELECT DISTINCT r.user_id, r.start_date AS date" \
+	"  FROM leave_requests r, o, m WHERE r.org_id = o.id" \
+	"  AND r.status = 'approved' AND r.half_day" \
+	"  AND r.start_date BETWEEN m.first AND m.last)"
+
 #define NOW_INSTANT \
 	"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -28,24 +45,15 @@ const char *const rc_reports_monthly_columns[] = {
 	"leave", "holiday", "weekend", "worked_minutes", "worked_hours", NULL,
 };
 
-/* m: the month ($3, or the one before now in the org's zone) and its
- * dates. hd: approved half days of the month, worth 0.5 of leave whether
- * the person stayed away (on_leave) or came in for the other half. */
+/* A half day is worth 0.5 of leave whether the person stayed away
+ * (on_leave) or came in for the other half. */
 const struct rc_db_stmt rc_reports_sql_monthly = {
 	"reports_monthly",
 	"WITH " REPORT_ORG ","
-	" mo AS (SELECT COALESCE($3::text, to_char(date_trunc('month',"
-	"  now() AT TIME ZONE o.timezone) - interval '1 month', 'YYYY-MM'))"
-	"  AS month FROM o),"
-	" m AS (SELECT mo.month, (mo.month || '-01')::date AS first,"
-	"  ((mo.month || '-01')::date + interval '1 month' - interval '1 day')"
-	"  ::date AS last FROM mo),"
+	" " REPORT_MONTH ","
 	" d AS (SELECT a.* FROM o, m,"
 	"  attendance_days(o.id, m.first, m.last) a),"
-	" hd AS (SELECT DISTINCT r.user_id, r.start_date AS date"
-	"  FROM leave_requests r, o, m WHERE r.org_id = o.id"
-	"  AND r.status = 'approved' AND r.half_day"
-	"  AND r.start_date BETWEEN m.first AND m.last),"
+	" " REPORT_HALF_DAYS ","
 	" per AS (SELECT d.user_id,"
 	"  count(*) FILTER (WHERE d.status = 'present') AS present,"
 	"  count(*) FILTER (WHERE d.status = 'late') AS late,"
@@ -110,4 +118,42 @@ const struct rc_db_stmt rc_reports_sql_daily = {
 	"  ORDER BY d.name, d.email, d.user_id) FROM d), '[]'))::text"
 	" FROM o, t",
 	4,
+};
+
+/* d: each person's dates with the sheet's status: half_day over
+ * on_leave/present/late (as the monthly report's 0.5 of leave), nothing
+ * yet for the dates after today. */
+#define SHEET_COUNT(st) \
+	"'" st "', count(*) FILTER (WHERE d.st = '" st "')"
+const struct rc_db_stmt rc_reports_sql_sheet = {
+	"reports_sheet",
+	"WITH " REPORT_ORG ", " REPORT_MONTH ", " REPORT_HALF_DAYS ","
+	" t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o),"
+	" d AS (SELECT a.user_id, a.date,"
+	"  CASE WHEN a.date > t.today THEN NULL WHEN hd.user_id IS NOT NULL"
+	"   AND a.status IN ('on_leave', 'present', 'late') THEN 'half_day'"
+	"   ELSE a.status END AS st,"
+	"  CASE WHEN a.date > t.today THEN NULL ELSE a.worked_minutes END AS wm"
+	"  FROM o CROSS JOIN m CROSS JOIN t CROSS JOIN LATERAL"
+	"  attendance_days(o.id, m.first, m.last) a"
+	"  LEFT JOIN hd ON hd.user_id = a.user_id AND hd.date = a.date),"
+	" per AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
+	"  json_agg(d.wm ORDER BY d.date) AS minutes,"
+	"  json_build_object(" SHEET_COUNT("present") ", "
+	SHEET_COUNT("late") ", " SHEET_COUNT("absent") ", "
+	SHEET_COUNT("on_leave") ", " SHEET_COUNT("half_day") ", "
+	SHEET_COUNT("holiday") ", " SHEET_COUNT("weekend") ","
+	"  'worked_minutes', COALESCE(sum(d.wm), 0)::int) AS totals"
+	"  FROM d GROUP BY d.user_id)"
+	" SELECT json_build_object('month', m.month, 'timezone', o.timezone,"
+	" 'org', json_build_object('id', o.id, 'name', o.name, 'slug', o.slug),"
+	" 'days', (SELECT json_agg(to_char(g, 'YYYY-MM-DD') ORDER BY g) FROM"
+	"  generate_series(m.first, m.last, interval '1 day') g),"
+	" 'rows', COALESCE((SELECT json_agg(json_build_object("
+	"  'user_id', u.id, 'name', u.name, 'email', u.email, 'role', u.role,"
+	"  'statuses', p.statuses, 'worked_minutes', p.minutes,"
+	"  'totals', p.totals) ORDER BY u.name, u.email, u.id)"
+	"  FROM per p JOIN users u ON u.id = p.user_id), '[]'))::text"
+	" FROM o, m",
+	3,
 };

@@ -85,10 +85,10 @@ test_filename(void **state)
 	char *n;
 
 	(void)state;
-	n = rc_reports_filename("acme", "2026-10", "csv");
+	n = rc_reports_filename("rollcall", "acme", "2026-10", "csv");
 	assert_string_equal(n, "rollcall-acme-2026-10.csv");
 	free(n);
-	n = rc_reports_filename("a\"b/c d", "2026-10", "json");
+	n = rc_reports_filename("rollcall", "a\"b/c d", "2026-10", "json");
 	assert_string_equal(n, "rollcall-a_b_c_d-2026-10.json");
 	free(n);
 }
