@@ -147,5 +147,7 @@ function KioskScreen({ token, me, offline, setOffline, onUnpaired }) {
       : html`<video ref=${video} autoplay muted playsinline aria-label="Camera"></video>`}
     <p class="net" role="status">${offline}</p>
     <p class="muted">Look at the camera to check in or out.</p>
+    ${document.fullscreenEnabled && !document.fullscreenElement &&
+      html`<button type="button" onClick=${() => document.documentElement.requestFullscreen().catch(() => {})}>Full screen</button>`}
   </main>`;
 }
