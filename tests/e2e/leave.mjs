@@ -49,6 +49,9 @@ run(async () => {
   await mgr.getByRole('navigation').getByRole('link', { name: 'Approvals' }).click();
   const item = mgr.locator('.request.decide[data-user="' + P.employee_name + '"]');
   await item.waitFor();
+  const team = mgr.getByRole('region', { name: 'Who is in today' });
+  await team.getByRole('rowheader', { name: P.employee_name }).waitFor();
+  check(await team.locator('tbody tr').count() === 1, 'the manager sees their one report');
   await axe(mgr, 'approvals');
   await noHScroll(mgr, 'approvals');
   await screenshot(mgr, 'approvals');
@@ -62,5 +65,10 @@ run(async () => {
   check(badge === 'approved', 'badge: ' + badge);
   const after = await left(emp, P.type);
   check(after === before - P.days, 'balance ' + before + ' -> ' + after);
+
+  // An approved request in the future can still be cancelled: the days come back.
+  await emp.locator('.request[data-status="approved"]').getByRole('button', { name: /^Cancel / }).click();
+  await emp.locator('.request[data-status="cancelled"]').waitFor();
+  await emp.waitForFunction(([t, n]) => Number(document.querySelector('tr[data-type="' + t + '"] td.left').textContent) === n, [P.type, before]);
   await done(browser, { before, after, overlap });
 });
