@@ -1,6 +1,6 @@
 // An admin's screens: people (and their faces), organisation settings,
 // holidays, leave types, kiosks and the audit log.
-import { html, useState } from './lib.js';
+import { html, useState, useEffect, useRef } from './lib.js';
 import * as api from './api.js';
 import * as fmt from './fmt.js';
 import { Field, Message, useForm, values, useLoad, Loading, Table } from './ui.js';
@@ -85,6 +85,9 @@ function AddPerson({ managers, onDone }) {
 }
 
 function Person({ u, me, managers, onChange }) {
+  const heading = useRef(null);
+  // The panel opens below the list: take the keyboard (and the eye) there.
+  useEffect(() => { heading.current.focus(); heading.current.scrollIntoView({ block: 'start' }); }, []);
   const f = useForm();
   const act = useForm();
   const save = (ev) => {
@@ -99,7 +102,7 @@ function Person({ u, me, managers, onChange }) {
   const resend = () => act.run(async () => { await api.post('/users/' + u.id + '/credentials', {}); act.setMessage('New credentials were mailed to ' + u.email + '.'); });
   const disable = () => act.run(async () => { await api.del('/users/' + u.id); onChange(); });
   return html`<section class="card" aria-labelledby="person-h">
-    <h2 id="person-h">${u.name} <span class="muted">${u.email}</span></h2>
+    <h2 id="person-h" tabindex="-1" ref=${heading}>${u.name} <span class="muted">${u.email}</span></h2>
     <form onSubmit=${save} novalidate aria-label=${'Edit ' + u.name}>
       <div class="row">
         <${Field} label="Role" name="role" type="select" errors=${f.errors}>
