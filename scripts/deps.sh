@@ -38,15 +38,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
-# npm packages, each folder from its committed package-lock.json: tests/
-# (jose for JWKS checks, playwright-core and axe-core for the browser tests)
-# and vendor/app/ (the app's libraries, served by the daemon at /vendor/).
-for dir in tests vendor/app; do
-	if [ -f "$root/$dir/package.json" ] &&
-		{ [ ! -d "$root/$dir/node_modules" ] ||
-		  [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules" ]; }; then
-		echo "deps: npm ci in $dir/"
-		(cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-		touch "$root/$dir/node_modules"
+# npm packages from committed lock files, each a no-op when up to date:
+# tests/ (jose for JWKS checks) and vendor/face/ (the face models that
+# face.models_dir points at: @vladmandic/face-api's model/ folder).
+npm_ci() {
+	local dir=$root/$1
+	[ -f "$dir/package.json" ] || return 0
+	if [ ! -d "$dir/node_modules" ] ||
+		[ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+		echo "deps: npm ci in $1/"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		touch "$dir/node_modules"
 	fi
-done
+}
+npm_ci tests
+npm_ci vendor/face
+# vendor/app/: the browser app's libraries, served at /vendor/.
+npm_ci vendor/app
