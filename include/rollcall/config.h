@@ -24,6 +24,7 @@ struct rc_config {
 
 	/* [db] */
 	char	*db_url;
+	char	*db_url_file;		/* read when db_url is empty */
 	int	 db_pool_size;		/* connections per loop thread */
 	int	 db_queue_max;		/* queued queries per pool */
 	int	 db_query_timeout_ms;
@@ -42,6 +43,7 @@ struct rc_config {
 	char	*log_file;
 	char	*log_level;
 	int	 log_access;
+	char	*log_format;		/* auto, json, text */
 
 	/* [metrics] */
 	int	 metrics_enabled;

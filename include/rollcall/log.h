@@ -1,7 +1,11 @@
-/* Structured logging: one JSON object per line, to stderr or a file that
- * SIGHUP reopens. Safe from any thread. Never pass secrets. */
+/* Structured logging: one JSON object per line (or, on a terminal, one
+ * short text line), to stderr or a file that SIGHUP reopens. Safe from any
+ * thread. Never pass secrets. */
 #ifndef ROLLCALL_LOG_H
 #define ROLLCALL_LOG_H
+
+#include <stddef.h>
+#include <time.h>
 
 #include "rollcall/util.h"
 
@@ -12,9 +16,28 @@ enum rc_log_level {
 	RC_LOG_ERROR,
 };
 
+/* log.format: auto is text when the log is a terminal (make run), JSON
+ * for files, pipes and journald. */
+enum rc_log_format {
+	RC_LOG_FORMAT_AUTO,
+	RC_LOG_FORMAT_JSON,
+	RC_LOG_FORMAT_TEXT,
+};
+
 /* Opens path for appending (0600), or logs to stderr when path is NULL or
- * empty. Returns RC_ERR with errno set when the file cannot be opened. */
-rc_status	rc_log_open(const char *path, enum rc_log_level level);
+ * empty, in format (auto resolved here). Returns RC_ERR with errno set
+ * when the file cannot be opened. */
+rc_status	rc_log_open(const char *path, enum rc_log_level level,
+		    enum rc_log_format format);
+rc_status	rc_log_parse_format(const char *s, enum rc_log_format *out);
+/* True when lines are text, not JSON (callers formatting their own). */
+int		rc_log_is_text(void);
+/* The text access line: "09:02:11 GET /api/v1/me 200 1.2ms rid=ID" (local
+ * time; control characters of path and id shown as '?'). Writes at most n
+ * bytes with a NUL into out; returns the length. */
+size_t		rc_log_access_text(char *out, size_t n, time_t when,
+		    const char *method, const char *path, int status,
+		    double ms, const char *rid);
 /* Reopens the same path (log rotation); keeps the old fd on failure. */
 rc_status	rc_log_reopen(void);
 rc_status	rc_log_parse_level(const char *s, enum rc_log_level *out);

@@ -78,6 +78,7 @@ main(int argc, char **argv)
 	struct rc_config cfg;
 	const char *given = NULL;
 	enum rc_log_level level;
+	enum rc_log_format format;
 	char err[512];
 	size_t i;
 	int argi = 1, rv;
@@ -107,7 +108,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rc_log_parse_level(cfg.log_level, &level);
-	if (rc_log_open(cfg.log_file, level) != RC_OK) {
+	rc_log_parse_format(cfg.log_format, &format);
+	if (rc_log_open(cfg.log_file, level, format) != RC_OK) {
 		fprintf(stderr, "rollcall: log.file %s: %s\n", cfg.log_file,
 		    strerror(errno));
 		rc_config_cleanup(&cfg);

@@ -32,6 +32,7 @@ struct key {
 };
 
 static rc_status check_level(const char *v);
+static rc_status check_log_format(const char *v);
 static rc_status check_unit(const char *v);
 
 #define S(sec, key, field, def, fl) \
@@ -54,6 +55,7 @@ static const struct key keys[] = {
 	S("server", "public_url", server_public_url, "http://127.0.0.1:8080", 0),
 
 	S("db", "url", db_url, "", KEY_URL),
+	S("db", "url_file", db_url_file, "var/db.url", 0),
 	I("db", "pool_size", db_pool_size, "4", 1, 64),
 	I("db", "queue_max", db_queue_max, "1000", 1, 1000000),
 	I("db", "query_timeout_ms", db_query_timeout_ms, "5000", 10, 600000),
@@ -73,6 +75,8 @@ static const struct key keys[] = {
 	{ "log", "level", KEY_STR, offsetof(struct rc_config, log_level), "info",
 	  0, 0, 0, check_level },
 	B("log", "access", log_access, "true"),
+	{ "log", "format", KEY_STR, offsetof(struct rc_config, log_format),
+	  "auto", 0, 0, 0, check_log_format },
 
 	B("metrics", "enabled", metrics_enabled, "true"),
 	S("metrics", "token", metrics_token, "", KEY_SECRET),
@@ -130,6 +134,14 @@ check_level(const char *v)
 	enum rc_log_level l;
 
 	return rc_log_parse_level(v, &l);
+}
+
+static rc_status
+check_log_format(const char *v)
+{
+	enum rc_log_format f;
+
+	return rc_log_parse_format(v, &f);
 }
 
 static const struct key *
@@ -293,6 +305,44 @@ apply_defaults(struct rc_config *cfg, char *err, size_t errlen)
 	return RC_OK;
 }
 
+/* db.url empty: the first line of db.url_file, when that file exists
+ * (`make run` writes its private cluster's URL there, so that the other
+ * commands find the same database). */
+static rc_status
+url_from_file(struct rc_config *cfg, char *err, size_t errlen)
+{
+	char line[4096];
+	size_t n;
+	FILE *f;
+
+	if (cfg->db_url[0] != '\0' || cfg->db_url_file[0] == '\0')
+		return RC_OK;
+	if ((f = fopen(cfg->db_url_file, "r")) == NULL) {
+		if (errno == ENOENT)
+			return RC_OK;
+		snprintf(err, errlen, "db.url_file %s: %s", cfg->db_url_file,
+		    strerror(errno));
+		return RC_ERR;
+	}
+	if (fgets(line, sizeof(line), f) == NULL) {
+		line[0] = '\0';
+		if (ferror(f)) {
+			snprintf(err, errlen, "db.url_file %s: %s",
+			    cfg->db_url_file, strerror(errno));
+			fclose(f);
+			return RC_ERR;
+		}
+	}
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		n--;
+	line[n] = '\0';
+	free(cfg->db_url);
+	cfg->db_url = rc_strdup(line);
+	return RC_OK;
+}
+
 rc_status
 rc_config_load_env(struct rc_config *cfg, const char *path,
     char *(*getenv_fn)(const char *), char *err, size_t errlen)
@@ -318,7 +368,9 @@ rc_config_load_env(struct rc_config *cfg, const char *path,
 			return RC_ERR;
 		}
 	}
-	return apply_env(cfg, getenv_fn, err, errlen);
+	if (apply_env(cfg, getenv_fn, err, errlen) != RC_OK)
+		return RC_ERR;
+	return url_from_file(cfg, err, errlen);
 }
 
 rc_status

@@ -75,7 +75,8 @@ rc_http_req_free(struct rc_req *req)
 	free(req);
 }
 
-/* One JSON line per request. Formatted by hand: it runs on every request
+/* One JSON line per request (a short text line on a terminal). Formatted
+ * by hand: it runs on every request
  * and jansson's object building costs more than the request itself. */
 static void
 access_log(struct rc_req *req, double seconds)
@@ -89,6 +90,13 @@ access_log(struct rc_req *req, double seconds)
 	if (!cfg->log_access)
 		return;
 	now = time(NULL);
+	if (rc_log_is_text()) {
+		n = (int)rc_log_access_text(line, sizeof(line), now,
+		    rc_http_method_name(req->method), req->path ? req->path : "",
+		    req->status, seconds * 1000.0, req->id);
+		rc_log_buffer_line(line, (size_t)n);
+		return;
+	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	rc_log_escape(req->path ? req->path : "", path, sizeof(path));

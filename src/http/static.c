@@ -79,6 +79,7 @@ struct loader {
 	size_t			 n, cap;
 	const char *const	*only_exts;	/* NULL: every file */
 	size_t			 total, max_total;
+	int			 over;	/* warned that max_total is reached */
 };
 
 static int
@@ -110,8 +111,10 @@ add_file(struct loader *ld, const char *rel, const char *full,
 		return;
 	if (ld->max_total > 0 && ld->total + (size_t)st->st_size >
 	    ld->max_total) {
-		rc_log(RC_LOG_WARN, "static: %s%s not loaded: the folder is over "
-		    "%zu bytes", ld->root, rel, ld->max_total);
+		if (!ld->over++)
+			rc_log(RC_LOG_WARN, "static: %s is over %zu bytes: %s and "
+			    "what follows it not loaded", ld->root,
+			    ld->max_total, rel);
 		return;
 	}
 	if ((data = rc_read_file(full, &len)) == NULL)

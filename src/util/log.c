@@ -1,6 +1,6 @@
-/* JSON-lines logger. One shared fd opened O_APPEND: a single write() per
- * line keeps lines whole across threads; reopen swaps the fd with dup2 so
- * no lock is needed on the hot path. */
+/* JSON-lines logger (short text lines on a terminal). One shared fd opened
+ * O_APPEND: a single write() per line keeps lines whole across threads;
+ * reopen swaps the fd with dup2 so no lock is needed on the hot path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +18,7 @@
 static int		 log_fd = STDERR_FILENO;
 static char		*log_path;
 static enum rc_log_level log_level = RC_LOG_INFO;
+static int		 log_text;	/* set once, before threads start */
 static _Thread_local const char *log_request_id;
 
 /* Access-log lines of this thread waiting for one write(): a syscall per
@@ -44,13 +45,41 @@ rc_log_parse_level(const char *s, enum rc_log_level *out)
 	return RC_ERR;
 }
 
+static const char *const format_names[] = { "auto", "json", "text" };
+
 rc_status
-rc_log_open(const char *path, enum rc_log_level level)
+rc_log_parse_format(const char *s, enum rc_log_format *out)
 {
+	size_t i;
+
+	for (i = 0; i < RC_NELEM(format_names); i++) {
+		if (strcmp(s, format_names[i]) == 0) {
+			*out = (enum rc_log_format)i;
+			return RC_OK;
+		}
+	}
+	return RC_ERR;
+}
+
+int
+rc_log_is_text(void)
+{
+	return log_text;
+}
+
+rc_status
+rc_log_open(const char *path, enum rc_log_level level,
+    enum rc_log_format format)
+{
+	int to_file = path != NULL && *path != '\0';
+
 	log_level = level;
+	/* A person reads a terminal; programs read files and the journal. */
+	log_text = format == RC_LOG_FORMAT_TEXT || (format ==
+	    RC_LOG_FORMAT_AUTO && !to_file && isatty(STDERR_FILENO));
 	free(log_path);
 	log_path = NULL;
-	if (path == NULL || *path == '\0') {
+	if (!to_file) {
 		log_fd = STDERR_FILENO;
 		return RC_OK;
 	}
@@ -155,6 +184,59 @@ format_time(char *out, size_t n)
 	snprintf(out + len, n - len, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* s into out for a terminal: control characters (a forged line, an
+ * escape sequence) become '?'. */
+static void
+text_clean(const char *s, char *out, size_t n)
+{
+	size_t j = 0;
+
+	for (; *s != '\0' && j + 1 < n; s++)
+		out[j++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+	out[j] = '\0';
+}
+
+size_t
+rc_log_access_text(char *out, size_t n, time_t when, const char *method,
+    const char *path, int status, double ms, const char *rid)
+{
+	char clock[16], p[512], id[80];
+	struct tm tm;
+	int len;
+
+	localtime_r(&when, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	text_clean(path, p, sizeof(p));
+	text_clean(rid, id, sizeof(id));
+	len = snprintf(out, n, "%s %s %s %d %.1fms rid=%s", clock, method, p,
+	    status, ms, id);
+	if (len < 0)
+		len = 0;
+	return (size_t)len < n ? (size_t)len : n - 1;
+}
+
+/* "09:02:11 warn message rid=ID". */
+static void
+log_text_line(enum rc_log_level level, const char *msg)
+{
+	char clock[16], line[2300], m[2048], id[80];
+	time_t now = time(NULL);
+	struct tm tm;
+	int len;
+
+	localtime_r(&now, &tm);
+	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	text_clean(msg, m, sizeof(m));
+	if (log_request_id != NULL)
+		text_clean(log_request_id, id, sizeof(id));
+	len = snprintf(line, sizeof(line), "%s %s %s%s%s", clock,
+	    level_names[level], m, log_request_id ? " rid=" : "",
+	    log_request_id ? id : "");
+	if (len > 0)
+		rc_log_write_line(line, (size_t)len < sizeof(line) ?
+		    (size_t)len : sizeof(line) - 1);
+}
+
 void
 rc_log(enum rc_log_level level, const char *fmt, ...)
 {
@@ -168,6 +250,10 @@ rc_log(enum rc_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (log_text) {
+		log_text_line(level, msg);
+		return;
+	}
 	format_time(when, sizeof(when));
 	o = json_object();
 	json_object_set_new(o, "time", json_string(when));

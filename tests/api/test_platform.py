@@ -416,7 +416,8 @@ def test_migrations(pg, tmp_path):
 
 
 def test_serve_refuses_without_database_url():
-    r = run_cli("serve", env={"ROLLCALL_DB_URL": ""})
+    r = run_cli("serve", env={"ROLLCALL_DB_URL": "",
+                              "ROLLCALL_DB_URL_FILE": "/nonexistent/db.url"})
     assert r.returncode != 0 and "db.url is not set" in r.stderr
 
 

@@ -125,6 +125,41 @@ test_csv(void **state)
 	json_decref(rep);
 }
 
+/* The sheet: a status per date (empty for null), totals, hours; and no
+ * text a spreadsheet would run as a formula. */
+static void
+test_sheet_csv(void **state)
+{
+	json_t *sheet = json_loads("{\"days\": [\"2026-11-01\", "
+	    "\"2026-11-02\", \"2026-11-03\"], \"rows\": [{\"name\": "
+	    "\"=HYPERLINK(\\\"x\\\")\", \"email\": \"+a@x.test\", "
+	    "\"statuses\": [\"weekend\", \"half_day\", null], "
+	    "\"totals\": {\"present\": 0, \"late\": 0, \"absent\": 0, "
+	    "\"on_leave\": 0, \"half_day\": 1, \"holiday\": 0, "
+	    "\"weekend\": 1, \"worked_minutes\": 245}}, {\"name\": "
+	    "\"-1\", \"email\": \"@b\", \"statuses\": [null, null, "
+	    "null], \"totals\": {\"worked_minutes\": 0}}]}", 0, NULL);
+	const char *want =
+	    "name,email,2026-11-01,2026-11-02,2026-11-03,present,late,absent,"
+	    "on_leave,half_day,holiday,weekend,worked_hours\r\n"
+	    "\"'=HYPERLINK(\"\"x\"\")\",\"'+a@x.test\",weekend,half_day,,0,0,0,"
+	    "0,1,0,1,4.08\r\n"
+	    "\"'-1\",\"'@b\",,,,,,,,,,,0\r\n";
+	size_t len;
+	char *csv;
+
+	(void)state;
+	assert_non_null(sheet);
+	csv = rc_reports_sheet_csv(sheet, &len);
+	assert_non_null(csv);
+	assert_string_equal(csv, want);
+	assert_int_equal(len, strlen(want));
+	free(csv);
+	json_object_del(sheet, "days");
+	assert_null(rc_reports_sheet_csv(sheet, &len));
+	json_decref(sheet);
+}
+
 int
 main(void)
 {
@@ -134,6 +169,7 @@ main(void)
 		cmocka_unit_test(test_month_from_words),
 		cmocka_unit_test(test_filename),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_sheet_csv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
