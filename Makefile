@@ -45,7 +45,14 @@ MAINOBJ	 = $(OBJDIR)/cli/main.o
 LIB	 = $(OBJDIR)/librollcall.a
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC))
+# C++ unit tests: the face nets (test_nets is also the tool that
+# tests/api/test_face_oracle.py drives).
+UNIT_CXXSRC = $(wildcard tests/unit/test_*.cpp)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
+	   $(patsubst tests/unit/%.cpp,$(OBJDIR)/tests/%,$(UNIT_CXXSRC))
+# C++ unit tests (test_nets: the face nets; also a tool the oracle test runs)
+UNIT_CXX_SRC = $(wildcard tests/unit/test_*.cpp)
+UNIT_BIN += $(patsubst tests/unit/%.cpp,$(OBJDIR)/tests/%,$(UNIT_CXX_SRC))
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d)
 
@@ -87,6 +94,16 @@ $(OBJDIR)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka -lstdc++
+
+$(OBJDIR)/tests/%: tests/unit/%.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CXX) $(CXXFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
+$(OBJDIR)/tests/%: tests/unit/%.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CXX) $(CXXFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
 unit: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
