@@ -56,7 +56,7 @@ UNIT_BIN += $(patsubst tests/unit/%.cpp,$(OBJDIR)/tests/%,$(UNIT_CXX_SRC))
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d)
 
-.PHONY: all deps run test unit api asan bench clean help fuzz
+.PHONY: all deps run test unit api asan bench clean help fuzz e2e screenshots
 all: $(BIN)
 
 help:
@@ -65,6 +65,8 @@ help:
 	@echo "make run      start a private PostgreSQL and serve on 127.0.0.1:8080"
 	@echo "make test     every test (unit + API against real PostgreSQL/SMTP)"
 	@echo "make asan     the same tests on an ASan+UBSan build"
+	@echo "make e2e      the browser tests only (headless Chromium, tests/e2e)"
+	@echo "make screenshots  the browser tests, saving docs/screenshots/*.png"
 	@echo "make bench    benchmarks (not pass/fail); figures are printed"
 	@echo "make clean    remove build output"
 
@@ -114,6 +116,12 @@ run: deps $(BIN)
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
 	@scripts/test.sh $(BIN) $(UNIT_BIN)
+
+e2e: deps $(BIN)
+	@scripts/test.sh --e2e $(BIN)
+
+screenshots: deps $(BIN)
+	@E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots scripts/test.sh --e2e $(BIN)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan test-asan

@@ -12,6 +12,7 @@ debs=(
 	postgresql postgresql-contrib
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
+	chromium
 )
 command -v node >/dev/null 2>&1 || debs+=(nodejs npm)
 
@@ -52,3 +53,5 @@ npm_ci() {
 }
 npm_ci tests
 npm_ci vendor/face
+# vendor/app/: the browser app's libraries, served at /vendor/.
+npm_ci vendor/app
