@@ -7,7 +7,7 @@ ifeq ($(V),0)
 Q	 = @
 endif
 PKGS	 = libevent libevent_pthreads jansson inih libpq libsodium libjwt \
-	   libcurl openssl
+	   libcurl openssl libsystemd
 OPENCV	 = opencv4
 
 CC	?= cc
