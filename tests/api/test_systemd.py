@@ -1,8 +1,11 @@
-"""serve under systemd's Type=notify, without systemd: the test owns the
-$NOTIFY_SOCKET datagram socket and reads what sd_notify(3) sends. READY=1
-comes once /readyz answers and the schema is migrated, STATUS= says what
-runs, SIGTERM sends STOPPING=1, and with $WATCHDOG_USEC the loop pings
-WATCHDOG=1 at half that period."""
+"""serve as rollcall.service runs it, without systemd (not PID 1 here).
+Type=notify: the test owns the $NOTIFY_SOCKET datagram socket and reads
+what sd_notify(3) sends. READY=1 comes once /readyz answers and the schema
+is migrated, STATUS= says what runs, SIGTERM sends STOPPING=1, and with
+$WATCHDOG_USEC the loop pings WATCHDOG=1 at half that period.
+MemoryDenyWriteExecute=: the kernel's own form of it (prctl PR_SET_MDWE,
+Linux 6.3+) on serve while it extracts and matches faces with OpenCV."""
+import ctypes
 import os
 import re
 import signal
@@ -10,6 +13,7 @@ import socket
 import subprocess
 import time
 
+import pytest
 import requests
 
 from conftest import BIN, ROOT
@@ -48,20 +52,26 @@ class NotifySocket:
         self.sock.close()
 
 
-def start_notified(d, **env):
-    """Starts d's serve with NOTIFY_SOCKET (and env); returns (sock, port)."""
-    ns = NotifySocket(d.tmp)
-    d.env.pop("WATCHDOG_PID", None)
-    d.env.update(NOTIFY_SOCKET=ns.path, **env)
+def spawn(d, preexec_fn=None):
+    """Starts d's serve (not waiting for /readyz); returns the port."""
     out = open(os.path.join(d.tmp, "stdout.log"), "ab")
     d.proc = subprocess.Popen([BIN, "serve"], env=d.env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=out)
+                              stdout=subprocess.PIPE, stderr=out,
+                              preexec_fn=preexec_fn)
     line = d.proc.stdout.readline().decode()
     m = re.match(r"listening on [^:]+:(\d+)", line)
     assert m, (line, d.read_stderr())
     d.port = int(m.group(1))
     d.url = "http://127.0.0.1:%d" % d.port
-    return ns, d.port
+    return d.port
+
+
+def start_notified(d, **env):
+    """Starts d's serve with NOTIFY_SOCKET (and env); returns (sock, port)."""
+    ns = NotifySocket(d.tmp)
+    d.env.pop("WATCHDOG_PID", None)
+    d.env.update(NOTIFY_SOCKET=ns.path, **env)
+    return ns, spawn(d)
 
 
 def test_ready_after_readyz_then_stopping_on_sigterm(make_daemon):
@@ -127,3 +137,54 @@ def test_watchdog_for_another_pid_is_not_ours(make_daemon):
         assert m is None or "WATCHDOG" not in m[1], m
     finally:
         ns.close()
+
+
+PR_SET_MDWE, PR_GET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 66, 1
+
+
+def deny_write_execute():
+    """In the child before exec: no mapping may become writable and
+    executable, as MemoryDenyWriteExecute=yes enforces (kept across exec)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        os._exit(97)
+
+
+def test_faces_under_memory_deny_write_execute(make_daemon, tmp_path):
+    """Measures what rollcall.service's MemoryDenyWriteExecute=yes costs:
+    serve starts (face-api's nets built on OpenCV DNN) and enrols and
+    verifies faces with W^X enforced by the kernel."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    probe = subprocess.run(["/usr/bin/python3", "-c",
+                            "import ctypes; l = ctypes.CDLL(None); "
+                            "print(l.prctl(%d, 0, 0, 0, 0))" % PR_GET_MDWE],
+                           preexec_fn=deny_write_execute, capture_output=True,
+                           text=True)
+    if probe.returncode == 97 or libc.prctl(PR_GET_MDWE, 0, 0, 0, 0) < 0:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3+)")
+    # The flag is inherited across exec: the probe sees it set.
+    assert probe.stdout.strip() == str(PR_MDWE_REFUSE_EXEC_GAIN), probe
+    from test_faces import A, B, enrol, img, photo
+    from test_users import add_user, make_org, token
+    d = make_daemon(start=False)
+    spawn(d, preexec_fn=deny_write_execute)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and d.proc.poll() is None:
+        try:
+            if requests.get(d.url + "/readyz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    assert d.proc.poll() is None, d.read_stderr()
+    make_org(d, "acme")
+    a = add_user(d, "a@acme.test", "employee", "acme")
+    add_user(d, "admin@acme.test", "admin", "acme")
+    h = token(d, "admin@acme.test")
+    enrol(d, h, a, A)
+    same, other = (d.post("/api/v1/faces/verify?user_id=%s" % a,
+                          headers=img(h), data=photo(p, "06"))
+                   for p in (A, B))
+    assert same.status_code == 200 and other.status_code == 200, (
+        same.text, other.text)
+    assert same.json()["similarity"] > other.json()["similarity"]
+    assert d.stop() == 0, d.read_stderr()
