@@ -148,8 +148,8 @@ double			 rc_face_similarity(const struct rc_face_template *a,
 size_t			 rc_face_search(const float *gallery, size_t n, size_t dim,
 			    const float *probe, size_t k, struct rc_face_hit *hits);
 
-/* The same search over a prepared gallery, about three times faster for
- * large n: the rows are also kept as int8 with a per-row scale, every row
+/* The same search over a prepared gallery, faster for large n (128-d:
+ * about 0.11 against 0.16 ms per 10,000 rows, face-eval): the rows are also kept as int8 with a per-row scale, every row
  * is ranked by that, and the best max(4k, 32) (plus any row the int8
  * error bound cannot rule out) are rescored with the float rows. The hits
  * and similarities are exactly those of rc_face_search on the same rows.

@@ -6,6 +6,7 @@
 #ifndef ROLLCALL_FACE_NETS_INT_H
 #define ROLLCALL_FACE_NETS_INT_H
 
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -40,6 +41,9 @@ struct weightset {
 	 * the tensor when it is absent or shaped otherwise. */
 	const tensor	&get(const std::string &name,
 			    std::initializer_list<int> shape) const;
+	/* Frees the values, keeping names and shapes (once the blobs made
+	 * from them are cached). */
+	void		 drop_values();
 };
 
 /* Parses a TF.js manifest and reads its shards (in the manifest's folder):
@@ -47,10 +51,23 @@ struct weightset {
  * q * scale + min), in manifest order across the concatenated shards. */
 weightset	 tfjs_load(const std::string &manifest_path);
 
+/* The OpenCV blobs (OIHW filters with the scale folded in, biases, dense
+ * weights) made from the tensors, keyed by the tensors they come from and
+ * shared by every thread's nets: a cv::Mat shares its data, and OpenCV's
+ * layers copy what they repack and never write their params. Filled while
+ * models_load builds the nets once (one thread); read-only afterwards. */
+struct blob_cache {
+	std::map<std::pair<const tensor *, const tensor *>,
+	    std::vector<cv::Mat>>	 m;
+	bool				 filling = false;
+};
+
 struct models {
 	weightset	 det;	/* tiny_face_detector_model */
 	weightset	 lmk;	/* face_landmark_68_model */
 	weightset	 rec;	/* face_recognition_model */
+	/* Written only inside models_load, before any nets_new. */
+	mutable blob_cache	 blobs;
 };
 
 /* ---- graph building (nets_graph.cpp) ---------------------------------- */
@@ -67,8 +84,10 @@ pads		 tf_same(int n, int k, int s);
 class graph {
 public:
 	cv::dnn::Net	 net;
+	blob_cache	*cache;	/* nullptr: blobs made for this graph only */
 
-	graph();
+	/* Blobs come from (and, while filling, go to) cache when given. */
+	explicit graph(blob_cache *cache = nullptr);
 	/* HWIO filters and a bias: a Convolution layer (OIHW), optionally with
 	 * a per-output-channel scale/shift folded in (y = conv * mul + add). */
 	int	 conv(int in, const tensor &hwio, const tensor *bias, int stride,
@@ -94,6 +113,8 @@ private:
 	int	 add(const std::string &type, cv::dnn::LayerParams &lp,
 		    std::initializer_list<int> in);
 	int	 pad(int in, const int p[8], float value);
+	std::vector<cv::Mat>	 prepared(const tensor *a, const tensor *b,
+				    const std::function<std::vector<cv::Mat>()> &make);
 	int	 pad_asymmetric(int in, pads &p, float value);
 	std::vector<std::string>	 names;
 };
@@ -104,19 +125,19 @@ struct detector_net {
 	int	 out;
 	int	 input;
 };
-std::unique_ptr<detector_net>	 build_detector(const weightset &w, int input);
+std::unique_ptr<detector_net>	 build_detector(const models &m, int input);
 
 struct landmark_net {
 	graph	 g;
 	int	 out;
 };
-std::unique_ptr<landmark_net>	 build_landmarks(const weightset &w);
+std::unique_ptr<landmark_net>	 build_landmarks(const models &m);
 
 struct descriptor_net {
 	graph	 g;
 	int	 out;
 };
-std::unique_ptr<descriptor_net>	 build_descriptor(const weightset &w);
+std::unique_ptr<descriptor_net>	 build_descriptor(const models &m);
 
 struct nets {
 	const models				*m;

@@ -60,9 +60,11 @@ struct builder {
 
 } /* namespace */
 
-std::unique_ptr<descriptor_net> build_descriptor(const weightset &w)
+std::unique_ptr<descriptor_net> build_descriptor(const models &m)
 {
+	const weightset &w = m.rec;
 	std::unique_ptr<descriptor_net> d(new descriptor_net);
+	d->g.cache = &m.blobs;
 	builder b{w, d->g, CHIP_PX};
 	int x = b.g.relu(b.conv_scaled(0, "conv32_down", 7, 3, 32, 2,
 	    pads{0, 0, 0, 0}));

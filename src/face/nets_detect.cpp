@@ -57,12 +57,14 @@ double iou(const cv::Rect2d &a, const cv::Rect2d &b)
 
 } /* namespace */
 
-std::unique_ptr<detector_net> build_detector(const weightset &w, int input)
+std::unique_ptr<detector_net> build_detector(const models &m, int input)
 {
+	const weightset &w = m.det;
 	if (input < 32 || input > 4096)
 		throw std::runtime_error("tiny face detector: input size " +
 		    std::to_string(input) + " out of 32..4096");
 	std::unique_ptr<detector_net> d(new detector_net);
+	d->g.cache = &m.blobs;
 	d->input = input;
 	builder b{w, d->g, input};
 	const tensor &f0 = w.get("conv0/filters", {3, 3, 3, 16});
@@ -89,7 +91,7 @@ std::vector<detection> nets_detect(nets *n, const cv::Mat &img,
 		return out;
 	auto &dn = n->det[input];
 	if (!dn) {
-		dn = build_detector(n->m->det, input);
+		dn = build_detector(*n->m, input);
 		dn->g.net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
 		dn->g.net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
 	}
@@ -121,6 +123,10 @@ std::vector<detection> nets_detect(nets *n, const cv::Mat &img,
 				double y = (r + sigmoid(at(a, 1, r, c))) / cells * cy;
 				double w = std::exp(at(a, 2, r, c)) * ANCHOR_W[a] / cells * cx;
 				double h = std::exp(at(a, 3, r, c)) * ANCHOR_H[a] / cells * cy;
+				/* exp() of a wild output: no box to give. */
+				if (!std::isfinite(w) || !std::isfinite(h) ||
+				    w > 1e6 || h > 1e6)
+					continue;
 				rel.emplace_back(x - w / 2, y - h / 2, w, h);
 				score.push_back(sc);
 			}

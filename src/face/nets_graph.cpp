@@ -14,7 +14,7 @@ pads tf_same(int n, int k, int s)
 	return pads{total / 2, total / 2, total - total / 2, total - total / 2};
 }
 
-graph::graph()
+graph::graph(blob_cache *c) : cache(c)
 {
 	net.setInputsNames({"data"});
 	names.push_back("data");
@@ -41,6 +41,22 @@ int graph::add(const std::string &type, cv::dnn::LayerParams &lp,
 	return id;
 }
 
+std::vector<cv::Mat> graph::prepared(const tensor *a, const tensor *b,
+    const std::function<std::vector<cv::Mat>()> &make)
+{
+	if (!cache)
+		return make();
+	auto key = std::make_pair(a, b);
+	auto it = cache->m.find(key);
+	if (it != cache->m.end())
+		return it->second;
+	/* The values were dropped after the first build: every blob must
+	 * have been made then. */
+	if (!cache->filling)
+		throw std::runtime_error("face nets: weights not prepared at load");
+	return cache->m[key] = make();
+}
+
 static void set_window(cv::dnn::LayerParams &lp, int kh, int kw, int stride,
     pads p)
 {
@@ -59,53 +75,59 @@ int graph::conv(int in, const tensor &hwio, const tensor *bias, int stride,
 {
 	const int kh = hwio.shape[0], kw = hwio.shape[1];
 	const int ci = hwio.shape[2], co = hwio.shape[3];
-	int sz[4] = {co, ci, kh, kw};
-	cv::Mat w(4, sz, CV_32F);
-	float *wp = w.ptr<float>();
-	for (int o = 0; o < co; o++) {
-		float m = mul ? mul->data[(size_t)o] : 1.f;
-		for (int i = 0; i < ci; i++)
-			for (int y = 0; y < kh; y++)
-				for (int x = 0; x < kw; x++)
-					wp[((o * ci + i) * kh + y) * kw + x] =
-					    hwio.data[(((size_t)y * kw + x) * ci + i) * co + o] * m;
-	}
-	cv::Mat b(1, co, CV_32F);
-	for (int o = 0; o < co; o++) {
-		float v = bias ? bias->data[(size_t)o] : 0.f;
-		if (mul)
-			v *= mul->data[(size_t)o];
-		if (add_)
-			v += add_->data[(size_t)o];
-		b.at<float>(o) = v;
-	}
+	std::vector<cv::Mat> blobs = prepared(&hwio, mul, [&] {
+		int sz[4] = {co, ci, kh, kw};
+		cv::Mat w(4, sz, CV_32F);
+		float *wp = w.ptr<float>();
+		for (int o = 0; o < co; o++) {
+			float m = mul ? mul->data[(size_t)o] : 1.f;
+			for (int i = 0; i < ci; i++)
+				for (int y = 0; y < kh; y++)
+					for (int x = 0; x < kw; x++)
+						wp[((o * ci + i) * kh + y) * kw + x] =
+						    hwio.data[(((size_t)y * kw + x) * ci + i) * co + o] * m;
+		}
+		cv::Mat b(1, co, CV_32F);
+		for (int o = 0; o < co; o++) {
+			float v = bias ? bias->data[(size_t)o] : 0.f;
+			if (mul)
+				v *= mul->data[(size_t)o];
+			if (add_)
+				v += add_->data[(size_t)o];
+			b.at<float>(o) = v;
+		}
+		return std::vector<cv::Mat>{w, b};
+	});
 	in = pad_asymmetric(in, p, 0.f);
 	cv::dnn::LayerParams lp;
 	set_window(lp, kh, kw, stride, p);
 	lp.set("num_output", co);
 	lp.set("bias_term", true);
-	lp.blobs = {w, b};
+	lp.blobs = blobs;
 	return add("Convolution", lp, {in});
 }
 
 int graph::depthwise(int in, const tensor &hwi1, int stride, pads p)
 {
 	const int kh = hwi1.shape[0], kw = hwi1.shape[1], c = hwi1.shape[2];
-	int sz[4] = {c, 1, kh, kw};
-	cv::Mat w(4, sz, CV_32F);
-	float *wp = w.ptr<float>();
-	for (int o = 0; o < c; o++)
-		for (int y = 0; y < kh; y++)
-			for (int x = 0; x < kw; x++)
-				wp[(o * kh + y) * kw + x] =
-				    hwi1.data[((size_t)y * kw + x) * c + o];
+	std::vector<cv::Mat> blobs = prepared(&hwi1, nullptr, [&] {
+		int sz[4] = {c, 1, kh, kw};
+		cv::Mat w(4, sz, CV_32F);
+		float *wp = w.ptr<float>();
+		for (int o = 0; o < c; o++)
+			for (int y = 0; y < kh; y++)
+				for (int x = 0; x < kw; x++)
+					wp[(o * kh + y) * kw + x] =
+					    hwi1.data[((size_t)y * kw + x) * c + o];
+		return std::vector<cv::Mat>{w};
+	});
 	in = pad_asymmetric(in, p, 0.f);
 	cv::dnn::LayerParams lp;
 	set_window(lp, kh, kw, stride, p);
 	lp.set("num_output", c);
 	lp.set("group", c);
 	lp.set("bias_term", false);
-	lp.blobs = {w};
+	lp.blobs = blobs;
 	return add("Convolution", lp, {in});
 }
 
@@ -190,18 +212,22 @@ int graph::pad_asymmetric(int in, pads &p, float value)
 int graph::fc(int in, const tensor &in_out, const tensor *bias)
 {
 	const int ni = in_out.shape[0], no = in_out.shape[1];
-	cv::Mat w(no, ni, CV_32F);
-	for (int o = 0; o < no; o++)
-		for (int i = 0; i < ni; i++)
-			w.at<float>(o, i) = in_out.data[(size_t)i * no + o];
+	std::vector<cv::Mat> blobs = prepared(&in_out, bias, [&] {
+		cv::Mat w(no, ni, CV_32F);
+		for (int o = 0; o < no; o++)
+			for (int i = 0; i < ni; i++)
+				w.at<float>(o, i) = in_out.data[(size_t)i * no + o];
+		std::vector<cv::Mat> v{w};
+		if (bias)
+			v.push_back(cv::Mat(1, no, CV_32F,
+			    const_cast<float *>(bias->data.data())).clone());
+		return v;
+	});
 	cv::dnn::LayerParams lp;
 	lp.set("num_output", no);
 	lp.set("bias_term", bias != nullptr);
 	lp.set("axis", 1);
-	lp.blobs = {w};
-	if (bias)
-		lp.blobs.push_back(cv::Mat(1, no, CV_32F,
-		    const_cast<float *>(bias->data.data())).clone());
+	lp.blobs = blobs;
 	return add("InnerProduct", lp, {in});
 }
 
@@ -300,9 +326,9 @@ nets *nets_new(const models *m, std::string *err)
 	try {
 		std::unique_ptr<nets> n(new nets);
 		n->m = m;
-		n->det[320] = build_detector(m->det, 320);
-		n->lmk = build_landmarks(m->lmk);
-		n->rec = build_descriptor(m->rec);
+		n->det[320] = build_detector(*m, 320);
+		n->lmk = build_landmarks(*m);
+		n->rec = build_descriptor(*m);
 		prepare(n->det[320]->g.net);
 		prepare(n->lmk->g.net);
 		prepare(n->rec->g.net);

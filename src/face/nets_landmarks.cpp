@@ -118,9 +118,11 @@ cv::Matx23d similarity(const cv::Point2d *from, const cv::Point2d *to, int n)
 
 } /* namespace */
 
-std::unique_ptr<landmark_net> build_landmarks(const weightset &w)
+std::unique_ptr<landmark_net> build_landmarks(const models &m)
 {
+	const weightset &w = m.lmk;
 	std::unique_ptr<landmark_net> l(new landmark_net);
+	l->g.cache = &m.blobs;
 	builder b{w, l->g, LMK_PX};
 	int x = b.dense4(0, "dense0", 3, 32, true);
 	x = b.dense4(x, "dense1", 32, 64, false);
@@ -136,16 +138,22 @@ std::vector<cv::Point2f> landmarks68(nets *n, const cv::Mat &img,
     const cv::Rect2f &box)
 {
 	cv::Mat bgr = as_bgr(img);
-	/* face-api's crop: the box clipped at the borders, then floored. */
-	double x0 = std::max((double)box.x, 0.0), y0 = std::max((double)box.y, 0.0);
+	std::vector<cv::Point2f> pts(68,
+	    cv::Point2f(box.x + box.width / 2, box.y + box.height / 2));
+	if (!std::isfinite(box.x) || !std::isfinite(box.y) ||
+	    !std::isfinite(box.width) || !std::isfinite(box.height))
+		return pts;
+	/* face-api's crop: the box clipped at the borders, then floored
+	 * (clamped first, so that the casts to int are defined). */
+	double x0 = std::min(std::max((double)box.x, 0.0), (double)bgr.cols);
+	double y0 = std::min(std::max((double)box.y, 0.0), (double)bgr.rows);
 	double cw = std::min((double)box.x + box.width - x0, bgr.cols - x0);
 	double ch = std::min((double)box.y + box.height - y0, bgr.rows - y0);
 	int ix = (int)std::floor(x0), iy = (int)std::floor(y0);
-	int iw = (int)std::floor(cw), ih = (int)std::floor(ch);
+	int iw = (int)std::floor(std::max(cw, 0.0));
+	int ih = (int)std::floor(std::max(ch, 0.0));
 	iw = std::min(iw, bgr.cols - ix);
 	ih = std::min(ih, bgr.rows - iy);
-	std::vector<cv::Point2f> pts(68,
-	    cv::Point2f(box.x + box.width / 2, box.y + box.height / 2));
 	if (iw <= 0 || ih <= 0)
 		return pts;
 	/* Zero-padded to a square, centred, the bottom/right side getting

@@ -203,6 +203,12 @@ const tensor &weightset::get(const std::string &name,
 	return it->second;
 }
 
+void weightset::drop_values()
+{
+	for (auto &kv : t)
+		std::vector<float>().swap(kv.second.data);
+}
+
 weightset tfjs_load(const std::string &manifest_path)
 {
 	weightset ws;
@@ -236,11 +242,18 @@ models *models_load(const std::string &dir, std::string *err)
 		m->lmk = tfjs_load(dir + "/face_landmark_68_model-weights_manifest.json");
 		m->rec = tfjs_load(dir + "/face_recognition_model-weights_manifest.json");
 		/* Building the nets once checks every tensor's presence and
-		 * shape now, at start, rather than on the first photo. */
+		 * shape now, at start, rather than on the first photo, and
+		 * makes the blobs all threads' nets share; the float values
+		 * are not needed after that. */
+		m->blobs.filling = true;
 		nets *n = nets_new(m.get(), err);
+		m->blobs.filling = false;
 		if (!n)
 			return nullptr;
 		nets_free(n);
+		m->det.drop_values();
+		m->lmk.drop_values();
+		m->rec.drop_values();
 		return m.release();
 	} catch (const std::exception &e) {
 		if (err)

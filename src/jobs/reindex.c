@@ -119,8 +119,10 @@ store_template(PGconn *pg, const char *id, const struct rc_face_template *t,
 	res = run(pg, SQL_SET, 5, p, "update", err, errlen);
 	free(hex);
 	free(tpl);
+	if (res == NULL)
+		return 0;
 	PQclear(res);
-	return res != NULL;
+	return 1;
 }
 
 static int
@@ -130,8 +132,10 @@ mark_failed(PGconn *pg, const char *id, const char *why, char *err,
 	const char *p[2] = { id, why };
 	PGresult *res = run(pg, SQL_MARK, 2, p, "mark", err, errlen);
 
+	if (res == NULL)
+		return 0;
 	PQclear(res);
-	return res != NULL;
+	return 1;
 }
 
 /* Recomputes one template; *failed is set when its picture gave none.

@@ -138,6 +138,28 @@ def test_describe_of_a_chip_file_matches_the_pipeline(models, tmp_path):
     assert cosine(json.loads(r.stdout)["descriptor"], whole) > 0.99999
 
 
+def test_threads_share_the_models(models):
+    r = run_tool("threads", models, os.path.join(FACES, PHOTOS[1]))
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
+def test_describe_pads_and_resizes_other_sizes_as_face_api(models, tmp_path):
+    # A 92x112 grey ORL photo as the "chip": padded to a centred square and
+    # resized to 150 with TF's bilinear before the net, on both sides.
+    src = os.path.join(FACES, "orl/s02/03.pgm")
+    image = tmp_path / "orl.ppm"
+    r = run_tool("pipeline", models, src, "--image", str(image))
+    assert r.returncode == 0, r.stderr
+    r = run_tool("describe", models, str(image))
+    assert r.returncode == 0, r.stderr
+    ours = json.loads(r.stdout)["descriptor"]
+    ref = oracle({"models": models, "items": [{"chip": str(image)}]},
+                 tmp_path)[0]["descriptor"]
+    cos = cosine(ours, ref)
+    print("\n92x112 chip: cosine %.12f" % cos)
+    assert cos >= 0.999
+
+
 def copy_models(models, dst):
     for name in ("tiny_face_detector_model", "face_landmark_68_model",
                  "face_recognition_model"):

@@ -11,9 +11,14 @@
  *   test_nets describe MODELS CHIP descriptor of a chip image, as JSON
  *   test_nets batch MODELS         descriptors of the photos named on stdin,
  *                                  one JSON line each (null: no face)
- *   test_nets time MODELS IMG N    per-stage times (ms, median of N) on IMG
- *                                  letterboxed into 640x480
+ *   test_nets time MODELS IMG N    per-stage times (ms: median CPU time of
+ *                                  this thread, median and minimum wall
+ *                                  time of N runs) on IMG letterboxed into
+ *                                  640x480, one OpenCV thread
  *   test_nets load MODELS          models_load: "ok" or its error (exit 1)
+ *   test_nets threads MODELS IMG   3 threads' nets (built at once, sharing
+ *                                  the models' blobs) give bit-identical
+ *                                  results to one thread's: "ok"
  *
  * tests/api/test_face_oracle.py compares its output with face-api's own
  * (tests/oracle/face_oracle.mjs). */
@@ -25,8 +30,10 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <time.h>
 #include <unistd.h>
 
 #include "face/nets-int.h"
@@ -408,6 +415,78 @@ static int describe(char **argv)
 	return 0;
 }
 
+/* Threads, each with its own nets built at the same time from one set of
+ * models (sharing its blobs), describe the same chip and detect on the
+ * same photo: every result must be bit-identical to one thread's. */
+static int threads(char **argv)
+{
+	session ses(argv[2]);
+	cv::Mat img = read_image(argv[3]);
+	std::vector<detection> d0 = nets_detect(ses.n, img, 0.5f, 320);
+	if (d0.empty()) {
+		std::fprintf(stderr, "no face in %s\n", argv[3]);
+		return 1;
+	}
+	cv::Point2f p0[5];
+	nets_landmarks5(ses.n, img, d0[0].box, p0);
+	cv::Mat chip = nets_align(img, p0);
+	float want[DESCRIPTOR_DIM];
+	nets_describe(ses.n, chip, want);
+	/* Boxes off the picture, empty or not finite: points, no crash. */
+	const cv::Rect2f odd[] = {cv::Rect2f(-500, -500, 10, 10),
+	    cv::Rect2f(1e30f, 0, 1e30f, 5), cv::Rect2f(0, 0, 0, 0),
+	    cv::Rect2f(NAN, 1, 2, 3), cv::Rect2f(10, 10, INFINITY, 20)};
+	for (const cv::Rect2f &b : odd) {
+		cv::Point2f q[5];
+		nets_landmarks5(ses.n, img, b, q);
+		(void)nets_align(img, q);
+	}
+	const int nthreads = 3, reps = 3;
+	std::vector<int> bad(nthreads, 0);
+	std::vector<std::thread> pool;
+	for (int t = 0; t < nthreads; t++)
+		pool.emplace_back([&, t] {
+			std::string err;
+			nets *n = nets_new(ses.m, &err);
+			if (!n) {
+				bad[(size_t)t] = 1;
+				return;
+			}
+			for (int r = 0; r < reps; r++) {
+				std::vector<detection> d = nets_detect(n, img, 0.5f, 320);
+				cv::Point2f p[5];
+				float got[DESCRIPTOR_DIM];
+				nets_landmarks5(n, img, d0[0].box, p);
+				nets_describe(n, chip, got);
+				if (d.size() != d0.size() || d[0].box != d0[0].box ||
+				    std::memcmp(p, p0, sizeof p) != 0 ||
+				    std::memcmp(got, want, sizeof got) != 0)
+					bad[(size_t)t]++;
+			}
+			nets_free(n);
+		});
+	for (std::thread &t : pool)
+		t.join();
+	int sum = 0;
+	for (int b : bad)
+		sum += b;
+	std::printf("%s\n", sum ? "MISMATCH" : "ok");
+	return sum ? 1 : 0;
+}
+
+static double wall_ms()
+{
+	return std::chrono::duration<double, std::milli>(
+	    std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static double cpu_ms()
+{
+	timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static double ms_since(std::chrono::steady_clock::time_point t0)
 {
 	return std::chrono::duration<double, std::milli>(
@@ -462,42 +541,47 @@ static int timing(char **argv)
 	scaled.copyTo(img(cv::Rect((640 - scaled.cols) / 2,
 	    (480 - scaled.rows) / 2, scaled.cols, scaled.rows)));
 	int reps = std::max(1, std::atoi(argv[4]));
-	std::vector<double> td, tl, ta, tr, tt;
+	/* Wall and this thread's CPU time per stage: on a shared machine the
+	 * CPU time is the cost of the code, the wall time adds the waits. */
+	const char *key[] = {"detect_320", "landmarks", "align", "describe", "total"};
+	std::vector<double> wall[5], cpu[5];
 	for (int i = 0; i < reps; i++) {
-		auto a = std::chrono::steady_clock::now();
+		double w0 = wall_ms(), c0 = cpu_ms(), w = w0, c = c0;
+		auto lap = [&](int k) {
+			double w1 = wall_ms(), c1 = cpu_ms();
+			wall[k].push_back(w1 - w);
+			cpu[k].push_back(c1 - c);
+			w = w1;
+			c = c1;
+		};
 		std::vector<detection> dets = nets_detect(n, img, 0.5f, 320);
-		td.push_back(ms_since(a));
+		lap(0);
 		if (dets.empty()) {
 			std::fprintf(stderr, "no face found in the 640x480 frame\n");
 			return 1;
 		}
-		auto b = std::chrono::steady_clock::now();
 		cv::Point2f p5[5];
 		nets_landmarks5(n, img, dets[0].box, p5);
-		tl.push_back(ms_since(b));
-		b = std::chrono::steady_clock::now();
+		lap(1);
 		cv::Mat chip = nets_align(img, p5);
-		ta.push_back(ms_since(b));
-		b = std::chrono::steady_clock::now();
+		lap(2);
 		float d[DESCRIPTOR_DIM];
 		nets_describe(n, chip, d);
-		tr.push_back(ms_since(b));
-		tt.push_back(ms_since(a));
+		lap(3);
+		wall[4].push_back(w - w0);
+		cpu[4].push_back(c - c0);
 	}
 	if (std::getenv("TEST_NETS_LAYERS")) {
 		print_layer_times("detector", n->det[320]->g.net);
 		print_layer_times("landmarks", n->lmk->g.net);
 		print_layer_times("descriptor", n->rec->g.net);
 	}
-	/* Median and minimum: on a shared machine the minimum is the cost of
-	 * the code, the median adds the neighbours. */
 	std::printf("{\"threads\": %d, \"models_load_ms\": %.1f, "
 	    "\"nets_new_ms\": %.1f", cv::getNumThreads(), t_load, t_new);
-	const char *key[] = {"detect_320", "landmarks", "align", "describe", "total"};
-	const std::vector<double> *v[] = {&td, &tl, &ta, &tr, &tt};
 	for (int i = 0; i < 5; i++)
-		std::printf(", \"%s_ms\": [%.2f, %.2f]", key[i], median(*v[i]),
-		    minimum(*v[i]));
+		std::printf(", \"%s\": {\"cpu_ms\": %.2f, \"wall_ms\": %.2f, "
+		    "\"wall_min_ms\": %.2f}", key[i], median(cpu[i]),
+		    median(wall[i]), minimum(wall[i]));
 	std::printf("}\n");
 	nets_free(n);
 	models_free(m);
@@ -512,6 +596,8 @@ int main(int argc, char **argv)
 	try {
 		if (cmd == "pipeline" && argc >= 4)
 			return pipeline(argc, argv);
+		if (cmd == "threads" && argc == 4)
+			return threads(argv);
 		if (cmd == "batch" && argc == 3)
 			return batch(argv);
 		if (cmd == "describe" && argc == 4)
