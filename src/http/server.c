@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,7 +484,11 @@ loop_main(void *arg)
 	struct rc_loop *loop = arg;
 	struct timeval tv = { 0, LOG_FLUSH_MS * 1000 };
 	struct event *flush, *beat;
+	char name[16];
 
+	/* "rc-loop-0" in top -H, gdb and /proc/PID/task/TID/comm. */
+	snprintf(name, sizeof(name), "rc-loop-%d", loop->index);
+	pthread_setname_np(pthread_self(), name);
 	flush = event_new(loop->base, -1, EV_PERSIST, log_flush_cb, NULL);
 	event_add(flush, &tv);
 	/* The socket already listens: a client connecting now waits in the

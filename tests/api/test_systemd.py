@@ -126,6 +126,57 @@ def test_watchdog_pings_at_half_the_period(make_daemon):
         ns.close()
 
 
+PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT = 17, 0x4206, 0x4207
+WALL = 0x40000000
+
+
+def loop_thread(pid, name):
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() == name:
+                return int(tid)
+    raise AssertionError("no thread %s" % name)
+
+
+def test_a_wedged_loop_stops_the_watchdog(make_daemon):
+    """Loop 1 stopped (ptrace holds that one thread while the others run):
+    loop 0 keeps turning but sends no WATCHDOG=1, so systemd would restart
+    the service; loop 1 let go, the pings come back."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    d = make_daemon(start=False, server_threads=2)
+    ns, _ = start_notified(d, WATCHDOG_USEC="400000")
+    try:
+        ns.wait_for("READY")
+        ns.wait_for("WATCHDOG")
+        tid = loop_thread(d.proc.pid, "rc-loop-1")
+        if libc.ptrace(PTRACE_SEIZE, tid, 0, 0) != 0:
+            pytest.skip("ptrace is not allowed here")
+        try:
+            assert libc.ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0
+            os.waitpid(tid, WALL)
+            # Pings sent before loop 1's last tick went stale may still
+            # come; then none for well over the 400 ms period.
+            t_stop = time.monotonic()
+            last = t_stop
+            while time.monotonic() - t_stop < 2.0:
+                m = ns.recv(0.1)
+                if m and m[1].get("WATCHDOG") == "1":
+                    last = m[0]
+            assert last - t_stop < 0.5, "pings went on while loop 1 was stuck"
+            # Loop 0 still serves: the stuck loop alone silenced the pings.
+            assert requests.get(d.url + "/readyz", timeout=5).status_code \
+                == 200
+        finally:
+            libc.ptrace(PTRACE_DETACH, tid, 0, 0)
+        t_go = time.monotonic()
+        m = ns.wait_for("WATCHDOG", timeout=3)[-1]
+        assert m[0] - t_go < 1.0
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(30) == 0
+    finally:
+        ns.close()
+
+
 def test_watchdog_for_another_pid_is_not_ours(make_daemon):
     """$WATCHDOG_PID names the process systemd watches; a process that
     inherited the variables from it must not ping."""
