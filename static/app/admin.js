@@ -16,6 +16,8 @@ export function useOrg(user) {
 /* ---- people ---------------------------------------------------------- */
 
 export function People({ user }) {
+  const org = useOrg(user);
+  const tz = org.data ? org.data.timezone : 'UTC';
   const [query, setQuery] = useState({ q: '', role: '' });
   const [open, setOpen] = useState(null);
   const list = useLoad(() => api.get('/users?limit=500' + (query.q ? '&q=' + encodeURIComponent(query.q) : '') +
@@ -45,7 +47,7 @@ export function People({ user }) {
             onClick=${() => setOpen(open === u.id ? null : u.id)}>Manage</button></td></tr>`)}</tbody>
       <//>`}<//>
     </section>
-    ${person && html`<${Person} key=${person.id} u=${person} me=${user} managers=${managers} onChange=${list.reload} />`}`;
+    ${person && html`<${Person} key=${person.id} u=${person} me=${user} tz=${tz} managers=${managers} onChange=${list.reload} />`}`;
 }
 
 function AddPerson({ managers, onDone }) {
@@ -84,7 +86,7 @@ function AddPerson({ managers, onDone }) {
   </form>`;
 }
 
-function Person({ u, me, managers, onChange }) {
+function Person({ u, me, tz, managers, onChange }) {
   const heading = useRef(null);
   // The panel opens below the list: take the keyboard (and the eye) there.
   useEffect(() => { heading.current.focus(); heading.current.scrollIntoView({ block: 'start' }); }, []);
@@ -118,11 +120,11 @@ function Person({ u, me, managers, onChange }) {
       ${u.status === 'active' && u.id !== me.id && html`<button type="button" class="danger" disabled=${act.busy} onClick=${disable}>Disable</button>`}
     </div>
     <p class=${act.message && act.message.startsWith('New') ? 'msg ok' : 'msg error'} role="status">${act.message}</p>
-    <${Faces} u=${u} />
+    <${Faces} u=${u} tz=${tz} />
   </section>`;
 }
 
-function Faces({ u }) {
+function Faces({ u, tz }) {
   const faces = useLoad(() => api.get('/users/' + u.id + '/faces'), [u.id]);
   const [camera, setCamera] = useState(false);
   const f = useForm();
@@ -151,7 +153,7 @@ function Faces({ u }) {
   return html`<div class="faces">
     <h3>Faces</h3>
     <${Loading} state=${faces}>${(l) => items(l).length
-      ? html`<ul class="face-list">${items(l).map((x, i) => html`<li>Face ${i + 1}: quality ${Number(x.quality).toFixed(2)}, ${fmt.dateTime(x.created_at, 'UTC')} UTC
+      ? html`<ul class="face-list">${items(l).map((x, i) => html`<li>Face ${i + 1}: quality ${Number(x.quality).toFixed(2)}, ${fmt.dateTime(x.created_at, tz)} (${tz})
           <button type="button" aria-label=${'Delete face ' + (i + 1)} onClick=${() => remove(x)}>Delete</button></li>`)}</ul>`
       : html`<p class="muted">No face enrolled.</p>`}<//>
     <${Message} text=${f.message} />
@@ -278,7 +280,9 @@ export function LeaveTypes() {
 
 /* ---- kiosks -------------------------------------------------------------- */
 
-export function Kiosks() {
+export function Kiosks({ user }) {
+  const org = useOrg(user);
+  const tz = org.data ? org.data.timezone : 'UTC';
   const list = useLoad(() => api.get('/kiosks'), []);
   const f = useForm();
   const [made, setMade] = useState(null);
@@ -301,10 +305,11 @@ export function Kiosks() {
         <p><a class="secret" href=${link} data-testid="pair-link">${link}</a></p></div>`}
     </section>
     <section class="card" aria-labelledby="klist-h"><h2 id="klist-h">Kiosks</h2>
+      <p class="muted">${fmt.tzNote(tz)}</p>
       <${Loading} state=${list}>${(l) => items(l).length ? html`<${Table} label="Kiosks">
         <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
-        <tbody>${items(l).map((k) => html`<tr><th scope="row">${k.name}</th><td>${fmt.dateTime(k.created_at, 'UTC')} UTC</td>
-          <td>${k.last_used_at ? fmt.dateTime(k.last_used_at, 'UTC') + ' UTC' : 'never'}</td>
+        <tbody>${items(l).map((k) => html`<tr><th scope="row">${k.name}</th><td>${fmt.dateTime(k.created_at, tz)}</td>
+          <td>${k.last_used_at ? fmt.dateTime(k.last_used_at, tz) : 'never'}</td>
           <td><button type="button" aria-label=${'Delete kiosk ' + k.name} onClick=${() => remove(k)}>Delete</button></td></tr>`)}</tbody><//>`
         : html`<p class="muted">No kiosks yet.</p>`}<//>
     </section>`;

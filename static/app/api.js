@@ -77,6 +77,14 @@ export async function api(method, path, body, opts = {}) {
     if (access === null) { onSignedOut(); throw new ApiError(401, { detail: 'Your session ended: sign in again.' }); }
     res = await send(method, path, body, opts);
   }
+  if (res.status === 403 && !opts.anonymous && access !== null) {
+    // An admin issued new credentials meanwhile: sign in again, which leads
+    // to the forced change of the temporary password.
+    const copy = res.clone();
+    try {
+      if ((await copy.json()).code === 'password_change_required') { access = null; onSignedOut(); }
+    } catch (e) { /* not a problem document */ }
+  }
   return parse(res, opts);
 }
 

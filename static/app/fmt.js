@@ -58,4 +58,7 @@ export const STATUS_LABEL = {
   half_day: 'half day', holiday: 'holiday', weekend: 'weekend',
 };
 
+// One letter per status where a word does not fit (a phone's calendar, the sheet).
+export const STATUS_ABBR = { present: 'P', late: 'L', absent: 'A', on_leave: 'V', half_day: '½', holiday: 'H', weekend: 'W' };
+
 export function tzNote(tz) { return 'Times in ' + (tz || 'UTC'); }

@@ -88,7 +88,7 @@ function Calendar({ tz, tick }) {
         ${items(d).map((day) => html`<div role="listitem" class=${'day st-' + (day.status || 'none')} data-date=${day.date}
             aria-label=${fmt.date(day.date) + ': ' + (fmt.STATUS_LABEL[day.status] || 'to come') + (day.worked_minutes ? ', worked ' + fmt.hours(day.worked_minutes) + ' h' : '')}>
           <span class="n">${Number(day.date.slice(8))}</span>
-          <span class="s">${fmt.STATUS_LABEL[day.status] || ''}</span>
+          <span class="s" aria-hidden="true"><span class="long">${fmt.STATUS_LABEL[day.status] || ''}</span><span class="short">${fmt.STATUS_ABBR[day.status] || ''}</span></span>
           <span class="h">${day.worked_minutes ? fmt.hours(day.worked_minutes) : ''}</span>
         </div>`)}
       </div>`}<//>
@@ -98,7 +98,7 @@ function Calendar({ tz, tick }) {
 
 export function Legend() {
   return html`<ul class="legend" aria-label="Colours">
-    ${['present', 'late', 'absent', 'on_leave', 'half_day', 'holiday', 'weekend'].map((s) => html`<li><span class=${'sw st-' + s}></span>${fmt.STATUS_LABEL[s]}</li>`)}
+    ${['present', 'late', 'absent', 'on_leave', 'half_day', 'holiday', 'weekend'].map((s) => html`<li><span class=${'sw st-' + s} aria-hidden="true">${fmt.STATUS_ABBR[s]}</span>${fmt.STATUS_LABEL[s]}</li>`)}
   </ul>`;
 }
 

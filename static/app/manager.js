@@ -24,10 +24,10 @@ export function Approvals({ user }) {
 
 function Decide({ r, onDone }) {
   const f = useForm();
-  let decision = 'approve';
   const submit = (ev) => {
     ev.preventDefault();
     const v = values(ev.target);
+    const decision = ev.submitter && ev.submitter.value === 'reject' ? 'reject' : 'approve';
     f.run(async () => {
       await api.post('/leave/requests/' + r.id + '/' + decision, v.comment ? { comment: v.comment } : {});
       onDone();
@@ -41,8 +41,8 @@ function Decide({ r, onDone }) {
       <${Field} label="Comment" name="comment" errors=${f.errors} />
       <${Message} text=${f.message} />
       <div class="row">
-        <button class="primary" disabled=${f.busy} onClick=${() => { decision = 'approve'; }}>Approve</button>
-        <button class="danger" disabled=${f.busy} onClick=${() => { decision = 'reject'; }}>Reject</button>
+        <button class="primary" value="approve" disabled=${f.busy}>Approve</button>
+        <button class="danger" value="reject" disabled=${f.busy}>Reject</button>
       </div>
     </form>
   </li>`;

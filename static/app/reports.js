@@ -1,14 +1,15 @@
 // The monthly attendance sheet (people × days, coloured by status, totals)
 // and the monthly report, each with a month picker and "Download CSV".
-import { html, useState } from './lib.js';
+import { html, useState, useEffect } from './lib.js';
 import * as api from './api.js';
 import * as fmt from './fmt.js';
 import { Message, useForm, useLoad, Loading, Table } from './ui.js';
 import { Legend } from './home.js';
 
-const ABBR = { present: 'P', late: 'L', absent: 'A', on_leave: 'V', half_day: '½', holiday: 'H', weekend: 'W' };
+const ABBR = fmt.STATUS_ABBR;
 
 function MonthPicker({ month, setMonth, onDownload, busy }) {
+  if (!month) return null;
   return html`<div class="row picker">
     <button type="button" onClick=${() => setMonth(fmt.shiftMonth(month, -1))}>Previous month</button>
     <div class="field"><label for="month">Month</label>
@@ -18,13 +19,22 @@ function MonthPicker({ month, setMonth, onDownload, busy }) {
   </div>`;
 }
 
-function useMonth() {
-  return useState(() => new URLSearchParams(location.search).get('month') || new Date().toISOString().slice(0, 7));
+// ?month=YYYY-MM, else this month in the organisation's zone (not the
+// browser's: near midnight they are different months).
+function useMonth(user) {
+  const asked = new URLSearchParams(location.search).get('month');
+  const [month, setMonth] = useState(asked);
+  useEffect(() => {
+    if (month) return;
+    api.get('/orgs/' + user.org_id).then((o) => setMonth(fmt.thisMonth(o.timezone)),
+      () => setMonth(fmt.thisMonth('UTC')));
+  }, []);
+  return [month, setMonth];
 }
 
-export function Sheet() {
-  const [month, setMonth] = useMonth();
-  const sheet = useLoad(() => api.get('/reports/sheet?month=' + month), [month]);
+export function Sheet({ user }) {
+  const [month, setMonth] = useMonth(user);
+  const sheet = useLoad(() => (month ? api.get('/reports/sheet?month=' + month) : new Promise(() => {})), [month]);
   const f = useForm();
   const csv = () => f.run(() => api.download('/reports/sheet?month=' + month + '&format=csv', 'rollcall-sheet-' + month + '.csv'));
   return html`<h1>Attendance sheet</h1>
@@ -45,9 +55,9 @@ export function Sheet() {
       <${Legend} />`}<//>`;
 }
 
-export function Report() {
-  const [month, setMonth] = useMonth();
-  const report = useLoad(() => api.get('/reports/monthly?month=' + month), [month]);
+export function Report({ user }) {
+  const [month, setMonth] = useMonth(user);
+  const report = useLoad(() => (month ? api.get('/reports/monthly?month=' + month) : new Promise(() => {})), [month]);
   const f = useForm();
   const csv = () => f.run(() => api.download('/reports/monthly?month=' + month + '&format=csv', 'rollcall-report-' + month + '.csv'));
   return html`<h1>Monthly report</h1>

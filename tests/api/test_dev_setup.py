@@ -74,7 +74,9 @@ def test_text_format_is_one_short_line_per_request(make_daemon):
     assert d.stop() == 0
     with open(d.log_path) as f:
         text = f.read()
-    assert "{" not in text.replace("{id}", "")     # no JSON lines at all
+    lines = [x for x in text.splitlines() if x]
+    assert lines and not [x for x in lines if x.startswith("{")]  # no JSON
+    assert all(re.match(r"\d\d:\d\d:\d\d ", x) for x in lines), lines
     assert re.search(r"^\d\d:\d\d:\d\d GET /api/v1/me 401 \d+\.\dms "
                      r"rid=rid-text-1$", text, re.M), text
     assert re.search(r"^\d\d:\d\d:\d\d GET /healthz 200 \d+\.\dms "

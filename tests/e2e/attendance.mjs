@@ -26,6 +26,9 @@ run(async () => {
     '.calendar .day[data-date="' + P.today + '"]');
   const after = await cell.getAttribute('class');
   await screenshot(page, 'home');
+  await page.setViewportSize({ width: 360, height: 740 });
+  await screenshot(page, 'home-phone');
+  await page.setViewportSize({ width: 1200, height: 900 });
 
   // Another tab of the same session (reload) sees the same state.
   const tab2 = await page.context().newPage();

@@ -70,5 +70,17 @@ run(async () => {
   await emp.locator('.request[data-status="approved"]').getByRole('button', { name: /^Cancel / }).click();
   await emp.locator('.request[data-status="cancelled"]').waitFor();
   await emp.waitForFunction(([t, n]) => Number(document.querySelector('tr[data-type="' + t + '"] td.left').textContent) === n, [P.type, before]);
+
+  // Another request, rejected with a comment the employee then reads.
+  await ask(emp, P.start2, P.start2, 'one more');
+  await emp.locator('.request[data-status="pending"]').waitFor();
+  await mgr.reload();
+  await item.getByLabel('Comment').fill('busy week');
+  await item.getByRole('button', { name: 'Reject' }).click();
+  await mgr.getByText('Nothing waiting.').waitFor();
+  await emp.reload();
+  const rejected = emp.locator('.request[data-status="rejected"]');
+  await rejected.waitFor();
+  check((await rejected.textContent()).includes('busy week'), 'the comment is shown: ' + await rejected.textContent());
   await done(browser, { before, after, overlap });
 });

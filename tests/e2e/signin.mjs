@@ -26,6 +26,7 @@ run(async () => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByLabel('New password', { exact: true }).waitFor();
   await axe(page, 'password change');
+  await noHScroll(page, 'password change');
   await page.getByLabel('New password', { exact: true }).fill(P.new_password);
   await page.getByLabel('Repeat the new password').fill(P.new_password);
   await page.getByRole('button', { name: 'Save' }).click();

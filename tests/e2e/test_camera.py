@@ -3,7 +3,7 @@
 the camera; in a face-required org the person checks in through the
 camera; a kiosk fed with their other photo punches them in and greets them
 by name; a stranger's photo is "Not recognised"."""
-from conftest import PW
+from conftest import PW, face
 
 PERSON, STRANGER = "Jennifer_Aniston", "Fidel_Castro"
 
@@ -42,3 +42,26 @@ def test_enrol_checkin_and_kiosk_through_the_camera(office, browser, camera):
     assert d.psql("SELECT string_agg(kind || ':' || source, ',' ORDER BY at) FROM attendance_events"
                   " WHERE user_id = '%s'" % emma) == "in:web,out:web,in:kiosk"
 
+
+
+def test_enrol_from_a_photo_file_then_delete_it(office, browser):
+    d = office
+    emma = d.psql("SELECT id FROM users WHERE email = 'emma@acme.test'")
+    out = browser(d, "photo.mjs", mode="enrol", admin="admin@acme.test", password=PW,
+                  person="Emma Employee", photo=face(PERSON, 1))
+    assert out["listed"] == 1
+    assert d.psql("SELECT count(*) FROM face_templates WHERE user_id = '%s'" % emma) == "0"
+
+
+def test_check_in_with_a_photo_file_where_there_is_no_camera(office, browser):
+    d = office
+    assert d.patch("/api/v1/orgs/" + d.org_id, headers=d.admin,
+                   json={"face_required": True}).status_code == 200
+    emma = d.psql("SELECT id FROM users WHERE email = 'emma@acme.test'")
+    with open(face(PERSON, 1), "rb") as f:
+        r = d.post("/api/v1/users/%s/faces" % emma, headers=dict(d.admin, **{"Content-Type": "image/jpeg"}),
+                   data=f.read())
+    assert r.status_code == 201, r.text
+    browser(d, "photo.mjs", mode="checkin", email="emma@acme.test", password=PW, photo=face(PERSON, 2))
+    assert d.psql("SELECT kind || ',' || (picture_id IS NOT NULL) FROM attendance_events"
+                  " WHERE user_id = '%s'" % emma) == "in,true"
