@@ -33,8 +33,8 @@ extern "C" {
  * an event-loop thread. rc_face_search is CPU-bound too (a fraction of a
  * millisecond per 10,000 templates of 128 floats), and so are
  * rc_face_gallery_new and rc_face_gallery_search; the rest is cheap.
- * OpenCV may also use its own threads inside a call; a daemon that runs
- * calls on its own pool may want OpenCV's thread count set to 1.
+ * rc_face_engine_new sets OpenCV's own thread count to 1: a call runs on
+ * its caller's thread only, and callers run calls side by side.
  */
 
 /* Where `make deps` puts face-api's model/ folder, relative to the working

@@ -169,6 +169,10 @@ engine_setup(rc_face_engine *e, const struct rc_face_config *cfg)
 	    "/usr/share/opencv4";
 	e->detector_model = cfg && cfg->detector_model ? cfg->detector_model : "";
 	e->min_face = cfg && cfg->min_face_px > 0 ? cfg->min_face_px : 40;
+	// Calls run side by side on the caller's threads (the daemon's CPU
+	// pool): OpenCV's own threads inside each call would only fight them
+	// for the same cores.
+	cv::setNumThreads(1);
 	if ((e->models = rcface::models_load(e->models_dir, &err)) == nullptr)
 		throw std::runtime_error(err.empty() ? "cannot load the face "
 		    "models in " + e->models_dir : err);

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
 from test_faces import FACES, count, img
+from test_pictures import png_claiming
 from test_kiosks import bearer, new_kiosk
 from test_users import add_user, make_org, token
 
@@ -139,5 +140,27 @@ def test_poor_pictures_are_refused_with_the_reason(office):
         assert r.status_code == 422, (word, r.text)
         assert r.json()["code"] == "poor_quality", (word, r.text)
         assert word in r.json()["detail"], (word, r.text)
+    assert count(d, "face_templates") == faces
+    assert count(d, "pictures") == pictures
+
+
+def test_bad_input_is_refused_as_before_and_changes_nothing(office):
+    d = office
+    faces, pictures = count(d, "face_templates"), count(d, "pictures")
+    photo = lfw(PEOPLE[0], "06")
+    for path in ("/api/v1/users/%s/faces" % d.ids[PEOPLE[0]],
+                 "/api/v1/faces/identify",
+                 "/api/v1/faces/verify?user_id=%s" % d.ids[PEOPLE[0]]):
+        for body, ctype, status, code in [
+                (b"not a picture\n" * 20, "image/jpeg", 415, None),
+                (photo[:len(photo) // 2], "image/jpeg", 422, None),
+                (png_claiming(30000, 30000), "image/png", 413,
+                 "too_many_pixels")]:
+            r = d.post(path, headers=img(d.admin, ctype), data=body)
+            assert r.status_code == status, (path, status, r.text)
+            assert r.headers["Content-Type"].startswith(
+                "application/problem+json"), r.headers
+            if code:
+                assert r.json()["code"] == code, r.text
     assert count(d, "face_templates") == faces
     assert count(d, "pictures") == pictures
