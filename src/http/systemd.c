@@ -1,7 +1,7 @@
 /* What the server tells systemd (Type=notify): READY=1 once every loop
  * thread is about to dispatch on the listening socket (migrations ran
- * before the socket opened), and WATCHDOG=1 from loop 0's
- * timer while every loop's own timer keeps ticking. */
+ * before the socket opened), and WATCHDOG=1 from loop 0's timer while
+ * every loop's own timer keeps ticking. */
 #include <stdatomic.h>
 
 #include <event2/event.h>

@@ -4,6 +4,7 @@ user with the installed config against a throwaway PostgreSQL, the upgrade
 running the migrations, dpkg --purge taking the package and its state.
 systemd is not PID 1 here: the pieces are tested, not `systemctl start`.
 Installs system-wide (as root) and always purges at the end."""
+import fcntl
 import grp
 import os
 import pwd
@@ -148,7 +149,16 @@ def wait_ready(url, proc, timeout=30):
     raise AssertionError("never ready: %s" % proc.stderr.read().decode())
 
 
-def test_dpkg_install_serve_upgrade_and_purge(deb):
+@pytest.fixture
+def system_wide():
+    """One package test at a time on this machine (other worktrees' runs
+    install the same package name; dpkg would refuse a second at once)."""
+    with open("/tmp/rollcall-deb-test.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def test_dpkg_install_serve_upgrade_and_purge(deb, system_wide):
     purge()
     pg = None
     try:
