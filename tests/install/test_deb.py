@@ -200,6 +200,11 @@ def test_dpkg_install_serve_upgrade_and_purge(deb, system_wide):
                       text, count=1)
         with open(CONF, "w") as f:
             f.write(text)
+        # Run from anywhere, the installed binary finds that config.
+        r = subprocess.run(["/usr/bin/rollcall", "config", "check"], cwd="/",
+                           env={"PATH": "/usr/bin:/bin"}, capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and "rc_upgrade" in r.stdout, r.stdout
         dpkg_install(deb)
         assert int(pg.psql("rc_upgrade", "SELECT count(*) FROM "
                            "schema_migrations")) >= 1
