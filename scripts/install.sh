@@ -177,8 +177,9 @@ activate() {
 	echo "install: done; set [db] url in $confdir/rollcall.conf, then systemctl enable --now rollcall"
 }
 
-# Removes what plan lists and the folders left empty; the admin's config
-# only while it is the one install put there; never the state or the user.
+# Removes what plan lists and rollcall's folders left empty; the admin's
+# config only while it is the one install put there; never the state or
+# the user.
 do_uninstall() {
 	local mode src dest conf=$DESTDIR$confdir/rollcall.conf
 	local shipped=$DESTDIR$DATADIR/conf/rollcall.conf
@@ -191,11 +192,12 @@ do_uninstall() {
 	while read -r mode src dest; do
 		rm -f "$DESTDIR$dest"
 	done < <(plan)
+	# Folders left empty, rollcall's own only (DATADIR's): the shared ones
+	# (bin/, the systemd folders) may have been there, empty, before.
 	plan | while read -r mode src dest; do
 		dirname "$dest"
 	done | LC_ALL=C sort -ru | while read -r d; do
-		# Up to (not past) the places the package shares with others.
-		while [ "$d" != / ] && [ "$d" != "$PREFIX" ] && rmdir "$DESTDIR$d" 2>/dev/null; do
+		while [ "${d#"$DATADIR"}" != "$d" ] && rmdir "$DESTDIR$d" 2>/dev/null; do
 			d=$(dirname "$d")
 		done
 	done

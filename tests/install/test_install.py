@@ -136,13 +136,16 @@ def test_install_keeps_the_admins_config(installed):
 
 def test_uninstall_removes_what_install_put_there_and_nothing_else(tmp_path):
     dest = tmp_path / "root"
-    # Someone else's files in the folders rollcall shares.
+    # Someone else's files in the folders rollcall shares, and an empty
+    # one (which stays).
     others = ["usr/local/bin/other", "usr/local/share/other/x",
               "usr/local/lib/systemd/system/other.service", "etc/other.conf",
+              "usr/local/lib/sysusers.d/other.conf",
               "var/lib/rollcall/keys/k.pem"]
     for p in others:
         (dest / p).parent.mkdir(parents=True, exist_ok=True)
         (dest / p).write_text(p)
+    (dest / "usr/local/lib/tmpfiles.d").mkdir()
     before = tree(dest)
     make("install", dest)
     assert len(tree(dest)) > len(before) + 40
