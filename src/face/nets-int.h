@@ -105,7 +105,11 @@ public:
 	int	 zero_pad(int in, int channels, int rows, int cols);
 	/* [in, out] weights (TF's matMul layout) and an optional bias. */
 	int	 fc(int in, const tensor &in_out, const tensor *bias);
-	/* The output of layer id for a 1 x 3 x h x w input blob. */
+	/* The blobs made by make() from tensors a and b, through the cache
+	 * when there is one. */
+	std::vector<cv::Mat>	 prepared(const tensor *a, const tensor *b,
+				    const std::function<std::vector<cv::Mat>()> &make);
+	/* The output of layer id for an input blob. */
 	cv::Mat	 run(const cv::Mat &blob, int id);
 	std::string	 name(int id) const;
 
@@ -113,19 +117,25 @@ private:
 	int	 add(const std::string &type, cv::dnn::LayerParams &lp,
 		    std::initializer_list<int> in);
 	int	 pad(int in, const int p[8], float value);
-	std::vector<cv::Mat>	 prepared(const tensor *a, const tensor *b,
-				    const std::function<std::vector<cv::Mat>()> &make);
 	int	 pad_asymmetric(int in, pads &p, float value);
 	std::vector<std::string>	 names;
 };
 
 /* The three nets; builders in nets_detect/landmarks/describe.cpp. */
 struct detector_net {
-	graph	 g;
+	graph	 g;		/* from conv1 on: input 1 x 16 x P x P */
 	int	 out;
 	int	 input;
+	cv::Mat	 stem_w;	/* conv0 [3][3][3][16] (HWIO), fused by hand */
+	cv::Mat	 stem_b;	/* [16] */
 };
 std::unique_ptr<detector_net>	 build_detector(const models &m, int input);
+/* The detector's first conv (3x3 VALID, 3 -> 16, HWIO weights, bias),
+ * leaky ReLU 0.1 and 2x2/2 "same" max pool, fused: 1 x 3 x s x s in,
+ * 1 x 16 x p x p out, p = (s - 1) / 2. simd 0 forces the SSE2 code, else
+ * AVX2+FMA when the CPU has them. */
+void		 detector_stem(const float *in, int s, const float *w,
+		    const float *bias, float *out, int simd);
 
 struct landmark_net {
 	graph	 g;

@@ -246,6 +246,47 @@ static void test_conv_layer()
 	    near(p3[22] * 255, 40.0 / 3 * 2 / 3 - 3, 1e-3));
 }
 
+/* The fused conv0 + leaky ReLU + max pool of the detector against the
+ * plain formula, on both code paths, with an odd size (clipped windows). */
+static void test_detector_stem()
+{
+	const int s = 9, p = (s - 1) / 2, c = s - 2;
+	cv::RNG rng(7);
+	std::vector<float> in((size_t)3 * s * s), w(27 * 16), b(16);
+	for (float &v : in)
+		v = (float)rng.uniform(-1.0, 1.0);
+	for (float &v : w)
+		v = (float)rng.uniform(-1.0, 1.0);
+	for (float &v : b)
+		v = (float)rng.uniform(-1.0, 1.0);
+	std::vector<float> want((size_t)16 * p * p);
+	for (int o = 0; o < 16; o++)
+		for (int py = 0; py < p; py++)
+			for (int px = 0; px < p; px++) {
+				double m = -1e300;
+				for (int y = 2 * py; y < std::min(2 * py + 2, c); y++)
+					for (int x = 2 * px; x < std::min(2 * px + 2, c); x++) {
+						double a = b[(size_t)o];
+						for (int ky = 0; ky < 3; ky++)
+							for (int kx = 0; kx < 3; kx++)
+								for (int ci = 0; ci < 3; ci++)
+									a += in[((size_t)ci * s + y + ky) * s + x + kx] *
+									    w[(size_t)((ky * 3 + kx) * 3 + ci) * 16 + o];
+						a = a > 0 ? a : 0.1 * a;
+						m = std::max(m, a);
+					}
+				want[((size_t)o * p + py) * p + px] = (float)m;
+			}
+	for (int simd = 0; simd < 2; simd++) {
+		std::vector<float> got(want.size());
+		detector_stem(in.data(), s, w.data(), b.data(), got.data(), simd);
+		double worst = 0;
+		for (size_t i = 0; i < got.size(); i++)
+			worst = std::max(worst, (double)std::fabs(got[i] - want[i]));
+		CHECK(worst < 1e-5);
+	}
+}
+
 static int unit_tests()
 {
 	char tmpl[] = "/tmp/test_nets.XXXXXX";
@@ -257,6 +298,7 @@ static int unit_tests()
 	try {
 		test_dequantisation(dir);
 		test_conv_layer();
+		test_detector_stem();
 	} catch (const std::exception &e) {
 		std::fprintf(stderr, "exception: %s\n", e.what());
 		failures++;
