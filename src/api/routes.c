@@ -68,6 +68,13 @@ start_pictures(const struct rc_config *cfg, char *err, size_t errlen)
 	struct rc_face_config fc;
 	char serr[512];
 
+	if (cfg->face_recognizer_model[0] != '\0') {
+		snprintf(err, errlen, "face.recognizer_model: SFace models are no "
+		    "longer used (templates are dlib's ResNet descriptor, from "
+		    "face.models_dir); remove the key");
+		return RC_ERR;
+	}
+
 	if ((api_store = rc_store_open(cfg, serr, sizeof(serr))) == NULL) {
 		snprintf(err, errlen, "store: %s", serr);
 		return RC_ERR;

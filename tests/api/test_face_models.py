@@ -123,3 +123,14 @@ def test_damaged_weights_stop_the_start_naming_file_and_tensor(make_daemon):
         assert "face_landmark_68_model-weights_manifest.json" in err, err
     finally:
         shutil.rmtree(tmp)
+
+
+def test_the_removed_sface_key_is_named_if_set(make_daemon):
+    """Config files from before the dlib descriptor had an empty
+    recognizer_model line: that still starts; a set one is refused."""
+    d = make_daemon(start=False, face_recognizer_model="/old/sface.onnx")
+    p = subprocess.run([BIN, "serve"], env=d.env, cwd=ROOT, timeout=60,
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    assert "face.recognizer_model" in p.stderr and "remove" in p.stderr
+    assert make_daemon(face_recognizer_model="").get("/readyz").ok
