@@ -7,7 +7,7 @@ ifeq ($(V),0)
 Q	 = @
 endif
 PKGS	 = libevent libevent_pthreads jansson inih libpq libsodium libjwt \
-	   libcurl openssl
+	   libcurl openssl libsystemd
 OPENCV	 = opencv4
 
 CC	?= cc
@@ -53,7 +53,8 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d)
 
-.PHONY: all deps run test unit api asan bench clean help fuzz e2e screenshots
+.PHONY: all deps run test unit api asan bench clean help fuzz e2e screenshots \
+	install uninstall deb
 all: $(BIN)
 
 help:
@@ -65,6 +66,9 @@ help:
 	@echo "make e2e      the browser tests only (headless Chromium, tests/e2e)"
 	@echo "make screenshots  the browser tests, saving docs/screenshots/*.png"
 	@echo "make bench    benchmarks (not pass/fail); figures are printed"
+	@echo "make install  install under PREFIX (/usr/local) into DESTDIR, with the units"
+	@echo "make uninstall  remove what make install put there (not the state)"
+	@echo "make deb      build rollcall_VERSION_ARCH.deb (dpkg-deb)"
 	@echo "make clean    remove build output"
 
 deps:
@@ -125,6 +129,30 @@ test-asan: $(BIN) $(UNIT_BIN)
 
 bench: deps $(BIN)
 	@tests/bench/run.sh
+
+# Installing (scripts/install.sh has the list of what goes where).
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+DATADIR		?= $(PREFIX)/share/rollcall
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR	?= /var/lib/rollcall
+INSTALL_ENV	 = PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' BINDIR='$(BINDIR)' \
+		   DATADIR='$(DATADIR)' SYSCONFDIR='$(SYSCONFDIR)' \
+		   UNITDIR='$(UNITDIR)' SYSUSERSDIR='$(SYSUSERSDIR)' \
+		   TMPFILESDIR='$(TMPFILESDIR)' STATEDIR='$(STATEDIR)' BIN='$(BIN)'
+
+install: $(BIN)
+	@$(INSTALL_ENV) scripts/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) scripts/install.sh uninstall
+
+VERSION		?= 0.1.0
+deb: $(BIN)
+	@VERSION='$(VERSION)' scripts/deb.sh $(BIN)
 
 clean:
 	rm -rf obj bin

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test: the C unit tests, then the API tests against the real daemon,
 # a throwaway PostgreSQL and a real SMTP server, then the browser tests
-# (tests/e2e: headless Chromium on the same daemon, database and SMTP).
+# (tests/e2e: headless Chromium on the same daemon, database and SMTP),
+# then the install tests (tests/install: make install into a DESTDIR,
+# the units through systemd-analyze, the .deb installed and purged).
 #   scripts/test.sh BIN UNIT_BIN...   (the Makefile passes them)
 #   scripts/test.sh --e2e BIN         the browser tests only (make e2e;
 #                                     make screenshots sets E2E_SCREENSHOTS)
@@ -31,9 +33,17 @@ e2e=0
 # shellcheck disable=SC2086
 /usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/e2e ${PYTEST_ARGS:-} || e2e=1
 PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh stop >/dev/null || true
+install=0
+if [ $only_e2e -eq 0 ]; then
+	# shellcheck disable=SC2086
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/install ${PYTEST_ARGS:-}
+	rc=$?
+	# 5: PYTEST_ARGS (-k ...) selected none of these.
+	[ $rc -eq 0 ] || [ $rc -eq 5 ] || install=1
+fi
 
-if [ $unit -ne 0 ] || [ $api -ne 0 ] || [ $e2e -ne 0 ]; then
-	echo "test: FAILED (unit=$unit api=$api e2e=$e2e)"
+if [ $unit -ne 0 ] || [ $api -ne 0 ] || [ $e2e -ne 0 ] || [ $install -ne 0 ]; then
+	echo "test: FAILED (unit=$unit api=$api e2e=$e2e install=$install)"
 	exit 1
 fi
 echo "test: all passed"

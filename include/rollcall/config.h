@@ -8,6 +8,9 @@
 #include "rollcall/util.h"
 
 #define RC_CONFIG_DEFAULT_PATH	"conf/rollcall.conf"
+/* Where make install and the Debian package put the config: the file used
+ * when there is no conf/rollcall.conf in the working directory. */
+#define RC_CONFIG_SYSTEM_PATH	"/etc/rollcall/rollcall.conf"
 
 struct rc_config {
 	/* [server] */

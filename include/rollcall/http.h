@@ -77,6 +77,9 @@ struct rc_loop {
 	struct rc_task		*mailbox_head, *mailbox_tail;
 	struct event		*mailbox_ev;
 	struct event		*drain_ev;
+	/* Last tick of this loop's watchdog timer (rc_now_usec), when
+	 * systemd's watchdog is on: a wedged loop stops the pings. */
+	_Atomic int64_t		 beat_usec;
 };
 
 struct rc_req_param {

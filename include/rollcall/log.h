@@ -16,8 +16,9 @@ enum rc_log_level {
 	RC_LOG_ERROR,
 };
 
-/* log.format: auto is text when the log is a terminal (make run), JSON
- * for files, pipes and journald. */
+/* log.format: auto is text when the log is a terminal (make run), the
+ * same without the clock when stderr is the journal ($JOURNAL_STREAM),
+ * JSON for files and pipes. */
 enum rc_log_format {
 	RC_LOG_FORMAT_AUTO,
 	RC_LOG_FORMAT_JSON,
@@ -32,8 +33,12 @@ rc_status	rc_log_open(const char *path, enum rc_log_level level,
 rc_status	rc_log_parse_format(const char *s, enum rc_log_format *out);
 /* True when lines are text, not JSON (callers formatting their own). */
 int		rc_log_is_text(void);
+/* True when auto found stderr to be the journal: text lines without the
+ * clock, each with its sd-daemon(3) priority prefix. */
+int		rc_log_is_journal(void);
 /* The text access line: "09:02:11 GET /api/v1/me 200 1.2ms rid=ID" (local
- * time; control characters of path and id shown as '?'). Writes at most n
+ * time; "<6>GET ..." under journald; control characters of path and id
+ * shown as '?'). Writes at most n
  * bytes with a NUL into out; returns the length. */
 size_t		rc_log_access_text(char *out, size_t n, time_t when,
 		    const char *method, const char *path, int status,

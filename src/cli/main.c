@@ -59,8 +59,9 @@ usage(FILE *out)
 	    "ROLLCALL_<SECTION>_<KEY>.\n");
 }
 
-/* The config file: --config, else $ROLLCALL_CONFIG, else the default
- * when it exists (defaults and environment otherwise). */
+/* The config file: --config, else $ROLLCALL_CONFIG, else conf/rollcall.conf
+ * or /etc/rollcall/rollcall.conf, the first that exists (defaults and
+ * environment otherwise). */
 static const char *
 config_path(const char *given)
 {
@@ -72,6 +73,10 @@ config_path(const char *given)
 		return env;
 	if (access(RC_CONFIG_DEFAULT_PATH, F_OK) == 0)
 		return RC_CONFIG_DEFAULT_PATH;
+	/* An installed rollcall run from anywhere (`rollcall user add` in a
+	 * root shell) finds its config. */
+	if (access(RC_CONFIG_SYSTEM_PATH, F_OK) == 0)
+		return RC_CONFIG_SYSTEM_PATH;
 	return NULL;
 }
 

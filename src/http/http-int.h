@@ -48,7 +48,16 @@ struct rc_server {
 	struct event_base	*main_base;
 	struct cidr		*metrics_allow;
 	size_t			 nmetrics_allow;
+	_Atomic int		 loops_running;	/* loops that have dispatched */
+	int64_t			 watchdog_usec;	/* $WATCHDOG_USEC; 0: none */
 };
+
+/* systemd.c: readiness and the watchdog (sd_notify). */
+/* On a loop thread, once its loop dispatches: the last loop to get there
+ * tells systemd READY=1. Starts the loop's watchdog timer when systemd
+ * asked for one. Returns the timer (NULL: none); the caller frees it. */
+struct event *rc_http_loop_running(struct rc_loop *loop);
+void	rc_http_notify_drain(struct rc_server *s);
 
 /* static.c */
 /* Loads dir (required) and vendor_dir (NULL or "": none; a missing folder

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "rollcall/db.h"
 #include "rollcall/log.h"
 #include "rollcall/metrics.h"
+#include "rollcall/notify.h"
 #include "http-int.h"
 
 static void
@@ -481,11 +483,20 @@ loop_main(void *arg)
 {
 	struct rc_loop *loop = arg;
 	struct timeval tv = { 0, LOG_FLUSH_MS * 1000 };
-	struct event *flush;
+	struct event *flush, *beat;
+	char name[16];
 
+	/* "rc-loop-0" in top -H, gdb and /proc/PID/task/TID/comm. */
+	snprintf(name, sizeof(name), "rc-loop-%d", loop->index);
+	pthread_setname_np(pthread_self(), name);
 	flush = event_new(loop->base, -1, EV_PERSIST, log_flush_cb, NULL);
 	event_add(flush, &tv);
+	/* The socket already listens: a client connecting now waits in the
+	 * backlog for the dispatch that follows. */
+	beat = rc_http_loop_running(loop);
 	event_base_dispatch(loop->base);
+	if (beat != NULL)
+		event_free(beat);
 	event_free(flush);
 	rc_log_buffer_free();
 	return NULL;
@@ -593,6 +604,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	rc_log(RC_LOG_INFO, "signal %d: draining %d request(s)", (int)sig,
 	    rc_server_in_flight(s));
+	rc_http_notify_drain(s);
 	for (i = 0; i < s->nloops; i++)
 		rc_http_post(&s->loops[i], begin_drain, &s->loops[i]);
 	event_base_loopexit(s->main_base, NULL);
@@ -608,6 +620,7 @@ rc_server_run(struct rc_server *s)
 	int i;
 
 	signal(SIGPIPE, SIG_IGN);
+	s->watchdog_usec = (int64_t)rc_notify_watchdog_usec();
 	s->main_base = event_base_new();
 	for (k = 0; k < RC_NELEM(sigs); k++) {
 		sigev[k] = evsignal_new(s->main_base, sigs[k], signal_cb, s);

@@ -1,8 +1,12 @@
-/* JSON-lines logger (short text lines on a terminal). One shared fd opened
+/* JSON-lines logger (short text lines on a terminal, the same without the
+ * clock under journald). One shared fd opened
  * O_APPEND: a single write() per line keeps lines whole across threads;
  * reopen swaps the fd with dup2 so no lock is needed on the hot path. */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@ static int		 log_fd = STDERR_FILENO;
 static char		*log_path;
 static enum rc_log_level log_level = RC_LOG_INFO;
 static int		 log_text;	/* set once, before threads start */
+static int		 log_journal;	/* stderr is the journal: no clock */
 static _Thread_local const char *log_request_id;
 
 /* Access-log lines of this thread waiting for one write(): a syscall per
@@ -67,6 +72,30 @@ rc_log_is_text(void)
 	return log_text;
 }
 
+int
+rc_log_is_journal(void)
+{
+	return log_journal;
+}
+
+/* systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it connected
+ * to stdout/stderr (systemd.exec(5)); stderr is the journal only while it
+ * is still that file (not redirected by a shell in between). */
+static int
+stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat st;
+	char end;
+
+	if (v == NULL || sscanf(v, "%ju:%ju%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino;
+}
+
 rc_status
 rc_log_open(const char *path, enum rc_log_level level,
     enum rc_log_format format)
@@ -74,8 +103,11 @@ rc_log_open(const char *path, enum rc_log_level level,
 	int to_file = path != NULL && *path != '\0';
 
 	log_level = level;
-	/* A person reads a terminal; programs read files and the journal. */
-	log_text = format == RC_LOG_FORMAT_TEXT || (format ==
+	/* A person reads a terminal and the journal (which stamps each line
+	 * itself); programs read files and pipes. */
+	log_journal = format == RC_LOG_FORMAT_AUTO && !to_file &&
+	    stderr_is_journal();
+	log_text = format == RC_LOG_FORMAT_TEXT || log_journal || (format ==
 	    RC_LOG_FORMAT_AUTO && !to_file && isatty(STDERR_FILENO));
 	free(log_path);
 	log_path = NULL;
@@ -196,40 +228,53 @@ text_clean(const char *s, char *out, size_t n)
 	out[j] = '\0';
 }
 
+/* What a text line starts with: the local time and a space, or under
+ * journald the syslog priority of level ("<6>"). */
+static void
+line_head(char *out, size_t n, time_t when, enum rc_log_level level)
+{
+	static const int priority[] = { 7, 6, 4, 3 };
+	struct tm tm;
+
+	if (log_journal) {
+		snprintf(out, n, "<%d>", priority[level]);
+		return;
+	}
+	localtime_r(&when, &tm);
+	strftime(out, n, "%H:%M:%S ", &tm);
+}
+
 size_t
 rc_log_access_text(char *out, size_t n, time_t when, const char *method,
     const char *path, int status, double ms, const char *rid)
 {
 	char clock[16], p[512], id[80];
-	struct tm tm;
 	int len;
 
-	localtime_r(&when, &tm);
-	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	line_head(clock, sizeof(clock), when, RC_LOG_INFO);
 	text_clean(path, p, sizeof(p));
 	text_clean(rid, id, sizeof(id));
-	len = snprintf(out, n, "%s %s %s %d %.1fms rid=%s", clock, method, p,
+	len = snprintf(out, n, "%s%s %s %d %.1fms rid=%s", clock, method, p,
 	    status, ms, id);
 	if (len < 0)
 		len = 0;
 	return (size_t)len < n ? (size_t)len : n - 1;
 }
 
-/* "09:02:11 warn message rid=ID". */
+/* "09:02:11 warn message rid=ID"; under journald "<4>warn message rid=ID":
+ * the journal stamps the line and takes its priority from the sd-daemon(3)
+ * prefix. */
 static void
 log_text_line(enum rc_log_level level, const char *msg)
 {
 	char clock[16], line[2300], m[2048], id[80];
-	time_t now = time(NULL);
-	struct tm tm;
 	int len;
 
-	localtime_r(&now, &tm);
-	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	line_head(clock, sizeof(clock), time(NULL), level);
 	text_clean(msg, m, sizeof(m));
 	if (log_request_id != NULL)
 		text_clean(log_request_id, id, sizeof(id));
-	len = snprintf(line, sizeof(line), "%s %s %s%s%s", clock,
+	len = snprintf(line, sizeof(line), "%s%s %s%s%s", clock,
 	    level_names[level], m, log_request_id ? " rid=" : "",
 	    log_request_id ? id : "");
 	if (len > 0)

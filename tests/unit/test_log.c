@@ -1,5 +1,9 @@
 /* Tests of the logger's formats: log.format names, the text access line
- * that `make run` prints on a terminal, and which format a log file gets. */
+ * that `make run` prints on a terminal, which format a log file gets, and
+ * the clock-less lines when stderr is the journal ($JOURNAL_STREAM). */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +117,56 @@ test_file_formats(void **state)
 	unlink(path);
 }
 
+/* stderr pointed at a file whose DEV:INODE is in $JOURNAL_STREAM, as
+ * systemd does: auto gives text lines without the clock, each with its
+ * syslog priority; a JOURNAL_STREAM naming another file (stderr redirected
+ * by a shell) or json asked for keeps JSON. */
+static void
+test_journal(void **state)
+{
+	char path[] = "/tmp/rollcall-test-journal-XXXXXX", js[64], out[128];
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+	struct stat st;
+	const char *s;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0 && fstat(fd, &st) == 0);
+	dup2(fd, STDERR_FILENO);
+	snprintf(js, sizeof(js), "%ju:%ju", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(rc_log_open(NULL, RC_LOG_INFO, RC_LOG_FORMAT_AUTO),
+	    RC_OK);
+	assert_true(rc_log_is_journal());
+	assert_true(rc_log_is_text());
+	rc_log_set_request_id("rid7");
+	rc_log(RC_LOG_WARN, "disk %d%% full", 91);
+	rc_log_set_request_id(NULL);
+	rc_log(RC_LOG_ERROR, "boom");
+	rc_log_access_text(out, sizeof(out), 0, "GET", "/readyz", 200, 1.25,
+	    "r1");
+	assert_string_equal(out, "<6>GET /readyz 200 1.2ms rid=r1");
+	s = read_all(path);
+	assert_string_equal(s, "<4>warn disk 91% full rid=rid7\n<3>error boom\n");
+	/* json asked for: JSON even on the journal. */
+	assert_int_equal(rc_log_open(NULL, RC_LOG_INFO, RC_LOG_FORMAT_JSON),
+	    RC_OK);
+	assert_false(rc_log_is_journal());
+	/* Another file's DEV:INODE: not the journal. */
+	snprintf(js, sizeof(js), "%ju:%ju", (uintmax_t)st.st_dev,
+	    (uintmax_t)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", js, 1);
+	assert_int_equal(rc_log_open(NULL, RC_LOG_INFO, RC_LOG_FORMAT_AUTO),
+	    RC_OK);
+	assert_false(rc_log_is_journal());
+	assert_false(rc_log_is_text());
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	unsetenv("JOURNAL_STREAM");
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -120,6 +174,7 @@ main(void)
 		cmocka_unit_test(test_parse_format),
 		cmocka_unit_test(test_access_text),
 		cmocka_unit_test(test_file_formats),
+		cmocka_unit_test(test_journal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
