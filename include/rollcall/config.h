@@ -82,6 +82,9 @@ struct rc_config {
 	/* [store] */
 	char	*store_dir;		/* blobs, content-addressed */
 
+	/* [backup] */
+	char	*backup_dir;		/* `rollcall backup` and prune default */
+
 	/* [face] */
 	char	*face_cascade_dir;	/* empty: Debian's opencv-data */
 	char	*face_detector_model;	/* YuNet ONNX; empty: Haar cascade */

@@ -111,6 +111,8 @@ static const struct key keys[] = {
 
 	S("store", "dir", store_dir, "var/blobs", 0),
 
+	S("backup", "dir", backup_dir, "var/backups", 0),
+
 	S("face", "cascade_dir", face_cascade_dir, "", 0),
 	S("face", "detector_model", face_detector_model, "", 0),
 	S("face", "recognizer_model", face_recognizer_model, "", 0),
