@@ -10,6 +10,8 @@ debs=(
 	libjwt-dev libcurl4-openssl-dev libssl-dev libopencv-dev opencv-data
 	libcmocka-dev
 	postgresql postgresql-contrib
+	# pg_dump / pg_restore, run by `rollcall backup` and `restore`.
+	postgresql-client
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
 )
