@@ -100,6 +100,16 @@ void		sha256_hex(const unsigned char md[32], char hex[SHA_HEX_LEN + 1]);
 /* fsyncs the folder that holds path, so a rename in it is durable. */
 rc_status	fsync_parent(const char *path);
 
+/* Restore's blob writers: add takes ownership of data (checked to hash
+ * to key by the worker that stores it); finish waits for them all and
+ * frees the pool. RC_ERR once any put failed. */
+struct put_pool;
+struct rc_store;
+struct put_pool	*put_pool_new(struct rc_store *store);
+rc_status	 put_pool_add(struct put_pool *p, unsigned char *data,
+		    size_t len, const char *key);
+rc_status	 put_pool_finish(struct put_pool *p, size_t *stored);
+
 /* The file name `rollcall backup` gives an archive, in UTC; prune reads
  * the time back from it. */
 #define RC_BACKUP_NAME_FMT	"rollcall-%Y%m%dT%H%M%SZ.tar"

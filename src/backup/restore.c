@@ -39,6 +39,7 @@ struct restore_run {
 	json_t		*manifest;	/* borrowed from the check */
 	PGconn		*pg;
 	struct rc_store	*store;
+	struct put_pool	*puts;
 	size_t		 blobs, keys;
 };
 
@@ -174,26 +175,22 @@ static rc_status
 restore_blob(struct restore_run *r, struct tar_reader *tr,
     const struct tar_member *m)
 {
-	char sha[SHA_HEX_LEN + 1], key[RC_STORE_KEY_LEN + 1];
+	const char *key = m->name + strlen(MEMBER_BLOB_PREFIX);
+	char sha[SHA_HEX_LEN + 1];
 	unsigned char *data;
 	size_t got;
-	rc_status rc = RC_ERR;
 
 	if (m->size > BLOB_MAX)
 		return RC_ERR;
 	data = rc_malloc((size_t)m->size + 1);
-	if (tar_read(tr, data, (size_t)m->size, &got) == RC_OK &&
-	    tar_done(tr, sha) == RC_OK &&
-	    strcmp(sha, m->name + strlen(MEMBER_BLOB_PREFIX)) == 0 &&
-	    rc_store_put(r->store, data, got, key) == RC_OK) {
-		r->blobs++;
-		rc = RC_OK;
-	} else {
-		fprintf(stderr, "rollcall: restore: cannot restore %s\n",
-		    m->name);
+	if (tar_read(tr, data, (size_t)m->size, &got) != RC_OK ||
+	    tar_done(tr, sha) != RC_OK || strcmp(sha, key) != 0) {
+		fprintf(stderr, "rollcall: restore: %s changed since it was "
+		    "verified\n", m->name);
+		free(data);
+		return RC_ERR;
 	}
-	free(data);
-	return rc;
+	return put_pool_add(r->puts, data, got, key);
 }
 
 /* keys/NAME → auth.keys_dir/NAME, 0600 in a 0700 dir, via temp + rename. */
@@ -261,9 +258,12 @@ restore_pass(struct restore_run *r)
 		return RC_ERR;
 	}
 	tar_reader_init(&tr, fp);
+	r->puts = put_pool_new(r->store);
 	while ((rc = tar_next(&tr, &m)) == RC_OK)
 		if ((rc = restore_member(r, &tr, &m)) != RC_OK)
 			break;
+	if (put_pool_finish(r->puts, &r->blobs) != RC_OK && rc != RC_ERR)
+		rc = RC_ERR;
 	if (rc == RC_ERR && tr.err[0] != '\0')
 		fprintf(stderr, "rollcall: restore: %s: %s\n", r->in, tr.err);
 	tar_reader_cleanup(&tr);
