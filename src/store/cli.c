@@ -99,8 +99,9 @@ lock_out_backups(PGconn *pg)
 	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
 	if (!got)
-		fprintf(stderr, "rollcall: store gc: a backup (or another gc) "
-		    "is running; nothing deleted, try again when it is done\n");
+		fprintf(stderr, "rollcall: store gc: a backup (or another gc, "
+		    "or the jobs worker deleting blobs) is running; nothing "
+		    "deleted, try again when it is done\n");
 	return got ? 0 : -1;
 }
 

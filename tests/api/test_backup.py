@@ -5,6 +5,7 @@ with nothing written; non-empty targets refused without --force; `backup
 prune`; `store gc` kept off while a backup holds the gc lock. Real
 PostgreSQL, real daemon, real face photos."""
 import calendar
+import contextlib
 import hashlib
 import json
 import os
@@ -358,14 +359,10 @@ def test_prune_keeps_newest_per_day_and_per_month(world):
     assert "0 deleted" in r.stdout
 
 
-def test_store_gc_waits_for_no_running_backup(world):
-    """A backup holds the gc lock shared from its snapshot to its last
-    blob; gc refuses to delete anything meanwhile."""
-    d = world
-    p = d.pictures[0]
-    assert d.delete(PICS + "/" + p["id"],
-                    headers=d.h["ann@acme.test"]).status_code == 204
-    # What a running backup holds, from a psql session that stays open.
+@contextlib.contextmanager
+def backup_lock(d):
+    """What a running backup holds while it copies blobs: the gc lock,
+    shared, from a psql session that stays open."""
     holder = subprocess.Popen(["psql", "-X", "-q", "-tA",
                                d.pg.url_for(d.dbname)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -374,12 +371,43 @@ def test_store_gc_waits_for_no_running_backup(world):
     holder.stdin.flush()
     assert "held" in holder.stdout.readline()
     try:
-        r = d.cli("store", "gc", "--grace", "0", check=False)
-        assert r.returncode == 1 and "backup" in r.stderr, r.stderr
-        assert "deleted" not in r.stdout
+        yield
     finally:
         holder.stdin.close()
         holder.wait(10)
         holder.stdout.close()
+
+
+def blob_file(d, key):
+    return os.path.join(d.tmp, "blobs", key[:2], key[2:4], key)
+
+
+def wait_until(cond, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not cond():
+        time.sleep(0.05)
+    return cond()
+
+
+def test_no_blob_is_deleted_while_a_backup_copies_them(world):
+    """gc refuses to run, and the jobs worker keeps a deleted picture's
+    blobs until the backup is done."""
+    d = world
+    p = d.pictures[0]
+    thumb = d.psql("SELECT thumb_sha256 FROM pictures WHERE id = '%s'"
+                   % p["id"])
+    with backup_lock(d):
+        r = d.cli("store", "gc", "--grace", "0", check=False)
+        assert r.returncode == 1 and "backup" in r.stderr, r.stderr
+        assert "deleted" not in r.stdout
+        assert d.delete(PICS + "/" + p["id"],
+                        headers=d.h["ann@acme.test"]).status_code == 204
+        assert wait_until(lambda: "backup" in d.psql(
+            "SELECT coalesce(string_agg(last_error, ' '), '') FROM jobs "
+            "WHERE kind = 'blob_delete' AND state = 'pending'"))
+        assert os.path.exists(blob_file(d, p["sha256"]))
+        assert os.path.exists(blob_file(d, thumb))
+    assert wait_until(lambda: not os.path.exists(blob_file(d, p["sha256"])))
+    assert not os.path.exists(blob_file(d, thumb))
     r = d.cli("store", "gc", "--grace", "0")
     assert "store gc:" in r.stdout
