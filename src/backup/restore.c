@@ -93,10 +93,11 @@ check_targets(struct restore_run *r)
 	    json_object_get(r->manifest, "keys_included"));
 	if (!r->force && (db_used || blobs || keys)) {
 		fprintf(stderr, "rollcall: restore: refusing to restore into a "
-		    "non-empty target:%s%s%s (--force restores over it)\n",
-		    db_used ? " the database has tables;" : "",
-		    blobs ? " store.dir holds blobs;" : "",
-		    keys ? " auth.keys_dir holds keys;" : "");
+		    "non-empty target (--force restores over it); nothing was "
+		    "written:%s%s%s\n",
+		    db_used ? " the database has tables." : "",
+		    blobs ? " store.dir holds blobs." : "",
+		    keys ? " auth.keys_dir holds keys." : "");
 		return RC_ERR;
 	}
 	return RC_OK;
@@ -297,8 +298,13 @@ backup_restore(const struct rc_config *cfg, const char *in, int force)
 		fprintf(stderr, "rollcall: restore: %s\n", err);
 		goto out;
 	}
-	if (check_targets(&r) != RC_OK || restore_pass(&r) != RC_OK)
+	if (check_targets(&r) != RC_OK)
 		goto out;
+	if (restore_pass(&r) != RC_OK) {
+		fprintf(stderr, "rollcall: restore: failed part way (see above); "
+		    "once the cause is fixed, run it again with --force\n");
+		goto out;
+	}
 	printf("restore: %s restored into database %s (%zu blobs, %zu keys; "
 	    "schema %s)\n", in, PQdb(r.pg), r.blobs, r.keys,
 	    json_string_value(json_object_get(json_object_get(chk.manifest,
