@@ -190,10 +190,17 @@ add_keys(struct backup_run *b)
 	int i, n;
 
 	if ((n = scandir(b->cfg->auth_keys_dir, &names, pem_file, alphasort))
-	    < 0) {
+	    < 0 && errno == ENOENT) {
+		fprintf(stderr, "rollcall: backup: warning: auth.keys_dir %s "
+		    "does not exist: the archive holds no keys\n",
+		    b->cfg->auth_keys_dir);
+		json_object_set_new(b->manifest, "keys_included", json_false());
+		return RC_OK;
+	}
+	if (n < 0) {
 		fprintf(stderr, "rollcall: backup: auth.keys_dir %s: %s\n",
 		    b->cfg->auth_keys_dir, strerror(errno));
-		return errno == ENOENT ? RC_OK : RC_ERR;
+		return RC_ERR;
 	}
 	for (i = 0; i < n; i++) {
 		path = rc_asprintf("%s/%s", b->cfg->auth_keys_dir,
