@@ -11,6 +11,8 @@ debs=(
 	libcmocka-dev libsystemd-dev
 	dpkg-dev lintian
 	postgresql postgresql-contrib
+	# pg_dump / pg_restore, run by `rollcall backup` and `restore`.
+	postgresql-client
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
 	chromium

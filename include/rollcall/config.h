@@ -85,6 +85,9 @@ struct rc_config {
 	/* [store] */
 	char	*store_dir;		/* blobs, content-addressed */
 
+	/* [backup] */
+	char	*backup_dir;		/* `rollcall backup` and prune default */
+
 	/* [face] */
 	char	*face_models_dir;	/* face-api's model/ (vendor/face) */
 	char	*face_cascade_dir;	/* empty: Debian's opencv-data */

@@ -18,6 +18,10 @@ struct rc_config;
 struct rc_store;
 
 #define RC_STORE_KEY_LEN	64	/* lower-case hex SHA-256 */
+/* PostgreSQL advisory lock: `store gc` holds it exclusively while it
+ * deletes, `rollcall backup` shared while it copies blobs, so gc never
+ * deletes a blob a running backup's snapshot still names. */
+#define RC_STORE_GC_LOCK_KEY	"727278"
 
 /* One backend. put must be atomic: a reader (or a crash) never sees a
  * partial blob under its real name. put of bytes already stored writes

@@ -10,6 +10,7 @@
 
 #include "rollcall/api.h"
 #include "rollcall/auth.h"
+#include "rollcall/backup.h"
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/face.h"
@@ -43,6 +44,8 @@ static const struct command commands[] = {
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 	{ "export", rc_cli_export, "export --org SLUG [--month YYYY-MM] [--format csv|json] [--out FILE] [--mail]: the monthly report" },
 	{ "store", rc_cli_store, "store gc [--dry-run] [--grace SECONDS]: delete blobs no picture names" },
+	{ "backup", rc_cli_backup, "backup [--out FILE] [--no-keys] | verify FILE | prune [--dir D] [--keep-daily N] [--keep-monthly N]" },
+	{ "restore", rc_cli_restore, "restore --in FILE [--force]: verify, then restore into an empty database, store and keys dir" },
 	{ "leave", rc_cli_leave, "leave digest [--org SLUG]: mail each org's admins its pending leave requests" },
 };
 

@@ -112,6 +112,8 @@ static const struct key keys[] = {
 
 	S("store", "dir", store_dir, "var/blobs", 0),
 
+	S("backup", "dir", backup_dir, "var/backups", 0),
+
 	S("face", "models_dir", face_models_dir, RC_FACE_MODELS_DIR_DEFAULT, 0),
 	S("face", "cascade_dir", face_cascade_dir, "", 0),
 	S("face", "detector_model", face_detector_model, "", 0),

@@ -82,6 +82,10 @@ static const char SQL_UNNAMED_KEYS[] =
     " FROM jsonb_array_elements_text($1::jsonb) k"
     " WHERE NOT EXISTS (SELECT 1 FROM pictures"
     " WHERE sha256 = k OR thumb_sha256 = k)";
+/* Held until the claim's transaction ends; a running `rollcall backup`
+ * holds it shared while it copies the blobs of its snapshot. */
+static const char SQL_BLOB_LOCK[] =
+    "SELECT pg_try_advisory_xact_lock(" RC_STORE_GC_LOCK_KEY ")";
 /* Deletes up to PURGE_BATCH check-in photos older than $1 days and queues
  * one blob_delete job per org for their blobs, in one statement. Row:
  * photos deleted, jobs queued. */
@@ -521,6 +525,29 @@ stored_since(struct rc_store *store, const char *key, long long job_age_ms)
 	    age_ms < job_age_ms;
 }
 
+/* False while a backup copies blobs: a blob whose row was deleted after
+ * the backup's snapshot is still in that backup's list. The job is
+ * retried with the usual backoff; should it die meanwhile, the blob is
+ * unnamed and `rollcall store gc` collects it. */
+static int
+blobs_unlocked(struct worker *w, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(w->pg, SQL_BLOB_LOCK);
+	int got;
+
+	if (check_result(w->pg, res, "blob lock") != RC_OK) {
+		snprintf(err, errlen, "cannot take the blob lock");
+		PQclear(res);
+		return 0;
+	}
+	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!got)
+		snprintf(err, errlen, "a backup (or store gc) is running; "
+		    "the blobs are deleted after it");
+	return got;
+}
+
 /* Unlinks each key of the payload that no picture row names. The rows
  * were deleted in the transaction that queued the job, so by now they are
  * committed; a store that fails is retried later. */
@@ -537,7 +564,8 @@ deliver_blob_delete(struct worker *w, const struct job *job, char *err,
 
 	if (keys == NULL)
 		return OUT_DEAD;
-	if (open_store(w, err, errlen) != RC_OK)
+	if (open_store(w, err, errlen) != RC_OK || !blobs_unlocked(w, err,
+	    errlen))
 		goto out;
 	res = PQexecParams(w->pg, SQL_UNNAMED_KEYS, 2, NULL, params, NULL, NULL,
 	    0);

@@ -19,6 +19,8 @@
 
 static const char SQL_LIVE_KEYS[] =
     "SELECT sha256 FROM pictures UNION SELECT thumb_sha256 FROM pictures";
+static const char SQL_GC_LOCK[] =
+    "SELECT pg_try_advisory_lock(" RC_STORE_GC_LOCK_KEY ")";
 
 typedef char blob_key[RC_STORE_KEY_LEN + 1];
 
@@ -77,24 +79,43 @@ key_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* Loads every key a pictures row names, sorted for bsearch. */
+/* A running `rollcall backup` holds the lock shared from before its
+ * snapshot until its last blob is copied; a blob its snapshot names may
+ * have lost its row since (and be old), so the grace alone cannot protect
+ * it. gc refuses to run rather than wait: a backup can take a while, and
+ * the next gc will do the work. The lock ends with the connection. */
 static int
-load_live_keys(const struct rc_config *cfg, struct gc_run *run)
+lock_out_backups(PGconn *pg)
 {
-	char err[512];
-	PGresult *res;
-	PGconn *pg;
-	int i, n;
+	PGresult *res = PQexecParams(pg, SQL_GC_LOCK, 0, NULL, NULL, NULL,
+	    NULL, 0);
+	int got;
 
-	if ((pg = rc_db_connect_blocking(cfg->db_url, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "rollcall: %s", err);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "rollcall: store gc: %s", PQerrorMessage(pg));
+		PQclear(res);
 		return -1;
 	}
+	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!got)
+		fprintf(stderr, "rollcall: store gc: a backup (or another gc, "
+		    "or the jobs worker deleting blobs) is running; nothing "
+		    "deleted, try again when it is done\n");
+	return got ? 0 : -1;
+}
+
+/* Loads every key a pictures row names, sorted for bsearch. */
+static int
+load_live_keys(PGconn *pg, struct gc_run *run)
+{
+	PGresult *res;
+	int i, n;
+
 	res = PQexecParams(pg, SQL_LIVE_KEYS, 0, NULL, NULL, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "rollcall: store gc: %s", PQerrorMessage(pg));
 		PQclear(res);
-		PQfinish(pg);
 		return -1;
 	}
 	n = PQntuples(res);
@@ -103,7 +124,6 @@ load_live_keys(const struct rc_config *cfg, struct gc_run *run)
 		snprintf(run->live[run->nlive++], sizeof(blob_key), "%s",
 		    PQgetvalue(res, i, 0));
 	PQclear(res);
-	PQfinish(pg);
 	qsort(run->live, run->nlive, sizeof(*run->live), key_cmp);
 	return 0;
 }
@@ -181,14 +201,25 @@ tmp_cb(const char *name, int64_t age_sec, void *arg)
 static int
 gc_run(const struct rc_config *cfg, struct gc_run *run)
 {
-	if (load_live_keys(cfg, run) != 0)
+	char err[512];
+	PGconn *pg;
+
+	if ((pg = rc_db_connect_blocking(cfg->db_url, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "rollcall: %s", err);
 		return 1;
+	}
+	if (lock_out_backups(pg) != 0 || load_live_keys(pg, run) != 0) {
+		PQfinish(pg);
+		return 1;
+	}
 	if (rc_store_each(run->store, collect_cb, run) != RC_OK) {
 		fprintf(stderr, "rollcall: store gc: cannot list %s\n",
 		    cfg->store_dir);
+		PQfinish(pg);
 		return 1;
 	}
 	delete_doomed(run);
+	PQfinish(pg);	/* lets backups start again */
 	if (rc_store_each_tmp(run->store, tmp_cb, run) != RC_OK) {
 		fprintf(stderr, "rollcall: store gc: cannot list %s/tmp\n",
 		    cfg->store_dir);
