@@ -182,6 +182,45 @@ header_bytes(struct rc_req *req)
 	return n;
 }
 
+/* Every text a handler reads from the URL — query names and values, path
+ * parameters — is checked here, once: PostgreSQL refuses invalid UTF-8
+ * (22021), which would otherwise surface as a 500 from whichever query
+ * received it. Replies 400 naming the parameter and returns RC_ERR. */
+static rc_status
+check_url_text(struct rc_req *req)
+{
+	struct evkeyval *kv;
+	const char *bad = NULL;
+	char msg[160], detail[200];
+	int i;
+
+	TAILQ_FOREACH(kv, &req->query, next) {
+		if (!rc_utf8_valid(kv->key, strlen(kv->key))) {
+			rc_http_fail(req, 400, "malformed_query", "a query "
+			    "parameter name is not valid UTF-8");
+			return RC_ERR;
+		}
+		if (!rc_utf8_valid(kv->value, strlen(kv->value))) {
+			bad = kv->key;
+			break;
+		}
+	}
+	for (i = 0; bad == NULL && i < req->nparams; i++)
+		if (!rc_utf8_valid(req->params[i].value,
+		    strlen(req->params[i].value))) {
+			snprintf(msg, sizeof(msg), "%.*s",
+			    (int)req->params[i].namelen, req->params[i].name);
+			bad = msg;
+		}
+	if (bad == NULL)
+		return RC_OK;
+	snprintf(detail, sizeof(detail), "the parameter \"%.64s\" is not "
+	    "valid UTF-8 text", bad);
+	rc_http_fail_fields(req, 400, "malformed_query", detail, json_pack("[{s:s, s:s}]", "field", bad,
+	    "message", "must be valid UTF-8 text"));
+	return RC_ERR;
+}
+
 static void
 route_request(struct rc_req *req)
 {
@@ -192,6 +231,8 @@ route_request(struct rc_req *req)
 	req->route = rc_router_match(router, req->method, req->path,
 	    req->params, &req->nparams, &methods);
 	if (req->route != NULL) {
+		if (check_url_text(req) != RC_OK)
+			return;
 		if ((req->route->flags & RC_ROUTE_JSON) &&
 		    rc_http_parse_json_body(req) != RC_OK)
 			return;
