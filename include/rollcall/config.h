@@ -58,8 +58,9 @@ struct rc_config {
 	int	 auth_argon_opslimit;	/* 0: libsodium INTERACTIVE */
 	int	 auth_argon_memlimit_kib;	/* 0: libsodium INTERACTIVE */
 	char	*auth_common_passwords;
-	int	 auth_login_max_failures;	/* before a lock */
-	int	 auth_login_lock_seconds;
+	int	 auth_login_max_failures;	/* per e-mail + address, before a lock */
+	int	 auth_login_lock_seconds;	/* the longest lock */
+	int	 auth_login_delay_seconds;	/* the first lock; doubles after */
 	int	 auth_demo_seed;	/* create a demo org + admin on first start */
 
 	/* [mail] */

@@ -92,6 +92,7 @@ static const struct key keys[] = {
 	    "conf/common-passwords.txt", 0),
 	I("auth", "login_max_failures", auth_login_max_failures, "5", 1, 1000),
 	I("auth", "login_lock_seconds", auth_login_lock_seconds, "900", 1, 86400),
+	I("auth", "login_delay_seconds", auth_login_delay_seconds, "30", 1, 86400),
 	B("auth", "demo_seed", auth_demo_seed, "false"),
 
 	S("mail", "smtp_url", mail_smtp_url, "", 0),

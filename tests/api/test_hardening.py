@@ -55,3 +55,143 @@ def test_invalid_utf8_in_a_json_body_is_400(acme, raw):
                   headers={"Content-Type": "application/json"})
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "malformed_json"
+
+
+# ---- findings 2 and 3: the brute-force defence ------------------------------
+
+class SourceAdapter(requests.adapters.HTTPAdapter):
+    """Connects from a chosen local address: Linux routes all of 127/8 to
+    lo, so 127.0.0.2 and 127.0.0.3 are two clients the daemon tells apart
+    by their socket peer."""
+
+    def __init__(self, source, **kw):
+        self.source = source
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.source, 0)
+        super().init_poolmanager(*args, **kw)
+
+
+def client(d, source):
+    s = requests.Session()
+    s.mount("http://", SourceAdapter(source))
+    s.base = d.url
+    return s
+
+
+def sign_in(s, email, password=PW, **kw):
+    return s.post(s.base + API + "/auth/login", timeout=10,
+                  json={"email": email, "password": password, **kw.pop(
+                      "extra", {})}, **kw)
+
+
+def failures(d, key):
+    v = d.psql("SELECT failures FROM login_failures WHERE key = '%s'" % key)
+    return int(v) if v else 0
+
+
+@pytest.fixture
+def office(make_daemon):
+    d = make_daemon()
+    make_org(d, "acme")
+    for who in ("ada", "bob"):
+        add_user(d, "%s@acme.example" % who, "employee", "acme")
+    return d
+
+
+def test_an_office_behind_one_nat_is_never_locked_out(office):
+    nat = client(office, "127.0.0.2")
+    codes = [sign_in(nat, "nobody%d@acme.example" % i, "wrong guess").
+             status_code for i in range(20)]
+    assert codes == [401] * 19 + [429], codes    # the address is locked
+    assert failures(office, "ip:127.0.0.2") == 20
+    # a colleague whom this address has not been failing signs in
+    r = sign_in(nat, "bob@acme.example")
+    assert r.status_code == 200, r.text
+    # and so does one more, after yet more failures from the address
+    assert sign_in(nat, "nobody0@acme.example", "x").status_code == 429
+    assert sign_in(nat, "ada@acme.example").status_code == 200
+
+
+def test_guessing_a_chosen_account_does_not_lock_its_owner(office):
+    attacker = client(office, "127.0.0.2")
+    codes = [sign_in(attacker, "ada@acme.example", "guess %d" % i).
+             status_code for i in range(5)]
+    assert codes == [401] * 4 + [429], codes
+    # the owner, from another address, with the right password
+    owner = client(office, "127.0.0.3")
+    r = sign_in(owner, "ada@acme.example")
+    assert r.status_code == 200, r.text
+    # even once the e-mail itself is locked (4 x 5 failures from elsewhere)
+    for src in ("127.0.0.4", "127.0.0.5", "127.0.0.6"):
+        c = client(office, src)
+        for i in range(5):
+            sign_in(c, "ada@acme.example", "guess %d" % i)
+    assert failures(office, "email:ada@acme.example") == 20
+    assert office.psql("SELECT locked_until > now() FROM login_failures "
+                       "WHERE key = 'email:ada@acme.example'") == "t"
+    assert sign_in(owner, "ada@acme.example").status_code == 200
+    # the attacker's address stays locked for ada, right password or not
+    assert sign_in(attacker, "ada@acme.example").status_code == 429
+
+
+def test_a_device_with_a_live_refresh_token_is_trusted(office):
+    nat = client(office, "127.0.0.2")
+    r = sign_in(nat, "ada@acme.example", extra={"cookie": True})
+    assert r.status_code == 200
+    cookie = r.cookies["rollcall_refresh"]
+    # someone behind the same NAT guesses ada's password until it locks
+    stranger = client(office, "127.0.0.2")
+    for i in range(5):
+        sign_in(stranger, "ada@acme.example", "guess %d" % i)
+    assert sign_in(stranger, "ada@acme.example").status_code == 429
+    # ada's browser, holding its refresh cookie, still gets in
+    r = sign_in(nat, "ada@acme.example",
+                headers={"Cookie": "rollcall_refresh=" + cookie})
+    assert r.status_code == 200, r.text
+    # a refresh token of someone else, or a made-up one, trusts nothing
+    r = sign_in(stranger, "ada@acme.example",
+                headers={"Cookie": "rollcall_refresh=" + "x" * 43})
+    assert r.status_code == 429
+    bob = sign_in(client(office, "127.0.0.3"), "bob@acme.example",
+                  extra={"cookie": True}).cookies["rollcall_refresh"]
+    r = sign_in(stranger, "ada@acme.example",
+                headers={"Cookie": "rollcall_refresh=" + bob})
+    assert r.status_code == 429
+
+
+def test_guessing_from_one_address_is_bounded_with_growing_delays(
+        make_daemon):
+    d = make_daemon(auth_login_delay_seconds=30, auth_login_lock_seconds=100)
+    make_org(d, "acme")
+    add_user(d, "ada@acme.example", "employee", "acme")
+    a = client(d, "127.0.0.2")
+    pair = "email:ada@acme.example|ip:127.0.0.2"
+    waits = []
+    for i in range(4):
+        assert sign_in(a, "ada@acme.example", "guess %d" % i).status_code \
+            == 401
+    for i in range(4):
+        r = sign_in(a, "ada@acme.example", "again %d" % i)
+        assert r.status_code == 429
+        waits.append(int(r.headers["Retry-After"]))
+        # while locked nothing is checked or counted, right password or not
+        n = failures(d, pair)
+        assert sign_in(a, "ada@acme.example").status_code == 429
+        assert sign_in(a, "ada@acme.example", "more").status_code == 429
+        assert failures(d, pair) == n
+        d.psql("UPDATE login_failures SET locked_until = now() - "
+               "interval '1 second' WHERE key = '%s'" % pair)
+    # 30 s, doubling per failure, capped at auth.login_lock_seconds
+    assert all(e - 1 <= w <= e for w, e in zip(waits, [30, 60, 100, 100])), \
+        waits
+    # spraying other accounts from the address: each new one gets one
+    # guess, then the address's lock stops it too
+    for i in range(20):
+        sign_in(a, "spray%d@acme.example" % i, "guess")
+    assert d.psql("SELECT locked_until > now() FROM login_failures WHERE "
+                  "key = 'ip:127.0.0.2'") == "t"
+    n = failures(d, "ip:127.0.0.2")
+    assert sign_in(a, "spray0@acme.example", "guess").status_code == 429
+    assert failures(d, "ip:127.0.0.2") == n
