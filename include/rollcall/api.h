@@ -41,7 +41,8 @@ int	rc_api_has(struct rc_req *req, const char *field);
 /* A string of min..max characters (code points), without NUL. */
 rc_status rc_api_string(struct rc_req *req, const char *field, int required,
 	    size_t min, size_t max, const char **out);
-/* The same, on one line: no control characters at all (names, titles). */
+/* The same, on one line: no control characters at all (names, titles);
+ * with min > 0, not only spaces either. */
 rc_status rc_api_line(struct rc_req *req, const char *field, int required,
 	    size_t min, size_t max, const char **out);
 /* An e-mail address (addr-spec, ASCII, at most 254 bytes, a domain of

@@ -195,3 +195,59 @@ def test_guessing_from_one_address_is_bounded_with_growing_delays(
     n = failures(d, "ip:127.0.0.2")
     assert sign_in(a, "spray0@acme.example", "guess").status_code == 429
     assert failures(d, "ip:127.0.0.2") == n
+
+
+# ---- finding 6: the smaller ones --------------------------------------------
+
+def raw_request(d, data, timeout=5):
+    import socket
+    with socket.create_connection(("127.0.0.1", d.port), timeout) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, _, body = out.partition(b"\r\n\r\n")
+                m = [l for l in head.split(b"\r\n")
+                     if l.lower().startswith(b"content-length:")]
+                if m and len(body) >= int(m[0].split(b":")[1]):
+                    break
+        return out
+
+
+@pytest.mark.parametrize("method", [b"FOO", b"TRACE", b"CONNECT", b"BREW"])
+def test_an_unknown_method_gets_problem_json_501(daemon, method):
+    import json
+    out = raw_request(daemon, method + b" / HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 0\r\n\r\n")
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501 "), head
+    assert b"content-type: application/problem+json" in head.lower()
+    p = json.loads(body)
+    assert p["status"] == 501 and p["code"] == "not_implemented"
+    # the daemon still serves
+    assert daemon.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("name", [" ", "     ", "\u00a0\u3000 ", "\u2003"])
+def test_a_name_of_only_spaces_is_refused(acme, name):
+    users = acme.psql("SELECT count(*) FROM users")
+    r = acme.post(API + "/users", headers=acme.auth, json={
+        "email": "new@acme.example", "name": name, "role": "employee",
+        "send_credentials": False})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0] == {"field": "name",
+                                     "message": "must not be blank"}
+    assert acme.psql("SELECT count(*) FROM users") == users
+    r = acme.post(API + "/orgs/%s/holidays" % acme.psql(
+        "SELECT id FROM orgs WHERE slug = 'acme'"), headers=acme.auth,
+        json={"date": "2026-12-25", "name": name})
+    assert r.status_code == 422, r.text
+    # a name with spaces around words is fine
+    r = acme.post(API + "/users", headers=acme.auth, json={
+        "email": "new@acme.example", "name": " Ada  Lovelace ",
+        "role": "employee", "send_credentials": False})
+    assert r.status_code == 201, r.text
