@@ -251,3 +251,46 @@ def test_a_name_of_only_spaces_is_refused(acme, name):
         "email": "new@acme.example", "name": " Ada  Lovelace ",
         "role": "employee", "send_credentials": False})
     assert r.status_code == 201, r.text
+
+
+# ECDSA malleability and exp, with tokens signed by the daemon's own key
+# (test_tokens.py's ctx: the key from keys_dir, a control token accepted).
+from test_tokens import (P256_N, assert_refused, b64u, ctx,  # noqa: E402,F401
+                         es256, fresh_claims, me, unb64u)
+
+
+def with_s(token, s):
+    head, _, sig = token.rpartition(".")
+    raw = unb64u(sig)
+    return head + "." + b64u(raw[:32] + s.to_bytes(32, "big"))
+
+
+def test_a_high_s_signature_is_refused(ctx):
+    for _ in range(16):
+        tok = es256(ctx.key, ctx.header, fresh_claims(ctx))
+        s = int.from_bytes(unb64u(tok.rpartition(".")[2])[32:], "big")
+        low, high = min(s, P256_N - s), max(s, P256_N - s)
+        # the same signature in both forms: only the low-s one passes
+        assert me(ctx, with_s(tok, low)).status_code == 200
+        assert_refused(ctx, with_s(tok, high))
+    # and the daemon's own tokens are all low-s (OpenSSL makes either)
+    for _ in range(16):
+        r = ctx.d.post(API + "/auth/login", json={
+            "email": "ada@acme.example", "password": "correct horse battery"})
+        s = int.from_bytes(unb64u(r.json()["access_token"].rpartition(".")[2])
+                           [32:], "big")
+        assert s <= P256_N // 2
+
+
+def test_a_token_is_refused_from_the_second_its_exp_names(ctx):
+    import time
+    now = int(time.time())
+    for exp in (now - 1, now):
+        assert_refused(ctx, es256(ctx.key, ctx.header,
+                                  fresh_claims(ctx, iat=now - 60, exp=exp)))
+    ok = es256(ctx.key, ctx.header, fresh_claims(ctx, iat=now - 60,
+                                                 exp=now + 3))
+    assert me(ctx, ok).status_code == 200
+    # the verified-token cache must not outlive exp either
+    time.sleep(max(0, now + 3 - time.time()) + 0.1)
+    assert_refused(ctx, ok)
