@@ -17,6 +17,8 @@ struct rc_config {
 	char	*server_static_dir;
 	char	*server_vendor_dir;	/* the app's npm libraries, at /vendor/ */
 	int	 server_idle_timeout;	/* seconds a connection may idle */
+	int	 server_header_timeout;	/* seconds for a request's headers */
+	int	 server_min_body_rate;	/* bytes/s after that; 0: no check */
 	int	 server_drain_timeout;	/* seconds SIGTERM waits for requests */
 	int	 server_cpu_threads;	/* 0: one per core */
 	int	 server_test_routes;	/* debug routes used by the tests */

@@ -20,6 +20,7 @@ struct rc_db_pool;
 struct rc_principal;
 struct rc_router;
 struct rc_server;
+struct rc_slow;
 struct rc_static;
 
 #define RC_HTTP_MAX_PARAMS	4
@@ -68,6 +69,7 @@ struct rc_loop {
 	struct evhttp_bound_socket *bound;
 	struct rc_db_pool	*db;
 	struct rc_static	*statics;	/* this loop's snapshot of static/ */
+	struct rc_slow		*slow;		/* header deadline, body rate */
 	pthread_t		 thread;
 	int			 in_flight;	/* requests owned by this loop */
 	int			 unsent;	/* replies not yet fully written */

@@ -421,6 +421,7 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	}
 	loop->mailbox_ev = event_new(loop->base, -1, 0, mailbox_cb, loop);
 	evhttp_set_timeout(loop->http, cfg->server_idle_timeout);
+	loop->slow = rc_http_slow_new(loop);
 	/* libevent answers a plain 400 past its own limit; twice ours leaves
 	 * room to answer 413 problem+json ourselves (headers_too_large). */
 	evhttp_set_max_headers_size(loop->http,
@@ -694,6 +695,7 @@ loop_cleanup(struct rc_loop *loop)
 	rc_db_pool_free(loop->db);
 	if (loop->http != NULL)
 		evhttp_free(loop->http);
+	rc_http_slow_free(loop->slow);
 	if (loop->drain_ev != NULL)
 		event_free(loop->drain_ev);
 	if (loop->mailbox_ev != NULL)

@@ -294,3 +294,86 @@ def test_a_token_is_refused_from_the_second_its_exp_names(ctx):
     # the verified-token cache must not outlive exp either
     time.sleep(max(0, now + 3 - time.time()) + 0.1)
     assert_refused(ctx, ok)
+
+
+# ---- finding 5: slow clients ------------------------------------------------
+
+def closed_after(sock, drip, interval=1.0, limit=30):
+    """Sends drip one byte per interval until the server closes; returns the
+    seconds it took, or None if it was still open after limit seconds."""
+    import errno
+    import socket
+    import time
+    start = time.monotonic()
+    sock.setblocking(False)
+    for b in drip:
+        if time.monotonic() - start > limit:
+            return None
+        try:
+            if sock.recv(1024) == b"":
+                return time.monotonic() - start
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            return time.monotonic() - start
+        try:
+            sock.send(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - start
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN,):
+                return time.monotonic() - start
+        time.sleep(interval)
+    return None
+
+
+def test_headers_one_byte_a_second_are_cut_at_header_timeout(make_daemon):
+    import socket
+    d = make_daemon(server_header_timeout=3, server_idle_timeout=60)
+    s = socket.create_connection(("127.0.0.1", d.port))
+    took = closed_after(s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+                        b"X-Slow: " + b"a" * 100, limit=15)
+    s.close()
+    assert took is not None, "still open after 15 s"
+    assert 2.5 <= took <= 6, took
+    assert d.get("/healthz").status_code == 200
+
+
+def test_a_body_below_min_body_rate_is_cut(make_daemon):
+    import socket
+    d = make_daemon(server_header_timeout=2, server_min_body_rate=100)
+    s = socket.create_connection(("127.0.0.1", d.port))
+    s.sendall(b"POST /api/v1/test/echo HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: 5000\r\n"
+              b"\r\n")
+    took = closed_after(s, b"[" * 5000, interval=0.2, limit=15)
+    s.close()
+    assert took is not None, "still open after 15 s"
+    assert 1.5 <= took <= 6, took
+
+
+def test_idle_keep_alive_and_steady_clients_are_not_cut(make_daemon):
+    import socket
+    import time
+    d = make_daemon(server_header_timeout=2, server_min_body_rate=100)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    s.sendall(req)
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    time.sleep(4)       # idle between requests: idle_timeout's business
+    s.sendall(req)
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    # a body that keeps above the rate, past the grace, gets its answer
+    body = b'{"k": "' + b"v" * 1200 + b'"}'
+    s.sendall(b"POST /api/v1/test/echo HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+              % len(body))
+    for i in range(0, len(body), 100):
+        s.sendall(body[i:i + 100])
+        time.sleep(0.25)        # 400 bytes/s for 3 s
+    out = b""
+    while b"\r\n\r\n" not in out or not out.endswith(b"}"):
+        out += s.recv(65536)
+    assert out.startswith(b"HTTP/1.1 200"), out[:100]
+    s.close()
+
