@@ -325,10 +325,18 @@ add_date(struct rc_mail_buf *b)
 	rc_mail_buf_adds(b, line);
 }
 
-/* RFC 5322 3.6.4: <random@domain of the sender>. The hex part also names
- * the spool file. */
+static bool
+stable_id(const char *id)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	return n > 0 && n <= 64 && strspn(id, "0123456789abcdef") == n;
+}
+
+/* RFC 5322 3.6.4: <id@domain of the sender>, id the message's stable one
+ * or random. The hex part also names the spool file. */
 static void
-add_message_id(struct rc_mail_buf *b, const char *from)
+add_message_id(struct rc_mail_buf *b, const struct rc_mail_message *m)
 {
 	unsigned char rnd[16];
 	char hex[2 * sizeof(rnd) + 1];
@@ -336,8 +344,8 @@ add_message_id(struct rc_mail_buf *b, const char *from)
 	rc_random_bytes(rnd, sizeof(rnd));
 	rc_hex_encode(rnd, sizeof(rnd), hex);
 	rc_mail_buf_adds(b, "Message-ID: <");
-	rc_mail_buf_adds(b, hex);
-	rc_mail_buf_adds(b, strchr(from, '@'));
+	rc_mail_buf_adds(b, stable_id(m->id) ? m->id : hex);
+	rc_mail_buf_adds(b, strchr(m->from, '@'));
 	rc_mail_buf_adds(b, ">\r\n");
 }
 
@@ -362,7 +370,7 @@ add_headers(struct rc_mail_buf *b, const struct rc_mail_message *m)
 	hdr_begin(&h, b, "Subject");
 	hdr_unstructured(&h, m->subject);
 	hdr_end(&h);
-	add_message_id(b, m->from);
+	add_message_id(b, m);
 	rc_mail_buf_adds(b, "MIME-Version: 1.0\r\n");
 	/* RFC 3834: machine-sent, so vacation responders stay quiet. */
 	rc_mail_buf_adds(b, "Auto-Submitted: auto-generated\r\n");

@@ -377,3 +377,53 @@ def test_idle_keep_alive_and_steady_clients_are_not_cut(make_daemon):
     assert out.startswith(b"HTTP/1.1 200"), out[:100]
     s.close()
 
+
+# ---- finding 4: a redelivered job is the same message ------------------------
+
+def _crash_after_delivery(d, jid):
+    """The row as a kill -9 between delivery and commit leaves it: the mail
+    is out, the job still pending (attempts as before)."""
+    d.psql("UPDATE jobs SET state = 'pending', run_at = now(), done_at = "
+           "NULL, attempts = 0 WHERE id = '%s'" % jid)
+
+
+LEAVE_MAIL = {"to": ["boss@example.com"], "subject": "Leave request",
+              "text": "Ada asks for 3 days."}
+
+
+def test_a_redelivered_job_replaces_its_spool_file(make_daemon):
+    import email
+    import email.policy
+    import glob
+    import os
+    from test_jobs import insert_job, wait_job
+    d = make_daemon(mail_smtp_url="", mail_from="rollcall@acme.example")
+    spool = os.path.join(d.tmp, "spool")
+    jid = insert_job(d, LEAVE_MAIL)
+    hexid = jid.replace("-", "")
+    wait_job(d, jid, lambda r: r["state"] == "done")
+    for _ in range(2):
+        _crash_after_delivery(d, jid)
+        wait_job(d, jid, lambda r: r["state"] == "done")
+    files = glob.glob(os.path.join(spool, "*"))
+    assert [os.path.basename(f) for f in files] == [hexid + ".eml"]
+    with open(files[0], "rb") as f:
+        m = email.message_from_binary_file(f, policy=email.policy.default)
+    assert m["Message-ID"] == "<%s@acme.example>" % hexid
+    # another job is another message
+    jid2 = insert_job(d, LEAVE_MAIL)
+    wait_job(d, jid2, lambda r: r["state"] == "done")
+    assert len(glob.glob(os.path.join(spool, "*.eml"))) == 2
+
+
+def test_a_redelivered_job_keeps_its_message_id_over_smtp(make_daemon, smtp):
+    from test_jobs import insert_job, wait_job
+    d = make_daemon(mail_smtp_url=smtp.url, mail_from="rollcall@acme.example")
+    jid = insert_job(d, LEAVE_MAIL)
+    wait_job(d, jid, lambda r: r["state"] == "done")
+    _crash_after_delivery(d, jid)
+    wait_job(d, jid, lambda r: r["state"] == "done")
+    msgs = smtp.wait(2)
+    ids = {m["Message-ID"] for m in msgs}
+    # SMTP itself delivers twice; the receiver sees one Message-ID
+    assert ids == {"<%s@acme.example>" % jid.replace("-", "")}, ids
