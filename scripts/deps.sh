@@ -8,7 +8,7 @@ debs=(
 	build-essential pkg-config
 	libevent-dev libpq-dev libjansson-dev libinih-dev libsodium-dev
 	libjwt-dev libcurl4-openssl-dev libssl-dev libopencv-dev opencv-data
-	libcmocka-dev
+	libcmocka-dev clang libclang-rt-14-dev
 	postgresql postgresql-contrib
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
