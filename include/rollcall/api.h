@@ -20,6 +20,10 @@ struct rc_router;
 /* Loads what the handlers need (blocking: before the loops start). */
 rc_status rc_api_start(const struct rc_config *cfg, char *err, size_t errlen);
 void	rc_api_stop(void);
+/* SIGHUP (main thread): loads auth.keys_dir again into a new key set that
+ * signs and verifies from then on (key rotation); on failure logs and
+ * keeps the current one. */
+void	rc_api_reload_keys(const struct rc_config *cfg);
 /* Registers every API route (and the core ones). */
 void	rc_api_routes(struct rc_router *r);
 

@@ -48,6 +48,8 @@ struct rc_server {
 	struct event_base	*main_base;
 	struct cidr		*metrics_allow;
 	size_t			 nmetrics_allow;
+	void			(*on_reload)(void *arg);
+	void			*on_reload_arg;
 };
 
 /* static.c */

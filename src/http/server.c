@@ -628,6 +628,15 @@ reload(struct rc_server *s)
 	}
 	rc_static_unref(st);
 	rc_log(RC_LOG_INFO, "SIGHUP: log reopened, static files reloaded");
+	if (s->on_reload != NULL)
+		s->on_reload(s->on_reload_arg);
+}
+
+void
+rc_server_on_reload(struct rc_server *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_reload = fn;
+	s->on_reload_arg = arg;
 }
 
 static void

@@ -427,3 +427,74 @@ def test_a_redelivered_job_keeps_its_message_id_over_smtp(make_daemon, smtp):
     ids = {m["Message-ID"] for m in msgs}
     # SMTP itself delivers twice; the receiver sees one Message-ID
     assert ids == {"<%s@acme.example>" % jid.replace("-", "")}, ids
+
+
+# ---- key rotation ------------------------------------------------------------
+
+def test_key_rotation_across_a_reload(ctx, tmp_path):
+    import glob
+    import json
+    import os
+    import signal
+    import time
+    from test_tokens import _node_verify
+    d = ctx.d
+    keys_dir = os.path.join(d.tmp, "keys")
+
+    def sign_in():
+        r = d.post(API + "/auth/login", json={
+            "email": "ada@acme.example", "password": "correct horse battery"})
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def kid(tok):
+        return json.loads(unb64u(tok.split(".")[0]))["kid"]
+
+    def jose_ok(tok):
+        f = tmp_path / "jwks.json"
+        f.write_text(json.dumps(d.get("/.well-known/jwks.json").json()))
+        return _node_verify(str(f), tok, "rollcall").returncode == 0
+
+    def reload(want_kids):
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            kids = {k["kid"] for k in
+                    d.get("/.well-known/jwks.json").json()["keys"]}
+            if kids == want_kids:
+                return
+            time.sleep(0.1)
+        raise AssertionError("JWKS never became %r" % want_kids)
+
+    old = sign_in()
+    old_kid = kid(old)
+    r = d.cli("keys", "rotate")
+    new_kid = r.stdout.split()[3]
+    assert new_kid != old_kid and len(glob.glob(keys_dir + "/*.pem")) == 2
+    # nothing changes until serve reloads
+    assert kid(sign_in()) == old_kid
+    reload({old_kid, new_kid})
+    new = sign_in()
+    assert kid(new) == new_kid
+    # both verify, here and in jose against the JWKS
+    for tok in (old, new):
+        assert me(ctx, tok).status_code == 200
+        assert jose_ok(tok)
+    # prune keeps the old key while its tokens may live (access_ttl)
+    assert "0 key(s) pruned" in d.cli("keys", "prune").stdout
+    assert len(glob.glob(keys_dir + "/*.pem")) == 2
+    # ... and retires it once the new key has signed for longer
+    newest = sorted(glob.glob(keys_dir + "/*.pem"))[-1]
+    past = time.time() - 900 - 3600 - 5
+    os.utime(newest, (past, past))
+    assert "1 key(s) pruned" in d.cli("keys", "prune").stdout
+    reload({new_kid})
+    assert_refused(ctx, old)
+    assert not jose_ok(old)
+    assert me(ctx, new).status_code == 200 and jose_ok(new)
+    assert kid(sign_in()) == new_kid
+    # the newest key is never pruned
+    os.utime(newest, (past, past))
+    assert "0 key(s) pruned" in d.cli("keys", "prune", "--grace",
+                                      "0").stdout
+    assert d.cli("keys", "bogus", check=False).returncode == 2
