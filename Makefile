@@ -55,7 +55,11 @@ MAINOBJ	 = $(OBJDIR)/cli/main.o
 LIB	 = $(OBJDIR)/librollcall.a
 
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
-UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC))
+# C++ unit tests: the face nets (test_nets is also the tool that
+# tests/api/test_face_oracle.py drives).
+UNIT_CXXSRC = $(wildcard tests/unit/test_*.cpp)
+UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
+	   $(patsubst tests/unit/%.cpp,$(OBJDIR)/tests/%,$(UNIT_CXXSRC))
 
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(OBJDIR)/fuzz/%,$(FUZZ_SRC))
@@ -63,7 +67,8 @@ FUZZ_SECONDS ?= 10
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
 
-.PHONY: all deps run test unit api asan bench clean help fuzz fuzz-run
+.PHONY: all deps run test unit api asan bench clean help fuzz fuzz-run e2e \
+	screenshots
 all: $(BIN)
 
 help:
@@ -72,6 +77,8 @@ help:
 	@echo "make run      start a private PostgreSQL and serve on 127.0.0.1:8080"
 	@echo "make test     every test (unit + API against real PostgreSQL/SMTP)"
 	@echo "make asan     the same tests on an ASan+UBSan build"
+	@echo "make e2e      the browser tests only (headless Chromium, tests/e2e)"
+	@echo "make screenshots  the browser tests, saving docs/screenshots/*.png"
 	@echo "make bench    benchmarks (not pass/fail); figures are printed"
 	@echo "make fuzz     each tests/fuzz driver for FUZZ_SECONDS (default 10)"
 	@echo "make clean    remove build output"
@@ -103,6 +110,11 @@ $(OBJDIR)/tests/%: tests/unit/%.c $(LIB)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS) -lcmocka -lstdc++
 
+$(OBJDIR)/tests/%: tests/unit/%.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	$(Q)$(CXX) $(CXXFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
 $(OBJDIR)/fuzz/%: tests/fuzz/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
@@ -124,6 +136,12 @@ run: deps $(BIN)
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
 	@scripts/test.sh $(BIN) $(UNIT_BIN)
+
+e2e: deps $(BIN)
+	@scripts/test.sh --e2e $(BIN)
+
+screenshots: deps $(BIN)
+	@E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots scripts/test.sh --e2e $(BIN)
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=asan test-asan

@@ -12,6 +12,7 @@ debs=(
 	postgresql postgresql-contrib
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
 	prometheus wrk curl
+	chromium
 )
 command -v node >/dev/null 2>&1 || debs+=(nodejs npm)
 
@@ -37,11 +38,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
-# npm packages of the tests (jose for JWKS checks), from tests/package-lock.json.
-if [ -f "$root/tests/package.json" ] &&
-	{ [ ! -d "$root/tests/node_modules" ] ||
-	  [ "$root/tests/package-lock.json" -nt "$root/tests/node_modules" ]; }; then
-	echo "deps: npm ci in tests/"
-	(cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-	touch "$root/tests/node_modules"
-fi
+# npm packages from committed lock files, each a no-op when up to date:
+# tests/ (jose for JWKS checks) and vendor/face/ (the face models that
+# face.models_dir points at: @vladmandic/face-api's model/ folder).
+npm_ci() {
+	local dir=$root/$1
+	[ -f "$dir/package.json" ] || return 0
+	if [ ! -d "$dir/node_modules" ] ||
+		[ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+		echo "deps: npm ci in $1/"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+		touch "$dir/node_modules"
+	fi
+}
+npm_ci tests
+npm_ci vendor/face
+# vendor/app/: the browser app's libraries, served at /vendor/.
+npm_ci vendor/app

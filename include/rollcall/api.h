@@ -210,6 +210,9 @@ void	rc_api_kiosks_routes(struct rc_router *r);
 /* What rc_api_start opened (NULL before it). */
 struct rc_store		*rc_api_store(void);
 struct rc_face_engine	*rc_api_face_engine(void);
+/* The matcher's configuration from face.* (the strings point into cfg). */
+void			 rc_api_face_config(const struct rc_config *cfg,
+			    struct rc_face_config *out);
 
 /* rc_api_upload flags. */
 #define RC_UPLOAD_STORE		0x1	/* write JPEG + thumbnail to the store */

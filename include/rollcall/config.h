@@ -86,9 +86,10 @@ struct rc_config {
 	char	*store_dir;		/* blobs, content-addressed */
 
 	/* [face] */
+	char	*face_models_dir;	/* face-api's model/ (vendor/face) */
 	char	*face_cascade_dir;	/* empty: Debian's opencv-data */
-	char	*face_detector_model;	/* YuNet ONNX; empty: Haar cascade */
-	char	*face_recognizer_model;	/* SFace ONNX; empty: built-in */
+	char	*face_detector_model;	/* YuNet ONNX; empty: face-api's tiny */
+	char	*face_recognizer_model;	/* removed (SFace): must be empty */
 	int	 face_min_face_px;
 	char	*face_threshold;	/* default similarity to match, 0..1 */
 	int	 face_photo_retention_days;	/* check-in photos; 0: keep */

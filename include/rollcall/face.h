@@ -1,6 +1,16 @@
 /* In-process face matcher (replaces AWS Rekognition): detect, align, check
  * quality, make a template, compare templates, search a gallery 1:N.
- * Implemented in C++ on OpenCV (src/face/face.cpp); this is its C face. */
+ * Implemented in C++ on OpenCV DNN (src/face/ .cpp files: engine, detect,
+ * quality, template, search, picture, and the nets_*.cpp that run face-api's
+ * weights); this is its C face.
+ *
+ * The method ("dlib-resnet", version 1): face-api's tiny face detector (the
+ * Haar cascade as a fallback), its 68-point landmark net reduced to 5
+ * points, dlib's alignment (150 x 150 chip), and dlib's ResNet descriptor
+ * (128 floats, unit length); similarity is the cosine, clamped to [0, 1].
+ * The weights are the TensorFlow.js files of the npm package
+ * @vladmandic/face-api (model/), which `make deps` installs under
+ * vendor/face/. */
 #ifndef ROLLCALL_FACE_H
 #define ROLLCALL_FACE_H
 
@@ -20,16 +30,23 @@ extern "C" {
  *
  * Blocking: rc_face_engine_new, rc_face_extract and rc_face_extract_pixels
  * take milliseconds to seconds of CPU: call them on the CPU pool, never on
- * an event-loop thread. rc_face_search is CPU-bound too (about 6-7 ms per
- * 10,000 templates of the built-in method, 2086 floats each), and so are
- * rc_face_gallery_new and rc_face_gallery_search; the rest is cheap. OpenCV may also use its own threads inside a call; a daemon that
- * runs calls on its own pool may want OpenCV's thread count set to 1.
+ * an event-loop thread. rc_face_search is CPU-bound too (a fraction of a
+ * millisecond per 10,000 templates of 128 floats), and so are
+ * rc_face_gallery_new and rc_face_gallery_search; the rest is cheap.
+ * rc_face_engine_new sets OpenCV's own thread count to 1: a call runs on
+ * its caller's thread only, and callers run calls side by side.
  */
 
+/* Where `make deps` puts face-api's model/ folder, relative to the working
+ * directory like the other default paths (face.models_dir). */
+#define RC_FACE_MODELS_DIR_DEFAULT \
+	"vendor/face/node_modules/@vladmandic/face-api/model"
+
 struct rc_face_config {
+	const char	*models_dir;	   /* NULL: RC_FACE_MODELS_DIR_DEFAULT */
 	const char	*cascade_dir;	   /* NULL: /usr/share/opencv4 */
-	const char	*detector_model;   /* YuNet ONNX; NULL: Haar cascade */
-	const char	*recognizer_model; /* SFace ONNX; NULL: built-in LBP */
+	const char	*detector_model;   /* YuNet ONNX instead of face-api's
+					      tiny detector; NULL: tiny */
 	int		 min_face_px;	   /* smallest face side; <= 0: 40 */
 };
 
@@ -64,14 +81,20 @@ struct rc_face_hit {
 	float	 similarity;	/* 0..1 */
 };
 
-/* Loads cascades or models. Returns NULL and writes a message into err
- * when a file is missing or will not load. Blocking. */
+/* Reads the weights (once; every worker's nets are built from them) and
+ * the cascade. Returns NULL and writes a message into err when a file is
+ * missing, truncated or of the wrong shape: the message names the file
+ * and, for weights, the tensor. Blocking (a few hundred ms). */
 struct rc_face_engine	*rc_face_engine_new(const struct rc_face_config *cfg,
 			    char *err, size_t errlen);
 void			 rc_face_engine_free(struct rc_face_engine *eng);
 
-/* "lbp-grid" or "sface": the method of the templates this engine makes. */
+/* The method and version of the templates this engine makes. Templates of
+ * another method or version (e.g. the old "lbp-grid") are never compared:
+ * they are recomputed from their pictures (rollcall face reindex). eng may
+ * be NULL: the method this build makes, without loading anything. */
 const char		*rc_face_method(const struct rc_face_engine *eng);
+uint32_t		 rc_face_version(const struct rc_face_engine *eng);
 
 /* Finds the face in an encoded image (JPEG/PNG/PGM/BMP/WebP; EXIF
  * orientation applied) and makes its template. When several faces are
@@ -125,16 +148,16 @@ double			 rc_face_similarity(const struct rc_face_template *a,
 size_t			 rc_face_search(const float *gallery, size_t n, size_t dim,
 			    const float *probe, size_t k, struct rc_face_hit *hits);
 
-/* The same search over a prepared gallery, about three times faster for
- * large n: the rows are also kept as int8 with a per-row scale, every row
+/* The same search over a prepared gallery, faster for large n (128-d:
+ * about 0.11 against 0.16 ms per 10,000 rows, face-eval): the rows are also kept as int8 with a per-row scale, every row
  * is ranked by that, and the best max(4k, 32) (plus any row the int8
  * error bound cannot rule out) are rescored with the float rows. The hits
  * and similarities are exactly those of rc_face_search on the same rows.
  *
  * rc_face_gallery_new copies n rows of dim floats (row i at rows + i * dim)
  * and returns NULL when a value is not finite or dim is 0 with n > 0;
- * n = 0 makes an empty gallery. It takes about 20 ms of CPU per 1,000 rows
- * of the built-in method and holds about 10.5 KB per row. A gallery is immutable:
+ * n = 0 makes an empty gallery. It holds about 0.7 KB per row of 128
+ * floats. A gallery is immutable:
  * any number of threads may search it at once. Search allocates a per-thread
  * scratch (n floats and one probe row) the first time a thread needs it,
  * nothing else for k <= 64. Blocking (CPU-bound): call on the CPU pool. */
@@ -213,8 +236,10 @@ enum rc_image_status	 rc_face_image_prepare(const void *data, size_t len,
 void			 rc_face_image_cleanup(struct rc_image *img);
 
 /* CLI: rollcall face-eval DIR [--enroll N] [--json] ...; argv[0] is
- * "face-eval". Returns the process exit status. */
-int			 rc_face_eval_main(int argc, char **argv);
+ * "face-eval". defaults: the configured matcher (face.*), which options
+ * override. Returns the process exit status. */
+int			 rc_face_eval_main(const struct rc_face_config *defaults,
+			    int argc, char **argv);
 
 #ifdef __cplusplus
 }

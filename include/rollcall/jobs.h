@@ -12,10 +12,12 @@
 #define ROLLCALL_JOBS_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "rollcall/util.h"
 
 struct rc_config;
+struct rc_face_engine;
 
 /* Starts the worker thread; call from the main thread (it calls
  * rc_mail_init) before the loops serve. The thread connects on its own
@@ -28,6 +30,26 @@ rc_status	rc_jobs_start(const struct rc_config *cfg);
  * mail.timeout_ms: abandoning it could send the mail twice), joins the
  * thread and calls rc_mail_cleanup. A no-op without a start; safe twice. */
 void		rc_jobs_stop(void);
+
+/* The face matcher the worker's face_reindex jobs use (the daemon's own,
+ * whose weights are loaded once at start); NULL: such jobs wait. Call
+ * before rc_jobs_start. */
+void		rc_jobs_use_face_engine(struct rc_face_engine *eng);
+
+/* Queues a face_reindex job, which recomputes, from their pictures, the
+ * templates of another method than the one this build makes, for one org
+ * (org_slug) or all (NULL), unless one for that scope is pending. With
+ * retry_failed, templates a reindex marked as failed (reindex_error) are
+ * tried again. *stale: the templates to recompute; nothing is queued when
+ * there are none (*queued: 1 when a job was queued). Blocking (libpq):
+ * start-up and CLI only. */
+rc_status	rc_jobs_queue_face_reindex(PGconn *pg, const char *org_slug,
+		    int retry_failed, long *stale, int *queued, char *err,
+		    size_t errlen);
+
+/* `rollcall face reindex [--org SLUG]`. Blocking. Returns 0, 1 on error,
+ * 2 on a usage error. */
+int		rc_cli_face(const struct rc_config *cfg, int argc, char **argv);
 
 /* Builds a mail job payload {"to": [to], "template": template_name,
  * "vars": vars} for writers that enqueue with a parameter ($1::jsonb).

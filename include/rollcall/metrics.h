@@ -20,6 +20,9 @@ void	rc_metrics_free(void);
 void	rc_metrics_observe(int route_id, unsigned method, int status,
 	    double seconds);
 void	rc_metrics_throttled(void);
+/* A face reindex batch: templates recomputed, failed (kept, marked), and
+ * how many of an older method are left. */
+void	rc_metrics_face_reindex(long recomputed, long failed, long left);
 
 /* Gauges sampled at render time. */
 struct rc_metrics_gauges {

@@ -29,7 +29,8 @@
 /* The public face object, from a face_templates row named f. */
 #define FACE_JSON \
 	"json_build_object('id', f.id, 'quality', f.quality, 'method'," \
-	" f.method, 'picture_id', f.picture_id, 'created_at', " \
+	" f.method, 'reindex_error', f.reindex_error, 'picture_id'," \
+	" f.picture_id, 'created_at', " \
 	RC_API_INSTANT("f.created_at") ")"
 
 /* Who may act on person $1: $2 the org scope (NULL: any), $3 the caller,
@@ -511,7 +512,8 @@ verify_cb(const struct rc_db_result *r, void *arg)
 	best = faces_best_similarity(up->face, r->res, 1);
 	if (best < 0) {
 		rc_http_fail(req, 422, "no_templates", "this person has no "
-		    "face enrolled with the current face matcher: enrol again");
+		    "face enrolled with the current face matcher yet (a reindex "
+		    "recomputes older ones: rollcall face reindex)");
 		return;
 	}
 	rc_http_reply_json(req, 200, json_pack("{s:b, s:f, s:f}", "match",

@@ -331,7 +331,8 @@ load_copy(struct load *l, const struct rc_db_result *r)
 	if (other > 0 && atomic_exchange(&other_method_logged, 1) == 0)
 		rc_log(RC_LOG_WARN, "gallery: org %s has %zu template(s) of "
 		    "another method or version than %s; they are never "
-		    "compared (re-enrol those people)", l->org, other,
+		    "compared until a reindex recomputes them (rollcall face "
+		    "reindex; serve queues one at start)", l->org, other,
 		    l->method);
 }
 

@@ -81,7 +81,7 @@ static const struct rc_db_stmt SQL_DELETE = {
  * blobs go with a job. */
 static const struct rc_db_stmt SQL_PUNCH = {
 	"kiosks_punch",
-	"WITH u AS (SELECT id, org_id FROM users WHERE id = $3::uuid"
+	"WITH u AS (SELECT id, org_id, name FROM users WHERE id = $3::uuid"
 	"  AND org_id = $2::uuid AND status = 'active'),"
 	" k AS (UPDATE kiosks SET last_used_at = now() WHERE id = $1::uuid"
 	"  AND org_id = $2::uuid RETURNING id),"
@@ -100,7 +100,7 @@ static const struct rc_db_stmt SQL_PUNCH = {
 	"  $6::text)", "$2::uuid") " WHERE NOT EXISTS (SELECT 1 FROM e))"
 	" SELECT json_build_object('user_id', e.user_id, 'kind', e.kind,"
 	" 'at', " RC_API_INSTANT("e.at") ", 'similarity', e.similarity,"
-	" 'event_id', e.id)::text FROM e",
+	" 'event_id', e.id, 'name', u.name)::text FROM e, u",
 	9,
 };
 

@@ -53,31 +53,49 @@ empty_is_null(const char *s)
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
 
-/* The blob store and the face matcher (loading the cascades or models
- * takes a moment: start-up only). A configured file that will not load
- * stops the start: a server that cannot match faces must say so. */
+void
+rc_api_face_config(const struct rc_config *cfg, struct rc_face_config *out)
+{
+	*out = (struct rc_face_config){
+		.models_dir = empty_is_null(cfg->face_models_dir),
+		.cascade_dir = empty_is_null(cfg->face_cascade_dir),
+		.detector_model = empty_is_null(cfg->face_detector_model),
+		.min_face_px = cfg->face_min_face_px,
+	};
+}
+
+/* The blob store and the face matcher. The weights are read here, once,
+ * on the main thread before any loop runs (a few hundred ms); every CPU
+ * pool worker builds its nets from them. A file that is missing or will
+ * not load stops the start: a server that cannot match faces must say
+ * so. */
 static rc_status
 start_pictures(const struct rc_config *cfg, char *err, size_t errlen)
 {
-	struct rc_face_config fc = {
-		.cascade_dir = empty_is_null(cfg->face_cascade_dir),
-		.detector_model = empty_is_null(cfg->face_detector_model),
-		.recognizer_model = empty_is_null(cfg->face_recognizer_model),
-		.min_face_px = cfg->face_min_face_px,
-	};
-	char serr[256];
+	struct rc_face_config fc;
+	char serr[512];
+
+	if (cfg->face_recognizer_model[0] != '\0') {
+		snprintf(err, errlen, "face.recognizer_model: SFace models are no "
+		    "longer used (templates are dlib's ResNet descriptor, from "
+		    "face.models_dir); remove the key");
+		return RC_ERR;
+	}
 
 	if ((api_store = rc_store_open(cfg, serr, sizeof(serr))) == NULL) {
 		snprintf(err, errlen, "store: %s", serr);
 		return RC_ERR;
 	}
+	rc_api_face_config(cfg, &fc);
 	api_face_engine = rc_face_engine_new(&fc, serr, sizeof(serr));
 	if (api_face_engine == NULL) {
 		snprintf(err, errlen, "face: %s", serr);
 		return RC_ERR;
 	}
-	rc_log(RC_LOG_INFO, "face: matcher ready (%s templates)",
-	    rc_face_method(api_face_engine));
+	rc_log(RC_LOG_INFO, "face: matcher ready (%s v%u templates, models "
+	    "from %s)", rc_face_method(api_face_engine),
+	    rc_face_version(api_face_engine), fc.models_dir ? fc.models_dir :
+	    RC_FACE_MODELS_DIR_DEFAULT);
 	return RC_OK;
 }
 

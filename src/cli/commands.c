@@ -68,6 +68,32 @@ rc_cli_config(const struct rc_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* Templates of an older method than this build's are never compared: a
+ * reindex job recomputes them (the jobs worker of this or any daemon). */
+static void
+queue_reindex_if_stale(const struct rc_config *cfg)
+{
+	char err[512];
+	PGconn *pg;
+	long stale;
+	int queued;
+
+	if ((pg = rc_db_connect_blocking(cfg->db_url, err, sizeof(err))) == NULL) {
+		rc_log(RC_LOG_WARN, "face: cannot look for templates to "
+		    "reindex: %.*s", (int)strcspn(err, "\n"), err);
+		return;
+	}
+	if (rc_jobs_queue_face_reindex(pg, NULL, 0, &stale, &queued, err,
+	    sizeof(err)) != RC_OK)
+		rc_log(RC_LOG_WARN, "face: %s", err);
+	else if (stale > 0)
+		rc_log(RC_LOG_INFO, "face: %ld template(s) of an older method "
+		    "than %s v%u; %s", stale, rc_face_method(NULL),
+		    rc_face_version(NULL), queued ? "reindex queued" :
+		    "a reindex is already queued");
+	PQfinish(pg);
+}
+
 static const struct rc_config *serve_cfg;
 
 /* SIGHUP: key rotation (`rollcall keys rotate`) takes effect. */
@@ -99,6 +125,8 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 		fprintf(stderr, "rollcall: %s\n", err);
 		return 1;
 	}
+	queue_reindex_if_stale(cfg);
+	rc_jobs_use_face_engine(rc_api_face_engine());
 	router = rc_router_new();
 	rc_api_routes(router);
 	if (rc_cpu_start(cfg->server_cpu_threads) != RC_OK) {
@@ -121,6 +149,7 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 		else
 			rv = rc_server_run(server) == RC_OK ? 0 : 1;
 		rc_jobs_stop();
+		rc_jobs_use_face_engine(NULL);
 		rc_server_free(server);
 	}
 	rc_cpu_stop();

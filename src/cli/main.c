@@ -27,8 +27,10 @@ struct command {
 static int
 face_eval(const struct rc_config *cfg, int argc, char **argv)
 {
-	(void)cfg;
-	return rc_face_eval_main(argc, argv);
+	struct rc_face_config fc;
+
+	rc_api_face_config(cfg, &fc);
+	return rc_face_eval_main(&fc, argc, argv);
 }
 
 static const struct command commands[] = {
@@ -37,6 +39,7 @@ static const struct command commands[] = {
 	{ "config", rc_cli_config, "config check: print the effective configuration" },
 	{ "face-eval", face_eval, "face-eval DIR [--enroll N] [--json]: accuracy and speed of the face matcher" },
 	{ "user", rc_cli_user, "user add --email E --name N --role R [--org SLUG]" },
+	{ "face", rc_cli_face, "face reindex [--org SLUG]: recompute face templates of an older method from their pictures" },
 	{ "keys", rc_cli_keys, "keys rotate | prune [--grace SECONDS]: signing key rotation" },
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 	{ "export", rc_cli_export, "export --org SLUG [--month YYYY-MM] [--format csv|json] [--out FILE] [--mail]: the monthly report" },

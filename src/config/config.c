@@ -13,6 +13,7 @@
 #include <ini.h>
 
 #include "rollcall/config.h"
+#include "rollcall/face.h"
 #include "rollcall/log.h"
 
 enum key_type { KEY_STR, KEY_INT, KEY_BOOL };
@@ -114,12 +115,15 @@ static const struct key keys[] = {
 
 	S("store", "dir", store_dir, "var/blobs", 0),
 
+	S("face", "models_dir", face_models_dir, RC_FACE_MODELS_DIR_DEFAULT, 0),
 	S("face", "cascade_dir", face_cascade_dir, "", 0),
 	S("face", "detector_model", face_detector_model, "", 0),
+	/* Removed with SFace; still read so that a config file from before
+	 * (which had "recognizer_model =") starts, and a set one is named. */
 	S("face", "recognizer_model", face_recognizer_model, "", 0),
 	I("face", "min_face_px", face_min_face_px, "40", 8, 4096),
 	{ "face", "threshold", KEY_STR, offsetof(struct rc_config,
-	  face_threshold), "0.90", 0, 0, 0, check_unit },
+	  face_threshold), "0.943", 0, 0, 0, check_unit },
 	I("face", "photo_retention_days", face_photo_retention_days, "30",
 	    0, 36500),
 };

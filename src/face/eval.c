@@ -455,7 +455,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: rollcall face-eval DIR [--enroll N] [--json] "
-	    "[--detector-model F] [--recognizer-model F] [--cascade-dir D] "
+	    "[--models-dir D] [--detector-model F] [--cascade-dir D] "
 	    "[--min-face PX] [--threshold T]\n"
 	    "DIR holds one folder per person; the first N photos of each "
 	    "(by name) are enrolled, the rest are probes. --threshold also "
@@ -463,13 +463,14 @@ usage(void)
 }
 
 static rc_status
-parse_args(int argc, char **argv, struct eval_opts *o)
+parse_args(const struct rc_face_config *defaults, int argc, char **argv,
+    struct eval_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "enroll", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "detector-model", required_argument, NULL, 'd' },
-		{ "recognizer-model", required_argument, NULL, 'r' },
+		{ "models-dir", required_argument, NULL, 'M' },
 		{ "cascade-dir", required_argument, NULL, 'c' },
 		{ "min-face", required_argument, NULL, 'm' },
 		{ "threshold", required_argument, NULL, 't' },
@@ -480,10 +481,12 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	if (defaults != NULL)
+		o->cfg = *defaults;
 	o->enroll = 5;
 	o->threshold = -1;
 	optind = 0;	/* glibc: restart scanning, argv may be reused */
-	while ((c = getopt_long(argc, argv, "n:jd:r:c:m:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:jd:M:c:m:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o->enroll = (int)strtol(optarg, &end, 10);
@@ -494,7 +497,7 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 			break;
 		case 'j': o->json = 1; break;
 		case 'd': o->cfg.detector_model = optarg; break;
-		case 'r': o->cfg.recognizer_model = optarg; break;
+		case 'M': o->cfg.models_dir = optarg; break;
 		case 'c': o->cfg.cascade_dir = optarg; break;
 		case 'm': o->cfg.min_face_px = atoi(optarg); break;
 		case 't':
@@ -519,7 +522,7 @@ parse_args(int argc, char **argv, struct eval_opts *o)
 }
 
 int
-rc_face_eval_main(int argc, char **argv)
+rc_face_eval_main(const struct rc_face_config *defaults, int argc, char **argv)
 {
 	struct eval_opts o;
 	struct dataset ds;
@@ -529,7 +532,7 @@ rc_face_eval_main(int argc, char **argv)
 	struct stat st;
 	int rc = 1;
 
-	if (parse_args(argc, argv, &o) != RC_OK)
+	if (parse_args(defaults, argc, argv, &o) != RC_OK)
 		return 2;
 	if (stat(o.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "face-eval: %s: %s\n", o.dir,

@@ -1,4 +1,5 @@
-/* `rollcall jobs`: look at the outbox and send dead jobs again. Blocking
+/* `rollcall jobs`: look at the outbox and send dead jobs again; `rollcall
+ * face reindex` queues a face_reindex job. Blocking
  * libpq (CLI only). Prints ids, states and errors; never payloads, whose
  * vars may hold a temporary password. */
 #include <ctype.h>
@@ -11,6 +12,7 @@
 #include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/db.h"
+#include "rollcall/face.h"
 #include "rollcall/jobs.h"
 
 #define LIST_DEFAULT_LIMIT	50
@@ -40,6 +42,13 @@ usage(void)
 	    "[--limit N]\n"
 	    "       rollcall jobs retry ID\n"
 	    "       rollcall jobs retry-dead\n");
+	return 2;
+}
+
+static int
+face_usage(void)
+{
+	fprintf(stderr, "usage: rollcall face reindex [--org SLUG]\n");
 	return 2;
 }
 
@@ -272,4 +281,51 @@ rc_cli_jobs(const struct rc_config *cfg, int argc, char **argv)
 	if (strcmp(argv[1], "retry-dead") == 0)
 		return jobs_retry_dead(cfg, argc - 1);
 	return usage();
+}
+
+/* `rollcall face reindex [--org SLUG]`: queues the job; the running
+ * `rollcall serve` recomputes the templates (its log shows the progress).
+ * Templates an earlier reindex could not recompute are tried again. */
+static int
+face_reindex(const struct rc_config *cfg, int argc, char **argv)
+{
+	const char *slug = NULL;
+	char err[512];
+	PGconn *pg;
+	long stale;
+	int queued, rv = 1;
+
+	if (argc == 3 && strcmp(argv[1], "--org") == 0)
+		slug = argv[2];
+	else if (argc != 1)
+		return face_usage();
+	if ((pg = connect_or_say(cfg)) == NULL)
+		return 1;
+	if (rc_jobs_queue_face_reindex(pg, slug, 1, &stale, &queued, err,
+	    sizeof(err)) != RC_OK) {
+		fprintf(stderr, "rollcall: face reindex: %s\n", err);
+	} else {
+		rv = 0;
+		if (stale == 0)
+			printf("every face template%s%s is already %s v%u: "
+			    "nothing to reindex\n", slug ? " of " : "",
+			    slug ? slug : "", rc_face_method(NULL),
+			    rc_face_version(NULL));
+		else
+			printf("%ld face template(s) to recompute as %s v%u; %s "
+			    "(the running `rollcall serve` does it, progress in "
+			    "its log)\n", stale, rc_face_method(NULL),
+			    rc_face_version(NULL), queued ? "reindex queued" :
+			    "a reindex is already queued");
+	}
+	PQfinish(pg);
+	return rv;
+}
+
+int
+rc_cli_face(const struct rc_config *cfg, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "reindex") == 0)
+		return face_reindex(cfg, argc - 1, argv + 1);
+	return face_usage();
 }

@@ -4,7 +4,8 @@
  * back to 'pending'; several daemons on one database never deliver the
  * same job at the same time. Blocking libpq, SMTP and file I/O are fine
  * here: this thread runs no event loop. It also unlinks the blobs of
- * deleted pictures and purges old check-in photos. */
+ * deleted pictures, purges old check-in photos and recomputes face
+ * templates of an older method (reindex.c). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +29,8 @@
 #include "rollcall/log.h"
 #include "rollcall/mail.h"
 #include "rollcall/store.h"
+
+#include "jobs-int.h"
 
 #define JOBS_ERRLEN		512
 #define RECONNECT_MIN_MS	250
@@ -54,6 +57,12 @@ static const char SQL_RETRY[] =
     "UPDATE jobs SET attempts = attempts + 1, last_error = $2,"
     " run_at = clock_timestamp() + $3::bigint * interval '1 millisecond',"
     " updated_at = clock_timestamp() WHERE id = $1";
+/* A long job's next step: at once, its progress in the payload ($2), the
+ * attempt not counted (this one succeeded). */
+static const char SQL_AGAIN[] =
+    "UPDATE jobs SET payload = $2::jsonb, last_error = NULL,"
+    " run_at = clock_timestamp(), updated_at = clock_timestamp()"
+    " WHERE id = $1";
 /* Dead jobs keep their vars so that `rollcall jobs retry` can send them. */
 static const char SQL_DEAD[] =
     "UPDATE jobs SET state = 'dead', attempts = attempts + 1,"
@@ -90,6 +99,7 @@ static const char SQL_PURGE[] =
 
 enum outcome {
 	OUT_SENT,
+	OUT_AGAIN,	/* a step of a long job done; more to do */
 	OUT_RETRY,
 	OUT_DEAD,
 };
@@ -99,6 +109,7 @@ struct job {
 	char		 kind[16];
 	int		 attempts;	/* made before this one */
 	json_t		*payload;	/* NULL when the stored text is no JSON */
+	char		*progress;	/* OUT_AGAIN: the payload to store */
 };
 
 /* What a mail payload turns into; to[], filename and content_type point
@@ -126,6 +137,13 @@ struct worker {
 };
 
 static struct worker worker = { .wake_fd = -1 };
+static struct rc_face_engine *_Atomic face_engine;
+
+void
+rc_jobs_use_face_engine(struct rc_face_engine *eng)
+{
+	atomic_store(&face_engine, eng);
+}
 
 /* Database helpers ----------------------------------------------------- */
 
@@ -560,6 +578,35 @@ out:
 	return out;
 }
 
+/* Faces --------------------------------------------------------------- */
+
+/* One batch of a reindex; the job comes back at once while templates of
+ * an older method are left. */
+static enum outcome
+deliver_face_reindex(struct worker *w, struct job *job, char *err,
+    size_t errlen)
+{
+	struct rc_face_engine *eng = atomic_load(&face_engine);
+
+	if (eng == NULL) {
+		snprintf(err, errlen, "no face matcher in this process");
+		return OUT_RETRY;
+	}
+	if (open_store(w, err, errlen) != RC_OK)
+		return OUT_RETRY;
+	switch (reindex_batch(w->pg, w->store, eng, job->payload, err,
+	    errlen)) {
+	case REINDEX_DONE:
+		return OUT_SENT;
+	case REINDEX_MORE:
+		job->progress = json_dumps(job->payload, JSON_COMPACT);
+		return job->progress != NULL ? OUT_AGAIN : OUT_RETRY;
+	case REINDEX_RETRY:
+		break;
+	}
+	return OUT_RETRY;
+}
+
 /* Deletes check-in photos older than face.photo_retention_days (at start
  * and once a minute), a batch per statement until none is left. The blobs
  * go through blob_delete jobs like any other picture's. */
@@ -601,7 +648,7 @@ purge_photos(struct worker *w)
 /* Jobs ----------------------------------------------------------------- */
 
 static enum outcome
-deliver(struct worker *w, const struct job *job, char *err, size_t errlen)
+deliver(struct worker *w, struct job *job, char *err, size_t errlen)
 {
 	if (!json_is_object(job->payload)) {
 		snprintf(err, errlen, "payload is not a JSON object");
@@ -611,6 +658,8 @@ deliver(struct worker *w, const struct job *job, char *err, size_t errlen)
 		return deliver_mail(w, job, err, errlen);
 	if (strcmp(job->kind, "blob_delete") == 0)
 		return deliver_blob_delete(w, job, err, errlen);
+	if (strcmp(job->kind, "face_reindex") == 0)
+		return deliver_face_reindex(w, job, err, errlen);
 	/* TODO(slack): webhook delivery comes with the Slack integration. */
 	snprintf(err, errlen, "%s jobs not implemented yet", job->kind);
 	return OUT_DEAD;
@@ -655,6 +704,7 @@ record(struct worker *w, const struct job *job, enum outcome out,
 {
 	char clean[JOBS_ERRLEN], delay[24];
 	const char *params[3] = { job->id, clean, delay };
+	const char *again[2] = { job->id, job->progress };
 	int attempt = job->attempts + 1;
 	long ms;
 
@@ -669,6 +719,8 @@ record(struct worker *w, const struct job *job, enum outcome out,
 		rc_log(RC_LOG_INFO, "jobs: %s %s delivered (attempt %d)",
 		    job->kind, job->id, attempt);
 		return exec_params(w->pg, SQL_DONE, 1, params, "done");
+	case OUT_AGAIN:
+		return exec_params(w->pg, SQL_AGAIN, 2, again, "again");
 	case OUT_RETRY:
 		ms = retry_delay_ms(w->cfg, job->attempts);
 		snprintf(delay, sizeof(delay), "%ld", ms);
@@ -729,8 +781,10 @@ run_one(struct worker *w)
 	if (record(w, &job, out, err) != RC_OK ||
 	    exec_ok(w->pg, "COMMIT") != RC_OK)
 		goto fail;
+	free(job.progress);
 	return RC_OK;
 fail:
+	free(job.progress);
 	PQclear(res);
 	if (PQstatus(w->pg) == CONNECTION_OK)
 		PQclear(PQexec(w->pg, "ROLLBACK"));

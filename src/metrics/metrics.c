@@ -34,6 +34,8 @@ static const struct rc_router	*metrics_router;
 static struct slot		*slots;		/* [nroutes + 2][methods] */
 static size_t			 nroutes;
 static _Atomic uint64_t		 throttled;
+static _Atomic uint64_t		 reindex_recomputed, reindex_failed;
+static _Atomic int64_t		 reindex_left;
 static time_t			 start_time;
 
 static const unsigned method_bits[RC_HTTP_NMETHODS] = {
@@ -125,6 +127,16 @@ void
 rc_metrics_throttled(void)
 {
 	atomic_fetch_add_explicit(&throttled, 1, memory_order_relaxed);
+}
+
+void
+rc_metrics_face_reindex(long recomputed, long failed, long left)
+{
+	atomic_fetch_add_explicit(&reindex_recomputed, (uint64_t)recomputed,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&reindex_failed, (uint64_t)failed,
+	    memory_order_relaxed);
+	atomic_store_explicit(&reindex_left, left, memory_order_relaxed);
 }
 
 static const char *
@@ -238,6 +250,23 @@ process_open_fds(void)
 	return n - 1;	/* the directory's own fd */
 }
 
+static void
+render_reindex(struct evbuffer *out)
+{
+	evbuffer_add_printf(out,
+	    "# HELP rollcall_face_reindex_templates_total Face templates a "
+	    "reindex recomputed from their pictures, or could not (kept, "
+	    "marked).\n"
+	    "# TYPE rollcall_face_reindex_templates_total counter\n"
+	    "rollcall_face_reindex_templates_total{result=\"recomputed\"} %llu\n"
+	    "rollcall_face_reindex_templates_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)atomic_load(&reindex_recomputed),
+	    (unsigned long long)atomic_load(&reindex_failed));
+	gauge(out, "rollcall_face_reindex_remaining", "gauge",
+	    "Face templates of an older method left to recompute, as of the "
+	    "last reindex batch.", (double)atomic_load(&reindex_left));
+}
+
 void
 rc_metrics_render(struct evbuffer *out, const struct rc_metrics_gauges *g)
 {
@@ -248,6 +277,7 @@ rc_metrics_render(struct evbuffer *out, const struct rc_metrics_gauges *g)
 	gauge(out, "rollcall_http_throttled_total", "counter",
 	    "Requests refused with 429 by the in-flight cap.",
 	    (double)throttled);
+	render_reindex(out);
 	gauge(out, "rollcall_http_requests_in_flight", "gauge",
 	    "Requests being handled now.", g->in_flight);
 	gauge(out, "rollcall_db_connections", "gauge",

@@ -1,9 +1,13 @@
 """The face matcher's configuration through the daemon: the YuNet detector
 (face.detector_model) end to end on news photos with background, one photo
 per person enrolled; a model file that will not load stops the start with a
-clear message instead of serving without faces."""
+clear message instead of serving without faces; so does a weights file of
+face.models_dir that is missing, truncated or of the wrong shape."""
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -63,3 +67,70 @@ def test_a_model_that_will_not_load_stops_the_start(make_daemon):
     assert p.returncode == 1, p.stderr
     assert "face:" in p.stderr and "nonexistent.onnx" in p.stderr
     assert "listening" not in p.stdout
+
+
+MODELS = os.path.join(ROOT, "vendor", "face", "node_modules", "@vladmandic",
+                      "face-api", "model")
+NETS = ("tiny_face_detector_model", "face_landmark_68_model",
+        "face_recognition_model")
+
+
+def models_copy():
+    """The three nets' files in a temp folder, to damage."""
+    tmp = tempfile.mkdtemp(prefix="rollcall-models-")
+    for net in NETS:
+        for suffix in ("-weights_manifest.json", ".bin"):
+            shutil.copy(os.path.join(MODELS, net + suffix), tmp)
+    return tmp
+
+
+def serve_fails(make_daemon, models_dir):
+    d = make_daemon(start=False, face_models_dir=models_dir)
+    p = subprocess.run([BIN, "serve"], env=d.env, cwd=ROOT, timeout=60,
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    assert "listening" not in p.stdout
+    return p.stderr
+
+
+def test_damaged_weights_stop_the_start_naming_file_and_tensor(make_daemon):
+    tmp = models_copy()
+    try:
+        weights = os.path.join(tmp, "face_recognition_model.bin")
+        with open(weights, "r+b") as f:
+            f.truncate(os.path.getsize(weights) // 2)
+        err = serve_fails(make_daemon, tmp)
+        assert "face_recognition_model.bin" in err and "truncated" in err, err
+        assert "tensor" in err and "conv" in err, err
+
+        # A tensor of the wrong shape (as many values, so the bytes still
+        # add up), named in the message.
+        shutil.copy(os.path.join(MODELS, "face_recognition_model.bin"), tmp)
+        manifest = os.path.join(tmp, "face_landmark_68_model-weights_"
+                                "manifest.json")
+        with open(manifest) as f:
+            m = json.load(f)
+        entry = m[0]["weights"][0]
+        assert entry["shape"] != entry["shape"][::-1]
+        entry["shape"] = entry["shape"][::-1]
+        with open(manifest, "w") as f:
+            json.dump(m, f)
+        err = serve_fails(make_daemon, tmp)
+        assert "face_landmark_68_model" in err and entry["name"] in err, err
+
+        os.remove(manifest)
+        err = serve_fails(make_daemon, tmp)
+        assert "face_landmark_68_model-weights_manifest.json" in err, err
+    finally:
+        shutil.rmtree(tmp)
+
+
+def test_the_removed_sface_key_is_named_if_set(make_daemon):
+    """Config files from before the dlib descriptor had an empty
+    recognizer_model line: that still starts; a set one is refused."""
+    d = make_daemon(start=False, face_recognizer_model="/old/sface.onnx")
+    p = subprocess.run([BIN, "serve"], env=d.env, cwd=ROOT, timeout=60,
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    assert "face.recognizer_model" in p.stderr and "remove" in p.stderr
+    assert make_daemon(face_recognizer_model="").get("/readyz").ok

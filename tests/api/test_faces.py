@@ -147,7 +147,9 @@ def test_enrol_list_and_delete_a_face(world):
         items = r.json()["items"]
         assert len(items) == 2 and r.json()["next_cursor"] is None
         assert set(items[0]) == {"id", "quality", "method", "picture_id",
-                                 "created_at"}
+                                 "reindex_error", "created_at"}
+        assert items[0]["method"] == "dlib-resnet"
+        assert items[0]["reindex_error"] is None
         assert items[0]["id"] == face["id"]
         no_template_in(r)
     r = d.get("/api/v1/users/%s/faces?limit=1" % a, headers=d.admin)

@@ -101,7 +101,8 @@ def test_kiosk_punch_toggles_in_and_out(world):
     r = d.post("/api/v1/kiosk/punch", headers=img(kh), data=photo(A, PROBE))
     assert r.status_code == 201, r.text
     first = r.json()
-    assert set(first) == {"user_id", "kind", "at", "similarity", "event_id"}
+    assert set(first) == {"user_id", "kind", "at", "similarity", "event_id",
+                          "name"}
     assert first["user_id"] == a and first["kind"] == "in"
     no_template_in(r)
     r = d.post("/api/v1/kiosk/punch", headers=img(kh), data=photo(A, "07"))

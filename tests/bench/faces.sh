@@ -89,6 +89,26 @@ wrk.headers["Authorization"] = "Bearer $tok"
 EOF
 export BENCH_IMAGE=$probe
 
+# CPU the daemon spends per request (all its threads, from /proc), over 30
+# serial requests: unlike req/s it does not depend on what else the
+# machine runs (the CPU pool's threads run at nice 10).
+cpu_per_request() {
+	local label=$1 url=$2 c0 c1 i
+	curl -s -o /dev/null -H "$auth" -H 'Content-Type: image/jpeg' \
+		--data-binary "@$probe" "$url"
+	c0=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+	for i in $(seq 30); do
+		curl -s -o /dev/null -H "$auth" -H 'Content-Type: image/jpeg' \
+			--data-binary "@$probe" "$url"
+	done
+	c1=$(awk '{print $14 + $15}' "/proc/$PID/stat")
+	awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v l="$label" \
+		'BEGIN { printf "%-30s %.1f ms of daemon CPU per request\n", l,
+		1000 * c / hz / 30 }'
+}
+cpu_per_request "POST /pictures" "$base/api/v1/pictures"
+cpu_per_request "POST /faces/identify (200)" "$base/api/v1/faces/identify"
+
 echo "== under wrk, -c$conns, ${secs}s, one 250x250 LFW JPEG per request"
 wrk_line "POST /pictures" "$conns" "$secs" "$base/api/v1/pictures" -s "$lua"
 echo "daemon RSS after the uploads $(rss_mib "$PID") MiB"
