@@ -1,5 +1,6 @@
 # rollcall — build, run, test. `make help` lists the targets.
-# BUILD=release (default) or BUILD=asan (ASan + UBSan, used by `make asan`).
+# BUILD=release (default) or BUILD=asan (ASan + UBSan, used by `make asan`)
+# or BUILD=fuzz (clang, libFuzzer + ASan + UBSan, used by `make fuzz`).
 
 BUILD	?= release
 V	?= 0
@@ -21,6 +22,15 @@ ifeq ($(BUILD),asan)
 SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OBJDIR	 = obj/asan
 BIN	 = bin/rollcall-asan
+else ifeq ($(BUILD),fuzz)
+# clang's warnings differ from gcc's: the release build is the -Werror gate.
+CC	 = clang
+CXX	 = clang++
+WARN	:= $(filter-out -Werror,$(WARN))
+SAN	 = -fsanitize=fuzzer-no-link,address,undefined \
+	   -fno-sanitize-recover=all -fno-omit-frame-pointer
+OBJDIR	 = obj/fuzz
+BIN	 = bin/rollcall-fuzz
 else
 SAN	 =
 OBJDIR	 = obj/release
@@ -51,10 +61,14 @@ UNIT_CXXSRC = $(wildcard tests/unit/test_*.cpp)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
 	   $(patsubst tests/unit/%.cpp,$(OBJDIR)/tests/%,$(UNIT_CXXSRC))
 
-DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(OBJDIR)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 10
 
-.PHONY: all deps run test unit api asan bench clean help fuzz e2e screenshots \
-	install uninstall deb
+DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
+
+.PHONY: all deps run test unit api asan bench clean help fuzz fuzz-run e2e \
+	screenshots install uninstall deb
 all: $(BIN)
 
 help:
@@ -69,6 +83,7 @@ help:
 	@echo "make install  install under PREFIX (/usr/local) into DESTDIR, with the units"
 	@echo "make uninstall  remove what make install put there (not the state)"
 	@echo "make deb      build rollcall_VERSION_ARCH.deb (dpkg-deb)"
+	@echo "make fuzz     each tests/fuzz driver for FUZZ_SECONDS (default 10)"
 	@echo "make clean    remove build output"
 
 deps:
@@ -102,6 +117,18 @@ $(OBJDIR)/tests/%: tests/unit/%.cpp $(LIB)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	$(Q)$(CXX) $(CXXFLAGS) -Isrc -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
+$(OBJDIR)/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(CFLAGS) -Isrc -MMD -MP -c -o $@.o $<
+	$(Q)$(CXX) $(SAN) -fsanitize=fuzzer -pthread -o $@ $@.o $(LIB) $(LDLIBS)
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=fuzz fuzz-run
+
+fuzz-run: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_BIN)
 
 unit: $(BIN) $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)

@@ -10,6 +10,8 @@ debs=(
 	libjwt-dev libcurl4-openssl-dev libssl-dev libopencv-dev opencv-data
 	libcmocka-dev libsystemd-dev
 	dpkg-dev lintian
+	# clang + its runtime: make fuzz (libFuzzer)
+	clang libclang-rt-14-dev
 	postgresql postgresql-contrib
 	# pg_dump / pg_restore, run by `rollcall backup` and `restore`.
 	postgresql-client

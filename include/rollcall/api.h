@@ -20,6 +20,10 @@ struct rc_router;
 /* Loads what the handlers need (blocking: before the loops start). */
 rc_status rc_api_start(const struct rc_config *cfg, char *err, size_t errlen);
 void	rc_api_stop(void);
+/* SIGHUP (main thread): loads auth.keys_dir again into a new key set that
+ * signs and verifies from then on (key rotation); on failure logs and
+ * keeps the current one. */
+void	rc_api_reload_keys(const struct rc_config *cfg);
 /* Registers every API route (and the core ones). */
 void	rc_api_routes(struct rc_router *r);
 
@@ -41,7 +45,8 @@ int	rc_api_has(struct rc_req *req, const char *field);
 /* A string of min..max characters (code points), without NUL. */
 rc_status rc_api_string(struct rc_req *req, const char *field, int required,
 	    size_t min, size_t max, const char **out);
-/* The same, on one line: no control characters at all (names, titles). */
+/* The same, on one line: no control characters at all (names, titles);
+ * with min > 0, not only spaces either. */
 rc_status rc_api_line(struct rc_req *req, const char *field, int required,
 	    size_t min, size_t max, const char **out);
 /* An e-mail address (addr-spec, ASCII, at most 254 bytes, a domain of

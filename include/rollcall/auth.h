@@ -268,5 +268,9 @@ struct rc_config;
  * and must be changed at the first sign-in. Exit 0 done, 1 failed, 2 bad
  * usage. Blocking (libpq): command line only. */
 int		rc_cli_user(const struct rc_config *cfg, int argc, char **argv);
+/* `rollcall keys rotate | prune [--grace SECONDS]`: adds a signing key to
+ * auth.keys_dir (serve signs with it after SIGHUP); deletes keys whose
+ * tokens have all expired (README: key rotation). */
+int		rc_cli_keys(const struct rc_config *cfg, int argc, char **argv);
 
 #endif

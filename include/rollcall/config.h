@@ -20,6 +20,8 @@ struct rc_config {
 	char	*server_static_dir;
 	char	*server_vendor_dir;	/* the app's npm libraries, at /vendor/ */
 	int	 server_idle_timeout;	/* seconds a connection may idle */
+	int	 server_header_timeout;	/* seconds for a request's headers */
+	int	 server_min_body_rate;	/* bytes/s after that; 0: no check */
 	int	 server_drain_timeout;	/* seconds SIGTERM waits for requests */
 	int	 server_cpu_threads;	/* 0: one per core */
 	int	 server_test_routes;	/* debug routes used by the tests */
@@ -61,8 +63,9 @@ struct rc_config {
 	int	 auth_argon_opslimit;	/* 0: libsodium INTERACTIVE */
 	int	 auth_argon_memlimit_kib;	/* 0: libsodium INTERACTIVE */
 	char	*auth_common_passwords;
-	int	 auth_login_max_failures;	/* before a lock */
-	int	 auth_login_lock_seconds;
+	int	 auth_login_max_failures;	/* per e-mail + address, before a lock */
+	int	 auth_login_lock_seconds;	/* the longest lock */
+	int	 auth_login_delay_seconds;	/* the first lock; doubles after */
 	int	 auth_demo_seed;	/* create a demo org + admin on first start */
 
 	/* [mail] */

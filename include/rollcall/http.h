@@ -20,6 +20,7 @@ struct rc_db_pool;
 struct rc_principal;
 struct rc_router;
 struct rc_server;
+struct rc_slow;
 struct rc_static;
 
 #define RC_HTTP_MAX_PARAMS	4
@@ -68,6 +69,7 @@ struct rc_loop {
 	struct evhttp_bound_socket *bound;
 	struct rc_db_pool	*db;
 	struct rc_static	*statics;	/* this loop's snapshot of static/ */
+	struct rc_slow		*slow;		/* header deadline, body rate */
 	pthread_t		 thread;
 	int			 in_flight;	/* requests owned by this loop */
 	int			 unsent;	/* replies not yet fully written */
@@ -188,6 +190,10 @@ struct rc_server *rc_server_new(const struct rc_config *cfg,
 	    struct rc_router *router, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT has drained the loops; returns RC_OK. */
 rc_status rc_server_run(struct rc_server *s);
+/* fn(arg) runs on the main thread at each SIGHUP, after the log and the
+ * static files (the API reloads its keys there). */
+void	rc_server_on_reload(struct rc_server *s, void (*fn)(void *arg),
+	    void *arg);
 void	rc_server_free(struct rc_server *s);
 const struct rc_config *rc_server_config(const struct rc_server *s);
 /* The bound port (useful with port 0). */

@@ -32,6 +32,11 @@ struct rc_mail_message {
 	const char		*text;		/* UTF-8 body; LF or CRLF line ends */
 	const struct rc_mail_attachment *att;
 	size_t			 natt;
+	/* The Message-ID's left part, 1 to 64 lowercase hex digits, the same
+	 * for every delivery of one logical message (the outbox passes its
+	 * job's id), so a redelivery is recognisably the same message; NULL
+	 * or anything else: random. */
+	const char		*id;
 };
 
 struct rc_mail_transport_config {
@@ -80,9 +85,10 @@ enum rc_mail_result rc_mail_smtp_send(const struct rc_mail_transport_config *cfg
 		    const char *from, const char *const *to, size_t nto,
 		    const char *msg, size_t len, char *err, size_t errlen);
 
-/* Writes a built message as <dir>/<UTC timestamp>-<message-id hex>.eml:
- * created 0600 under a temporary name in dir, fsync'd, renamed into place
- * and the directory fsync'd. dir is created 0700 (with its parents) when
+/* Writes a built message as <dir>/<message-id hex>.eml: created 0600
+ * under a temporary name in dir, fsync'd, renamed into place (replacing a
+ * file of the same message, so a redelivery leaves one copy) and the
+ * directory fsync'd. dir is created 0700 (with its parents) when
  * missing. When path is not NULL, *path gets the final file name (new
  * string; caller frees). */
 rc_status	rc_mail_spool_write(const char *dir, const char *msg, size_t len,

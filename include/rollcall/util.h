@@ -20,6 +20,13 @@ typedef int rc_status;
 #else
 #define RC_PRINTF(f, a)
 #define RC_NORETURN
+/* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid;
+ * strict (RFC 3629 3: no overlongs, surrogates or code points past
+ * U+10FFFF), as PostgreSQL checks text. */
+size_t	 rc_utf8_seq_len(const unsigned char *s, size_t n);
+/* True when the n bytes at s are valid UTF-8 (see rc_utf8_seq_len). */
+int	 rc_utf8_valid(const char *s, size_t n);
+
 #endif
 
 /* Allocation: never returns NULL; aborts with a message instead. */
@@ -50,5 +57,12 @@ void	 rc_hex_encode(const unsigned char *in, size_t n, char *out);
 /* Reads a whole file into a new NUL-terminated buffer; caller frees.
  * Returns NULL and sets errno on failure. */
 char	*rc_read_file(const char *path, size_t *len);
+
+/* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid;
+ * strict (RFC 3629 3: no overlongs, surrogates or code points past
+ * U+10FFFF), as PostgreSQL checks text. */
+size_t	 rc_utf8_seq_len(const unsigned char *s, size_t n);
+/* True when the n bytes at s are valid UTF-8 (see rc_utf8_seq_len). */
+int	 rc_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -32,6 +32,9 @@ struct flow {
 	const char		*name, *org, *code;
 	char			 email_key[EMAIL_MAX + 8];
 	char			 ip_key[80];
+	char			 pair_key[EMAIL_MAX + 96];	/* e-mail + source */
+	char			 device_hash[RC_AUTH_TOKEN_HASH_LEN + 1];	/* "" none */
+	int			 trusted;	/* holds a live refresh token */
 	char			 domain[EMAIL_MAX + 1];
 	int			 have_user;
 	struct user		 u;

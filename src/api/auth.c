@@ -20,9 +20,16 @@
 #include "rollcall/log.h"
 #include "auth-int.h"
 
-/* A client address is shared (office NAT), so it may fail more often than
- * one e-mail before it is locked. */
-#define IP_FAILURE_FACTOR	4
+/* The brute-force defence (README: "Brute-force defence"). Failures are
+ * counted per e-mail + source (the client address, or the refresh family
+ * of a trusted device), per e-mail and per address. The pair is locked
+ * after auth.login_max_failures; the e-mail alone and the address alone
+ * after SHARED_FAILURE_FACTOR times that, and their locks stop only pairs
+ * that have been failing, so neither an office behind one NAT nor someone
+ * guessing a chosen account from elsewhere can lock a person out. */
+#define SHARED_FAILURE_FACTOR	4
+/* A counter with no failure for this long starts again from zero. */
+#define FAILURE_MEMORY_SECONDS	86400
 
 /* The browser keeps its refresh token where scripts cannot read it: an
  * HttpOnly cookie sent to the auth routes only. SameSite=Strict keeps
@@ -252,47 +259,68 @@ locked_reply(struct rc_req *req, const char *wait)
 
 /* ---- POST /auth/login ------------------------------------------------ */
 
+/* The locks that stop this attempt, before the password is checked: the
+ * pair's own, or (for a source that is not a trusted device and has been
+ * failing for this e-mail) the e-mail's or the address's. A trusted
+ * device is one sending a live refresh token of this very user. */
 static const struct rc_db_stmt SQL_LOGIN_LOOKUP = {
 	"auth_login_lookup",
-	"WITH l AS (SELECT max(ceil(extract(epoch FROM locked_until - now())))"
-	"::int AS wait FROM login_failures WHERE key IN ($2, $3)"
-	" AND locked_until > now())"
-	" SELECT l.wait, u.password_hash, " U_USER_COLS
+	"WITH d AS (SELECT t.family FROM refresh_tokens t JOIN users u"
+	" ON u.id = t.user_id WHERE t.token_hash = $4 AND u.email = $1"
+	" AND t.used_at IS NULL AND t.revoked_at IS NULL"
+	" AND t.expires_at > now() LIMIT 1),"
+	" k AS (SELECT $2 || '|' || coalesce('dev:' || (SELECT family::text"
+	" FROM d), $3) AS pair, EXISTS (SELECT 1 FROM d) AS trusted),"
+	" l AS (SELECT k.pair, k.trusted,"
+	" (SELECT ceil(extract(epoch FROM locked_until - now()))::int"
+	" FROM login_failures WHERE key = k.pair AND locked_until > now())"
+	" AS pair_wait,"
+	" EXISTS (SELECT 1 FROM login_failures WHERE key = k.pair"
+	" AND updated_at > now() - make_interval(secs => $5::int)) AS failing,"
+	" (SELECT max(ceil(extract(epoch FROM locked_until - now())))::int"
+	" FROM login_failures WHERE key IN ($2, $3) AND locked_until > now())"
+	" AS shared_wait FROM k)"
+	" SELECT CASE WHEN l.pair_wait IS NOT NULL THEN l.pair_wait"
+	" WHEN NOT l.trusted AND l.failing THEN l.shared_wait END,"
+	" l.pair, l.trusted, u.password_hash, " U_USER_COLS
 	" FROM l LEFT JOIN users u ON u.email = $1",
-	3,
+	5,
 };
 
-/* Counts a failure for the e-mail and the client address; locks a key
- * that reaches its limit; audits both. Returns the lock's seconds left
- * when this failure locked (or found locked) either key. */
-#define FAILURES_RESET \
-	"(lf.locked_until <= now() OR lf.updated_at <" \
-	" now() - make_interval(secs => $5::int))"
+/* Counts a failure for the pair, the e-mail and the address. A key that
+ * reaches its limit is locked for login_delay_seconds, doubled with each
+ * further failure up to login_lock_seconds; counts are forgotten after
+ * FAILURE_MEMORY_SECONDS without a failure. Audits the failure and each
+ * lock. Returns the seconds to wait when a lock now stops this source
+ * (as SQL_LOGIN_LOOKUP would decide next time), else NULL. */
 #define FAILURES_NEXT \
-	"(CASE WHEN " FAILURES_RESET " THEN 1 ELSE lf.failures + 1 END)"
+	"(CASE WHEN lf.updated_at < now() - make_interval(secs => $6::int)" \
+	" THEN 1 ELSE lf.failures + 1 END)"
 #define FAILURES_LIMIT(t) \
-	"(CASE WHEN " t ".key LIKE 'ip:%' THEN $4::int ELSE $3::int END)"
+	"(CASE WHEN strpos(" t ".key, '|') > 0 THEN $4::int ELSE $5::int END)"
+#define FAILURES_LOCK(n, lim) \
+	"now() + make_interval(secs => least($8::int, $7::int *" \
+	" power(2, least(" n " - " lim ", 20)))::int)"
 static const struct rc_db_stmt SQL_LOGIN_FAILED = {
 	"auth_login_failed",
 	"WITH f AS (INSERT INTO login_failures AS lf (key, failures,"
 	" locked_until)"
-	" SELECT k.key, 1, CASE WHEN k.lim <= 1 THEN now() +"
-	" make_interval(secs => $5::int) END"
-	" FROM (VALUES ($1::text, $3::int), ($2::text, $4::int)) AS k(key, lim)"
+	" SELECT k.key, 1, CASE WHEN k.lim <= 1 THEN " FAILURES_LOCK("1", "k.lim")
+	" END FROM (VALUES ($1::text, $4::int), ($2::text, $5::int),"
+	" ($3::text, $5::int)) AS k(key, lim)"
 	" ON CONFLICT (key) DO UPDATE SET failures = " FAILURES_NEXT ","
 	" locked_until = CASE WHEN " FAILURES_NEXT " >= " FAILURES_LIMIT("lf")
-	" THEN now() + make_interval(secs => $5::int) END,"
+	" THEN " FAILURES_LOCK(FAILURES_NEXT, FAILURES_LIMIT("lf")) " END,"
 	" updated_at = now()"
 	" RETURNING key, failures, locked_until),"
-	" a AS (" RC_API_AUDIT_INSERT " VALUES ($6::uuid, NULL, 'login_failed',"
-	" $7::uuid, jsonb_build_object('email', $8::text), $9, $10)),"
-	" b AS (" RC_API_AUDIT_INSERT " SELECT $6::uuid, NULL, 'login_locked',"
-	" $7::uuid, jsonb_build_object('key', f.key, 'until', f.locked_until),"
-	" $9, $10 FROM f WHERE f.locked_until IS NOT NULL"
-	" AND f.failures = " FAILURES_LIMIT("f") ")"
+	" a AS (" RC_API_AUDIT_INSERT " VALUES ($9::uuid, NULL, 'login_failed',"
+	" $10::uuid, jsonb_build_object('email', $11::text), $12, $13)),"
+	" b AS (" RC_API_AUDIT_INSERT " SELECT $9::uuid, NULL, 'login_locked',"
+	" $10::uuid, jsonb_build_object('key', f.key, 'until', f.locked_until),"
+	" $12, $13 FROM f WHERE f.locked_until IS NOT NULL)"
 	" SELECT max(ceil(extract(epoch FROM locked_until - now())))::int"
-	" FROM f WHERE locked_until > now()",
-	10,
+	" FROM f WHERE locked_until > now() AND (key = $1 OR NOT $14::bool)",
+	14,
 };
 
 static const struct rc_db_stmt SQL_LOGIN_OK = {
@@ -370,12 +398,12 @@ login_done(void *arg)
 {
 	struct flow *f = arg;
 	struct rc_req *req = f->req;
-	char tv[24], days[16], emax[16], imax[16], lock[16];
+	char tv[24], days[16], pmax[16], smax[16], mem[16], delay[16], lock[16];
 
 	rc_log_set_request_id(req->id);
 	if (f->ok) {
 		const char *p[9] = { f->u.id, tv, f->new_hash[0] ? f->new_hash :
-		    NULL, f->hash, f->refresh_hash, days, f->email_key,
+		    NULL, f->hash, f->refresh_hash, days, f->pair_key,
 		    rc_http_client(req), req->id };
 
 		snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
@@ -383,14 +411,17 @@ login_done(void *arg)
 		rc_api_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
 		return;
 	}
-	snprintf(emax, sizeof(emax), "%d", f->cfg->auth_login_max_failures);
-	snprintf(imax, sizeof(imax), "%d", f->cfg->auth_login_max_failures *
-	    IP_FAILURE_FACTOR);
+	snprintf(pmax, sizeof(pmax), "%d", f->cfg->auth_login_max_failures);
+	snprintf(smax, sizeof(smax), "%d", f->cfg->auth_login_max_failures *
+	    SHARED_FAILURE_FACTOR);
+	snprintf(mem, sizeof(mem), "%d", FAILURE_MEMORY_SECONDS);
+	snprintf(delay, sizeof(delay), "%d", f->cfg->auth_login_delay_seconds);
 	snprintf(lock, sizeof(lock), "%d", f->cfg->auth_login_lock_seconds);
 	{
-		const char *p[10] = { f->email_key, f->ip_key, emax, imax, lock,
-		    f->u.org_id, f->u.id, f->email, rc_http_client(req),
-		    req->id };
+		const char *p[14] = { f->pair_key, f->email_key, f->ip_key,
+		    pmax, smax, mem, delay, lock, f->u.org_id, f->u.id,
+		    f->email, rc_http_client(req), req->id,
+		    f->trusted ? "true" : "false" };
 
 		rc_api_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
 	}
@@ -408,12 +439,31 @@ login_lookup_cb(const struct rc_db_result *r, void *arg)
 		locked_reply(req, PQgetvalue(r->res, 0, 0));
 		return;
 	}
-	if (!PQgetisnull(r->res, 0, 2)) {
+	snprintf(f->pair_key, sizeof(f->pair_key), "%s",
+	    PQgetvalue(r->res, 0, 1));
+	f->trusted = PQgetvalue(r->res, 0, 2)[0] == 't';
+	if (!PQgetisnull(r->res, 0, 4)) {
 		f->have_user = 1;
-		snprintf(f->hash, sizeof(f->hash), "%s", PQgetvalue(r->res, 0, 1));
-		user_read(&f->u, r->res, 2);
+		snprintf(f->hash, sizeof(f->hash), "%s", PQgetvalue(r->res, 0, 3));
+		user_read(&f->u, r->res, 4);
 	}
 	rc_cpu_submit(req->loop, login_work, login_done, f);
+}
+
+/* The hash of the refresh cookie the browser sends, if any: a device that
+ * holds a live refresh token of the user signing in is trusted (its own
+ * lock, not the address's or the e-mail's). */
+static void
+device_of(struct rc_req *req, struct flow *f)
+{
+	char *c = rc_http_cookie(req, REFRESH_COOKIE);
+
+	f->device_hash[0] = '\0';
+	if (c == NULL)
+		return;
+	if (strlen(c) <= REFRESH_TOKEN_MAX)
+		rc_auth_token_hash(c, f->device_hash);
+	free_token(c);
 }
 
 /* POST /api/v1/auth/login {email, password, cookie?} */
@@ -436,8 +486,13 @@ login(struct rc_req *req)
 	snprintf(f->email_key, sizeof(f->email_key), "email:%s", email);
 	ascii_lower(f->email_key);
 	snprintf(f->ip_key, sizeof(f->ip_key), "ip:%s", rc_http_client(req));
+	device_of(req, f);
 	{
-		const char *p[3] = { email, f->email_key, f->ip_key };
+		char mem[16];
+		const char *p[5] = { email, f->email_key, f->ip_key,
+		    f->device_hash[0] ? f->device_hash : NULL, mem };
+
+		snprintf(mem, sizeof(mem), "%d", FAILURE_MEMORY_SECONDS);
 
 		rc_api_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
 	}

@@ -1,6 +1,7 @@
 /* The route table of the whole server, and the API's start-up: the signing
  * keys, the password context, the blob store, the face matcher and the
  * demo seed. */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "rollcall/api.h"
@@ -11,7 +12,13 @@
 
 #include "faces-int.h"
 
-static struct rc_auth_keys	*api_keys;
+/* Replaced whole by a reload (SIGHUP); loop threads read it unlocked. */
+static struct rc_auth_keys	*_Atomic api_keys;
+/* Sets a reload replaced: a loop thread may still be using one, and
+ * rotations are rare (monthly), so they stay until exit. */
+#define KEYS_RETIRED_MAX	64
+static struct rc_auth_keys	*retired_keys[KEYS_RETIRED_MAX];
+static int			 nretired_keys;
 static struct rc_auth_passwords	*api_passwords;
 static struct rc_store		*api_store;
 static struct rc_face_engine	*api_face_engine;
@@ -148,6 +155,30 @@ rc_api_stop(void)
 	api_passwords = NULL;
 	rc_auth_keys_free(api_keys);
 	api_keys = NULL;
+	while (nretired_keys > 0)
+		rc_auth_keys_free(retired_keys[--nretired_keys]);
+}
+
+void
+rc_api_reload_keys(const struct rc_config *cfg)
+{
+	struct rc_auth_keys *keys = rc_auth_keys_new(), *old;
+	char aerr[RC_AUTH_ERR_LEN];
+
+	if (nretired_keys == KEYS_RETIRED_MAX ||
+	    rc_auth_keys_load_or_generate(keys, cfg->auth_keys_dir,
+	    aerr) != RC_OK) {
+		rc_log(RC_LOG_ERROR, "SIGHUP: keys not reloaded: %s",
+		    nretired_keys == KEYS_RETIRED_MAX ? "too many reloads; "
+		    "restart" : aerr);
+		rc_auth_keys_free(keys);
+		return;
+	}
+	old = atomic_exchange(&api_keys, keys);
+	rc_auth_middleware_setup(keys, cfg->auth_issuer);
+	retired_keys[nretired_keys++] = old;
+	rc_log(RC_LOG_INFO, "SIGHUP: %zu key(s), signing with kid %s",
+	    rc_auth_keys_count(keys), rc_auth_keys_signing_kid(keys));
 }
 
 void

@@ -67,6 +67,32 @@ utf8_chars(const char *s, size_t len)
 	return n;
 }
 
+/* Only white space: ASCII spaces and the Unicode space separators (Zs),
+ * which look as empty as "" on every screen a name is shown on. */
+static int
+blank(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		if (u[i] == ' ')
+			i++;
+		else if (i + 1 < len && u[i] == 0xc2 && u[i + 1] == 0xa0)
+			i += 2;			/* U+00A0 */
+		else if (i + 2 < len && ((u[i] == 0xe1 && u[i + 1] == 0x9a &&
+		    u[i + 2] == 0x80) ||		/* U+1680 */
+		    (u[i] == 0xe2 && u[i + 1] == 0x80 && (u[i + 2] <= 0x8a ||
+		    u[i + 2] == 0xaf)) ||		/* U+2000-200A, 202F */
+		    (u[i] == 0xe2 && u[i + 1] == 0x81 && u[i + 2] == 0x9f) ||
+		    (u[i] == 0xe3 && u[i + 1] == 0x80 && u[i + 2] == 0x80)))
+			i += 3;			/* U+205F, U+3000 */
+		else
+			return 0;
+	}
+	return 1;
+}
+
 static rc_status
 string_common(struct rc_req *req, const char *field, int required,
     size_t min, size_t max, int one_line, const char **out)
@@ -96,6 +122,12 @@ string_common(struct rc_req *req, const char *field, int required,
 			    "must not contain control characters");
 			return RC_ERR;
 		}
+	}
+	/* A one-line text that is required to say something (a name) must
+	 * not be only spaces. */
+	if (one_line && min > 0 && len > 0 && blank(s, len)) {
+		rc_http_fail_field(req, field, "must not be blank");
+		return RC_ERR;
 	}
 	n = utf8_chars(s, len);
 	if (n < min || n > max) {

@@ -35,4 +35,14 @@ const struct auth_key	*auth_keys_find(const struct rc_auth_keys *keys,
 /* The signing key, or NULL. */
 const struct auth_key	*auth_keys_signer(const struct rc_auth_keys *keys);
 
+struct dirent;
+/* scandir() filter: a "*.pem" name not starting with a dot. */
+int			 auth_pem_name(const struct dirent *d);
+
+/* OpenSSL (under libjwt) signs with either s of an ECDSA pair, and the
+ * verifier accepts only s <= n/2: rewrites a JWS's ES256 signature to
+ * that form. Returns a new string; caller frees; NULL when tok does not
+ * end in a 64-byte signature. */
+char			*auth_token_low_s(const char *tok);
+
 #endif

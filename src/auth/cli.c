@@ -1,11 +1,16 @@
 /* `rollcall user add`: creates a user from the command line (the first
  * superadmin, or an admin for an org), with a password read from stdin or
- * generated and printed once. Blocking libpq: this is not a loop thread. */
+ * generated and printed once. Blocking libpq: this is not a loop thread.
+ * `rollcall keys rotate|prune`: the signing keys in auth.keys_dir. */
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -14,6 +19,7 @@
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/log.h"
+#include "auth-int.h"
 
 #define USAGE "usage: rollcall user add --email E --name N --role " \
 	"superadmin|admin|manager|employee|intern [--org SLUG] [--manager EMAIL]\n"
@@ -295,5 +301,124 @@ rc_cli_user(const struct rc_config *cfg, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return user_add(cfg, argc - 1, argv + 1);
 	fputs(USAGE, stderr);
+	return 2;
+}
+
+/* ---- rollcall keys rotate | prune ------------------------------------- */
+
+#define KEYS_USAGE "usage: rollcall keys rotate | prune [--grace SECONDS]\n"
+
+static int
+is_private_pem(const char *path)
+{
+	size_t len;
+	char *text = rc_read_file(path, &len);
+	int priv = text != NULL && strstr(text, "PRIVATE KEY") != NULL;
+
+	if (text != NULL) {
+		sodium_memzero(text, len);
+		free(text);
+	}
+	return priv;
+}
+
+/* A new key signs once serve reloads; the older ones keep verifying. */
+static int
+keys_rotate(const struct rc_config *cfg)
+{
+	struct rc_auth_keys *k = rc_auth_keys_new();
+	char err[RC_AUTH_ERR_LEN], *path = NULL;
+	int rv = 1;
+
+	if (rc_auth_keys_generate(cfg->auth_keys_dir, &path, err) != RC_OK ||
+	    rc_auth_keys_add_file(k, path, 1, err) != RC_OK) {
+		fprintf(stderr, "rollcall: keys rotate: %s\n", err);
+		goto out;
+	}
+	printf("new signing key %s in %s\nreload serve (SIGHUP, systemctl "
+	    "reload rollcall) to sign with it\n", rc_auth_keys_signing_kid(k),
+	    path);
+	rv = 0;
+out:
+	free(path);
+	rc_auth_keys_free(k);
+	return rv;
+}
+
+/* Deletes each private key whose successor (the next by name, the one
+ * that took over signing) was made more than auth.access_ttl + grace
+ * seconds ago: every token it signed has expired by then. The newest
+ * private key, and public-only files, are never deleted. */
+static int
+keys_prune(const struct rc_config *cfg, long grace)
+{
+	struct dirent **ents = NULL;
+	char **priv = NULL;
+	struct stat st;
+	time_t now = time(NULL);
+	int n, i, np = 0, pruned = 0, rv = 0;
+
+	n = scandir(cfg->auth_keys_dir, &ents, auth_pem_name, alphasort);
+	if (n < 0) {
+		fprintf(stderr, "rollcall: keys prune: %s: %s\n",
+		    cfg->auth_keys_dir, strerror(errno));
+		return 1;
+	}
+	priv = rc_calloc((size_t)n + 1, sizeof(*priv));
+	for (i = 0; i < n; i++) {
+		char *path = rc_asprintf("%s/%s", cfg->auth_keys_dir,
+		    ents[i]->d_name);
+
+		if (is_private_pem(path))
+			priv[np++] = path;
+		else
+			free(path);
+		free(ents[i]);
+	}
+	free(ents);
+	for (i = 0; i + 1 < np; i++) {
+		if (stat(priv[i + 1], &st) != 0 ||
+		    now - st.st_mtime < (time_t)cfg->auth_access_ttl + grace)
+			continue;
+		if (unlink(priv[i]) != 0) {
+			fprintf(stderr, "rollcall: keys prune: %s: %s\n",
+			    priv[i], strerror(errno));
+			rv = 1;
+			continue;
+		}
+		printf("pruned %s\n", priv[i]);
+		pruned++;
+	}
+	printf("%d key(s) pruned, %d kept; reload serve (SIGHUP) so they "
+	    "stop verifying\n", pruned, np - pruned);
+	for (i = 0; i < np; i++)
+		free(priv[i]);
+	free(priv);
+	return rv;
+}
+
+int
+rc_cli_keys(const struct rc_config *cfg, int argc, char **argv)
+{
+	char *end;
+	long grace = 3600;
+
+	if (rc_auth_init() != RC_OK) {
+		fprintf(stderr, "rollcall: libsodium cannot start\n");
+		return 1;
+	}
+	if (argc == 2 && strcmp(argv[1], "rotate") == 0)
+		return keys_rotate(cfg);
+	if (argc == 4 && strcmp(argv[1], "prune") == 0 &&
+	    strcmp(argv[2], "--grace") == 0) {
+		grace = strtol(argv[3], &end, 10);
+		if (*argv[3] == '\0' || *end != '\0' || grace < 0) {
+			fputs(KEYS_USAGE, stderr);
+			return 2;
+		}
+	}
+	if ((argc == 2 || argc == 4) && strcmp(argv[1], "prune") == 0)
+		return keys_prune(cfg, grace);
+	fputs(KEYS_USAGE, stderr);
 	return 2;
 }

@@ -22,6 +22,66 @@
 #define B64URL		sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define ES256_SIG_LEN	64	/* RFC 7518 3.4: R || S, 32 bytes each */
 
+/* n/2 and n for P-256 (SEC 2 2.4.2), big-endian. An ECDSA signature (r, s)
+ * is as valid as (r, n - s); only the one with s <= n/2 is accepted, so a
+ * token has exactly one valid signature (no malleability; Bitcoin's BIP 62
+ * rule). */
+static const unsigned char P256_HALF_N[32] = {
+	0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00,
+	0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42,
+	0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+};
+static const unsigned char P256_N[32] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+	0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+static int
+high_s(const unsigned char sig[ES256_SIG_LEN])
+{
+	return memcmp(sig + 32, P256_HALF_N, 32) > 0;
+}
+
+/* Replaces s by n - s in place (32-byte big-endian subtraction). */
+static void
+negate_s(unsigned char sig[ES256_SIG_LEN])
+{
+	int i, borrow = 0;
+
+	for (i = 31; i >= 0; i--) {
+		int d = P256_N[i] - sig[32 + i] - borrow;
+
+		borrow = d < 0;
+		sig[32 + i] = (unsigned char)(d + (borrow ? 256 : 0));
+	}
+}
+
+char *
+auth_token_low_s(const char *tok)
+{
+	const char *dot = strrchr(tok, '.');
+	unsigned char sig[ES256_SIG_LEN];
+	size_t siglen, head;
+	const char *end;
+	char *out;
+
+	if (dot == NULL || sodium_base642bin(sig, sizeof(sig), dot + 1,
+	    strlen(dot + 1), NULL, &siglen, &end, B64URL) != 0 ||
+	    *end != '\0' || siglen != ES256_SIG_LEN)
+		return NULL;
+	if (high_s(sig))
+		negate_s(sig);
+	head = (size_t)(dot + 1 - tok);
+	out = rc_malloc(head + sodium_base64_ENCODED_LEN(ES256_SIG_LEN, B64URL));
+	memcpy(out, tok, head);
+	sodium_bin2base64(out + head, sodium_base64_ENCODED_LEN(ES256_SIG_LEN,
+	    B64URL), sig, sizeof(sig), B64URL);
+	return out;
+}
+
 void
 rc_auth_claims_init(struct rc_auth_claims *c)
 {
@@ -108,7 +168,10 @@ rc_auth_token_sign(const struct rc_auth_keys *keys, const char *issuer,
 		rc_log(RC_LOG_ERROR, "auth: jwt_encode_str: %s", strerror(errno));
 		goto out;
 	}
-	*out = rc_strdup(tok);
+	if ((*out = auth_token_low_s(tok)) == NULL) {
+		rc_log(RC_LOG_ERROR, "auth: libjwt made no ES256 signature");
+		goto out;
+	}
 	rc = RC_OK;
 out:
 	free(tok);
@@ -272,7 +335,7 @@ es256_valid(const struct auth_key *k, const char *input, size_t len,
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int derlen, ok = 0;
 
-	if (es == NULL || r == NULL || s == NULL || ctx == NULL)
+	if (es == NULL || r == NULL || s == NULL || ctx == NULL || high_s(sig))
 		goto out;
 	if (ECDSA_SIG_set0(es, r, s) != 1)
 		goto out;

@@ -495,8 +495,8 @@ rc_auth_keys_generate(const char *dir, char **path, char err[RC_AUTH_ERR_LEN])
 	return rc;
 }
 
-static int
-pem_name(const struct dirent *d)
+int
+auth_pem_name(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
 
@@ -517,7 +517,7 @@ load_dir(struct rc_auth_keys *keys, const char *dir, int *found,
 	char *path;
 
 	*found = 0;
-	if ((n = scandir(dir, &names, pem_name, alphasort)) < 0) {
+	if ((n = scandir(dir, &names, auth_pem_name, alphasort)) < 0) {
 		if (errno == ENOENT)
 			return RC_OK;
 		set_err(err, "%s: %s", dir, strerror(errno));

@@ -14,10 +14,12 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 
-/* Seconds of clock difference tolerated on exp. */
-#define TOKEN_LEEWAY	5
+/* Seconds of clock difference tolerated on exp and nbf: none. The daemons
+ * that sign and verify share a clock (NTP), and a token is refused from
+ * the second its exp names (RFC 7519 4.1.4); README states it. */
+#define TOKEN_LEEWAY	0
 
-static const struct rc_auth_keys *mw_keys;
+static const struct rc_auth_keys *_Atomic mw_keys;	/* swapped on reload */
 static const char *mw_issuer;
 static _Atomic unsigned mw_generation;	/* bumped by every setup */
 

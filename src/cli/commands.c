@@ -94,6 +94,16 @@ queue_reindex_if_stale(const struct rc_config *cfg)
 	PQfinish(pg);
 }
 
+static const struct rc_config *serve_cfg;
+
+/* SIGHUP: key rotation (`rollcall keys rotate`) takes effect. */
+static void
+reload_keys_cb(void *arg)
+{
+	(void)arg;
+	rc_api_reload_keys(serve_cfg);
+}
+
 int
 rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 {
@@ -128,6 +138,8 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 	if ((server = rc_server_new(cfg, router, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "rollcall: %s\n", err);
 	} else {
+		serve_cfg = cfg;
+		rc_server_on_reload(server, reload_keys_cb, NULL);
 		/* Scripts read the port from here when server.port is 0. */
 		printf("listening on %s:%d\n", cfg->server_host,
 		    rc_server_port(server));

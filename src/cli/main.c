@@ -41,6 +41,7 @@ static const struct command commands[] = {
 	{ "face-eval", face_eval, "face-eval DIR [--enroll N] [--json]: accuracy and speed of the face matcher" },
 	{ "user", rc_cli_user, "user add --email E --name N --role R [--org SLUG]" },
 	{ "face", rc_cli_face, "face reindex [--org SLUG]: recompute face templates of an older method from their pictures" },
+	{ "keys", rc_cli_keys, "keys rotate | prune [--grace SECONDS]: signing key rotation" },
 	{ "jobs", rc_cli_jobs, "jobs list|retry ID|retry-dead: the mail/webhook outbox" },
 	{ "export", rc_cli_export, "export --org SLUG [--month YYYY-MM] [--format csv|json] [--out FILE] [--mail]: the monthly report" },
 	{ "store", rc_cli_store, "store gc [--dry-run] [--grace SECONDS]: delete blobs no picture names" },

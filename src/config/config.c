@@ -50,6 +50,8 @@ static const struct key keys[] = {
 	S("server", "static_dir", server_static_dir, "static", 0),
 	S("server", "vendor_dir", server_vendor_dir, "vendor/app/node_modules", 0),
 	I("server", "idle_timeout", server_idle_timeout, "60", 1, 86400),
+	I("server", "header_timeout", server_header_timeout, "10", 1, 3600),
+	I("server", "min_body_rate", server_min_body_rate, "1024", 0, INT_MAX),
 	I("server", "drain_timeout", server_drain_timeout, "30", 0, 3600),
 	I("server", "cpu_threads", server_cpu_threads, "0", 0, 256),
 	B("server", "test_routes", server_test_routes, "false"),
@@ -93,6 +95,7 @@ static const struct key keys[] = {
 	    "conf/common-passwords.txt", 0),
 	I("auth", "login_max_failures", auth_login_max_failures, "5", 1, 1000),
 	I("auth", "login_lock_seconds", auth_login_lock_seconds, "900", 1, 86400),
+	I("auth", "login_delay_seconds", auth_login_delay_seconds, "30", 1, 86400),
 	B("auth", "demo_seed", auth_demo_seed, "false"),
 
 	S("mail", "smtp_url", mail_smtp_url, "", 0),

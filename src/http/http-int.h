@@ -50,6 +50,8 @@ struct rc_server {
 	size_t			 nmetrics_allow;
 	_Atomic int		 loops_running;	/* loops that have dispatched */
 	int64_t			 watchdog_usec;	/* $WATCHDOG_USEC; 0: none */
+	void			(*on_reload)(void *arg);
+	void			*on_reload_arg;
 };
 
 /* systemd.c: readiness and the watchdog (sd_notify). */
@@ -78,6 +80,14 @@ const char *rc_static_mime(const char *path);
 
 /* reply.c */
 void	rc_http_req_free(struct rc_req *req);
+
+/* slow.c */
+/* Watches every connection of loop->http (set before it accepts): closes
+ * one whose request headers take over server.header_timeout, or whose body
+ * falls below server.min_body_rate after that grace. */
+struct rc_slow *rc_http_slow_new(struct rc_loop *loop);
+/* After evhttp_free, before the event base goes. */
+void	rc_http_slow_free(struct rc_slow *w);
 
 /* server.c */
 /* While draining: stops the loop once nothing is in flight or unsent. */

@@ -1,12 +1,15 @@
 /* Replies: the one place that writes a response, records metrics, writes
  * the access-log line and frees the request. Problem+json (RFC 9457) is
  * built here and nowhere else. */
+#include <sys/socket.h>
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
@@ -26,6 +29,7 @@ static const struct {
 	{ 409, "Conflict" }, { 410, "Gone" }, { 413, "Content Too Large" },
 	{ 415, "Unsupported Media Type" }, { 422, "Unprocessable Content" },
 	{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
 	{ 503, "Service Unavailable" },
 };
 
@@ -138,8 +142,16 @@ static void
 reply_sent_cb(struct evhttp_request *ev, void *arg)
 {
 	struct rc_loop *loop = arg;
+	struct evhttp_connection *c = evhttp_request_get_connection(ev);
+	struct bufferevent *bev;
 
-	(void)ev;
+	/* libevent writes the reply to a CONNECT (501) without a body length
+	 * and keeps the connection for a tunnel: end our side, so the client
+	 * sees where the body ends. Only a half-close: libevent still owns
+	 * and frees the connection. */
+	if (evhttp_request_get_command(ev) == EVHTTP_REQ_CONNECT &&
+	    c != NULL && (bev = evhttp_connection_get_bufferevent(c)) != NULL)
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 	loop->unsent--;
 	if (loop->draining)
 		rc_http_drain_check(loop);

@@ -184,6 +184,45 @@ header_bytes(struct rc_req *req)
 	return n;
 }
 
+/* Every text a handler reads from the URL — query names and values, path
+ * parameters — is checked here, once: PostgreSQL refuses invalid UTF-8
+ * (22021), which would otherwise surface as a 500 from whichever query
+ * received it. Replies 400 naming the parameter and returns RC_ERR. */
+static rc_status
+check_url_text(struct rc_req *req)
+{
+	struct evkeyval *kv;
+	const char *bad = NULL;
+	char msg[160], detail[200];
+	int i;
+
+	TAILQ_FOREACH(kv, &req->query, next) {
+		if (!rc_utf8_valid(kv->key, strlen(kv->key))) {
+			rc_http_fail(req, 400, "malformed_query", "a query "
+			    "parameter name is not valid UTF-8");
+			return RC_ERR;
+		}
+		if (!rc_utf8_valid(kv->value, strlen(kv->value))) {
+			bad = kv->key;
+			break;
+		}
+	}
+	for (i = 0; bad == NULL && i < req->nparams; i++)
+		if (!rc_utf8_valid(req->params[i].value,
+		    strlen(req->params[i].value))) {
+			snprintf(msg, sizeof(msg), "%.*s",
+			    (int)req->params[i].namelen, req->params[i].name);
+			bad = msg;
+		}
+	if (bad == NULL)
+		return RC_OK;
+	snprintf(detail, sizeof(detail), "the parameter \"%.64s\" is not "
+	    "valid UTF-8 text", bad);
+	rc_http_fail_fields(req, 400, "malformed_query", detail, json_pack("[{s:s, s:s}]", "field", bad,
+	    "message", "must be valid UTF-8 text"));
+	return RC_ERR;
+}
+
 static void
 route_request(struct rc_req *req)
 {
@@ -194,6 +233,8 @@ route_request(struct rc_req *req)
 	req->route = rc_router_match(router, req->method, req->path,
 	    req->params, &req->nparams, &methods);
 	if (req->route != NULL) {
+		if (check_url_text(req) != RC_OK)
+			return;
 		if ((req->route->flags & RC_ROUTE_JSON) &&
 		    rc_http_parse_json_body(req) != RC_OK)
 			return;
@@ -238,6 +279,12 @@ request_cb(struct evhttp_request *ev, void *arg)
 
 	path = uri ? evhttp_uri_get_path(uri) : NULL;
 	req->path = rc_strdup(path && *path ? path : "/");
+	if (req->method == 0) {		/* RFC 9110 9.1 */
+		rc_http_set_header(req, "Connection", "close");
+		rc_http_fail(req, 501, "not_implemented",
+		    "this server does not implement that method");
+		return;
+	}
 	if (n > s->cfg->limits_max_in_flight) {
 		rc_metrics_throttled();
 		rc_http_fail(req, 429, "throttled",
@@ -376,14 +423,17 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	}
 	loop->mailbox_ev = event_new(loop->base, -1, 0, mailbox_cb, loop);
 	evhttp_set_timeout(loop->http, cfg->server_idle_timeout);
+	loop->slow = rc_http_slow_new(loop);
 	/* libevent answers a plain 400 past its own limit; twice ours leaves
 	 * room to answer 413 problem+json ourselves (headers_too_large). */
 	evhttp_set_max_headers_size(loop->http,
 	    2 * (ev_ssize_t)cfg->limits_max_header_bytes);
 	evhttp_set_max_body_size(loop->http, max_body(cfg));
-	evhttp_set_allowed_methods(loop->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
+	/* Every method reaches request_cb, which answers the ones it does not
+	 * know with problem+json 501; libevent's own answer is HTML. libevent
+	 * 2.1 marks a method it cannot name with a bit outside the enum, so
+	 * all 16 bits let those through too. */
+	evhttp_set_allowed_methods(loop->http, 0xffff);
 	evhttp_set_default_content_type(loop->http, NULL);
 	evhttp_set_gencb(loop->http, request_cb, loop);
 	/* Each evhttp owns its own fd: freeing one must not close the
@@ -589,6 +639,15 @@ reload(struct rc_server *s)
 	}
 	rc_static_unref(st);
 	rc_log(RC_LOG_INFO, "SIGHUP: log reopened, static files reloaded");
+	if (s->on_reload != NULL)
+		s->on_reload(s->on_reload_arg);
+}
+
+void
+rc_server_on_reload(struct rc_server *s, void (*fn)(void *arg), void *arg)
+{
+	s->on_reload = fn;
+	s->on_reload_arg = arg;
 }
 
 static void
@@ -658,6 +717,7 @@ loop_cleanup(struct rc_loop *loop)
 	rc_db_pool_free(loop->db);
 	if (loop->http != NULL)
 		evhttp_free(loop->http);
+	rc_http_slow_free(loop->slow);
 	if (loop->drain_ev != NULL)
 		event_free(loop->drain_ev);
 	if (loop->mailbox_ev != NULL)

@@ -441,11 +441,15 @@ mail_parts_cleanup(struct mail_parts *p)
 /* A payload that cannot become a message is dead at once: retrying it
  * cannot help. */
 static enum outcome
-deliver_mail(struct worker *w, json_t *payload, char *err, size_t errlen)
+deliver_mail(struct worker *w, const struct job *job, char *err,
+    size_t errlen)
 {
 	const struct rc_config *cfg = w->cfg;
+	json_t *payload = job->payload;
 	struct mail_parts p = { 0 };
 	struct rc_mail_message m;
+	char id[sizeof(job->id)];
+	size_t i, n = 0;
 	enum rc_mail_result r;
 	enum outcome out = OUT_DEAD;
 	char *msg = NULL;
@@ -453,12 +457,19 @@ deliver_mail(struct worker *w, json_t *payload, char *err, size_t errlen)
 
 	if (parse_mail(payload, &p, err, errlen) != RC_OK)
 		goto out;
+	/* The job's UUID without dashes is the Message-ID: every delivery of
+	 * this job is the same message (README: what mail delivery
+	 * guarantees). */
+	for (i = 0; job->id[i] != '\0'; i++)
+		if (job->id[i] != '-')
+			id[n++] = job->id[i];
+	id[n] = '\0';
 	m = (struct rc_mail_message){
 		.from = cfg->mail_from,
 		.from_name = cfg->mail_from_name[0] ? cfg->mail_from_name : NULL,
 		.to = p.to, .nto = p.nto,
 		.subject = p.subject, .text = p.text,
-		.att = p.att, .natt = p.natt,
+		.att = p.att, .natt = p.natt, .id = id,
 	};
 	if (rc_mail_build(&m, &msg, &len, err, errlen) != RC_OK)
 		goto out;
@@ -672,7 +683,7 @@ deliver(struct worker *w, struct job *job, char *err, size_t errlen)
 		return OUT_DEAD;
 	}
 	if (strcmp(job->kind, "mail") == 0)
-		return deliver_mail(w, job->payload, err, errlen);
+		return deliver_mail(w, job, err, errlen);
 	if (strcmp(job->kind, "blob_delete") == 0)
 		return deliver_blob_delete(w, job, err, errlen);
 	if (strcmp(job->kind, "face_reindex") == 0)

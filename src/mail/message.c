@@ -136,51 +136,6 @@ rc_mail_addr_valid(const char *addr)
 	return at[1] != '.' && addr[len - 1] != '.';
 }
 
-/* Length of the UTF-8 sequence at s (strict: no overlongs, surrogates or
- * code points past U+10FFFF), 0 when invalid. */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-static bool
-utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, l;
-
-	while (i < n) {
-		if ((l = utf8_seq_len(u + i, n - i)) == 0)
-			return false;
-		i += l;
-	}
-	return true;
-}
-
 /* Header text: valid UTF-8 without CR, LF or other controls (a CR/LF is
  * how header injection starts). */
 static rc_status
@@ -198,7 +153,7 @@ check_header_text(const char *what, const char *s, char *err, size_t errlen)
 			return RC_ERR;
 		}
 	}
-	if (!utf8_valid(s, strlen(s))) {
+	if (!rc_utf8_valid(s, strlen(s))) {
 		rc_mail_seterr(err, errlen, "%s is not valid UTF-8", what);
 		return RC_ERR;
 	}
@@ -269,7 +224,7 @@ hdr_encoded_words(struct hdr *h, const char *s, bool first)
 		size_t take = 0, l;
 
 		while (i + take < n) {
-			l = utf8_seq_len(u + i + take, n - i - take);
+			l = rc_utf8_seq_len(u + i + take, n - i - take);
 			assert(l > 0);	/* checked by check_header_text */
 			if (take + l > EW_RAW_MAX)
 				break;
@@ -370,10 +325,18 @@ add_date(struct rc_mail_buf *b)
 	rc_mail_buf_adds(b, line);
 }
 
-/* RFC 5322 3.6.4: <random@domain of the sender>. The hex part also names
- * the spool file. */
+static bool
+stable_id(const char *id)
+{
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	return n > 0 && n <= 64 && strspn(id, "0123456789abcdef") == n;
+}
+
+/* RFC 5322 3.6.4: <id@domain of the sender>, id the message's stable one
+ * or random. The hex part also names the spool file. */
 static void
-add_message_id(struct rc_mail_buf *b, const char *from)
+add_message_id(struct rc_mail_buf *b, const struct rc_mail_message *m)
 {
 	unsigned char rnd[16];
 	char hex[2 * sizeof(rnd) + 1];
@@ -381,8 +344,8 @@ add_message_id(struct rc_mail_buf *b, const char *from)
 	rc_random_bytes(rnd, sizeof(rnd));
 	rc_hex_encode(rnd, sizeof(rnd), hex);
 	rc_mail_buf_adds(b, "Message-ID: <");
-	rc_mail_buf_adds(b, hex);
-	rc_mail_buf_adds(b, strchr(from, '@'));
+	rc_mail_buf_adds(b, stable_id(m->id) ? m->id : hex);
+	rc_mail_buf_adds(b, strchr(m->from, '@'));
 	rc_mail_buf_adds(b, ">\r\n");
 }
 
@@ -407,7 +370,7 @@ add_headers(struct rc_mail_buf *b, const struct rc_mail_message *m)
 	hdr_begin(&h, b, "Subject");
 	hdr_unstructured(&h, m->subject);
 	hdr_end(&h);
-	add_message_id(b, m->from);
+	add_message_id(b, m);
 	rc_mail_buf_adds(b, "MIME-Version: 1.0\r\n");
 	/* RFC 3834: machine-sent, so vacation responders stay quiet. */
 	rc_mail_buf_adds(b, "Auto-Submitted: auto-generated\r\n");
@@ -640,7 +603,7 @@ check_message(const struct rc_mail_message *m, char *err, size_t errlen)
 	}
 	if (check_header_text("subject", m->subject, err, errlen) != RC_OK)
 		return RC_ERR;
-	if (m->text == NULL || !utf8_valid(m->text, strlen(m->text))) {
+	if (m->text == NULL || !rc_utf8_valid(m->text, strlen(m->text))) {
 		rc_mail_seterr(err, errlen, "text missing or not valid UTF-8");
 		return RC_ERR;
 	}

@@ -144,9 +144,7 @@ rc_status
 rc_mail_spool_write(const char *dir, const char *msg, size_t len, char **path,
     char *err, size_t errlen)
 {
-	char id[MSGID_HEX_MAX + 1], stamp[32], *tmp = NULL, *final = NULL;
-	struct timespec ts;
-	struct tm tm;
+	char id[MSGID_HEX_MAX + 1], *tmp = NULL, *final = NULL;
 
 	if (path != NULL)
 		*path = NULL;
@@ -160,11 +158,10 @@ rc_mail_spool_write(const char *dir, const char *msg, size_t len, char **path,
 	}
 	if (write_temp(dir, msg, len, &tmp, err, errlen) != RC_OK)
 		return RC_ERR;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* Named by the message alone: a redelivery of the same message (the
+	 * outbox after a crash between delivery and commit) replaces it. */
 	spool_id(msg, len, id);
-	final = rc_asprintf("%s/%s.%06ldZ-%s.eml", dir, stamp, ts.tv_nsec / 1000, id);
+	final = rc_asprintf("%s/%s.eml", dir, id);
 	if (rename(tmp, final) != 0) {
 		rc_mail_seterr(err, errlen, "spool: rename: %s", strerror(errno));
 		unlink(tmp);

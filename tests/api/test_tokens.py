@@ -24,6 +24,7 @@ import conftest
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 NODE_VERIFY = os.path.join(conftest.ROOT, "tests", "api", "jwks_verify.mjs")
 
 
@@ -45,6 +46,7 @@ def es256(key, header, claims):
     signing_input = part(header) + "." + part(claims)
     der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
+    s = min(s, P256_N - s)      # the daemon accepts the low-s form only
     return signing_input + "." + b64u(r.to_bytes(32, "big") +
                                       s.to_bytes(32, "big"))
 

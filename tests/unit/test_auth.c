@@ -165,7 +165,8 @@ sign_raw(const struct rc_auth_keys *keys, const char *claims)
 	    (const unsigned char *)k->priv_pem, (int)k->priv_len), 0);
 	s = jwt_encode_str(jwt);
 	assert_non_null(s);
-	tok = rc_strdup(s);
+	tok = auth_token_low_s(s);	/* as rc_auth_token_sign does */
+	assert_non_null(tok);
 	free(s);
 	jwt_free(jwt);
 	return tok;
@@ -405,6 +406,57 @@ test_sign_verify_round_trip(void **state)
 	rc_auth_claims_cleanup(&out);	/* twice is safe */
 	free(tok);
 	free(tok2);
+	rc_auth_keys_free(keys);
+}
+
+/* (r, n - s) is as valid a signature as (r, s): only the low-s one of a
+ * pair passes, and every token we sign is low-s (OpenSSL makes either). */
+static void
+test_high_s_signature_is_refused(void **state)
+{
+	static const unsigned char half_n[32] = {	/* P-256's n / 2 */
+		0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00,
+		0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42,
+		0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+	}, n[32] = {					/* and n */
+		0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+		0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	};
+	struct rc_auth_keys *keys = fresh_keys();
+	unsigned char sig[64];
+	size_t siglen;
+	char *tok, *dot, *high;
+	int i, k, borrow;
+
+	(void)state;
+	for (i = 0; i < 32; i++) {
+		tok = sign_ok(keys, ISS, NOW, NOW + 900);
+		dot = strrchr(tok, '.');
+		assert_int_equal(sodium_base642bin(sig, sizeof(sig), dot + 1,
+		    strlen(dot + 1), NULL, &siglen, NULL,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+		assert_true(memcmp(sig + 32, half_n, 32) <= 0);
+		assert_int_equal(verify_why(keys, tok, NOW, 0),
+		    RC_AUTH_VERIFY_OK);
+		for (k = 31, borrow = 0; k >= 0; k--) {	/* s = n - s */
+			int d = n[k] - sig[32 + k] - borrow;
+
+			borrow = d < 0;
+			sig[32 + k] = (unsigned char)(d + (borrow ? 256 : 0));
+		}
+		high = rc_malloc((size_t)(dot - tok) + 100);
+		memcpy(high, tok, (size_t)(dot - tok) + 1);
+		sodium_bin2base64(high + (dot - tok) + 1, 99, sig, 64,
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		assert_string_not_equal(high, tok);
+		assert_int_equal(verify_why(keys, high, NOW, 0),
+		    RC_AUTH_VERIFY_BAD_SIGNATURE);
+		free(high);
+		free(tok);
+	}
 	rc_auth_keys_free(keys);
 }
 
@@ -966,6 +1018,7 @@ main(void)
 		cmocka_unit_test(test_sign_verify_round_trip),
 		cmocka_unit_test(test_superadmin_has_no_org),
 		cmocka_unit_test(test_verify_jose_token),
+		cmocka_unit_test(test_high_s_signature_is_refused),
 		cmocka_unit_test(test_reject_alg_none),
 		cmocka_unit_test(test_reject_hs256_with_public_key),
 		cmocka_unit_test(test_reject_tampered_payload),
