@@ -16,8 +16,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.path.abspath(os.environ.get("ROLLCALL_BIN",
                                      os.path.join(ROOT, "bin", "rollcall")))
 SERVICES = ["rollcall.service", "rollcall-export.service",
-            "rollcall-leave-digest.service"]
-TIMERS = ["rollcall-export.timer", "rollcall-leave-digest.timer"]
+            "rollcall-leave-digest.service", "rollcall-backup.service",
+            "rollcall-keys-rotate.service"]
+TIMERS = ["rollcall-export.timer", "rollcall-leave-digest.timer",
+          "rollcall-backup.timer", "rollcall-keys-rotate.timer"]
 MODEL = ["tiny_face_detector_model", "face_landmark_68_model",
          "face_recognition_model"]
 
