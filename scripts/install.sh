@@ -85,7 +85,8 @@ EOF
 	    -e "s|^keys_dir = .*|keys_dir = $STATEDIR/keys|" \
 	    -e "s|^common_passwords = .*|common_passwords = $DATADIR/conf/common-passwords.txt|" \
 	    -e "s|^spool_dir = .*|spool_dir = $STATEDIR/mail|" \
-	    -e "s|^dir = .*|dir = $STATEDIR/blobs|" \
+	    -e "/^\[store\]/,/^\[/s|^dir = .*|dir = $STATEDIR/blobs|" \
+	    -e "/^\[backup\]/,/^\[/s|^dir = .*|dir = $STATEDIR/backups|" \
 	    -e "s|^models_dir = .*|models_dir = $DATADIR/face/model|" \
 	    conf/rollcall.conf
 }
@@ -105,6 +106,7 @@ tmpfiles_conf() {
 d $STATEDIR 0700 rollcall rollcall -
 d $STATEDIR/keys 0700 rollcall rollcall -
 d $STATEDIR/blobs 0700 rollcall rollcall -
+d $STATEDIR/backups 0700 rollcall rollcall -
 d $STATEDIR/mail 0700 rollcall rollcall -
 d $STATEDIR/exports 0700 rollcall rollcall -
 d /var/log/rollcall 0750 rollcall rollcall -

@@ -84,6 +84,7 @@ def test_install_lays_out_every_file_with_its_mode(installed):
     for line in ["d /var/lib/rollcall 0700 rollcall rollcall -",
                  "d /var/lib/rollcall/keys 0700 rollcall rollcall -",
                  "d /var/lib/rollcall/blobs 0700 rollcall rollcall -",
+                 "d /var/lib/rollcall/backups 0700 rollcall rollcall -",
                  "d /var/lib/rollcall/mail 0700 rollcall rollcall -",
                  "z /etc/rollcall/rollcall.conf 0640 root rollcall -"]:
         assert line in tmpfiles.splitlines(), line
@@ -112,8 +113,11 @@ def test_installed_config_points_at_installed_places(installed):
     c = config_values(r.stdout)
     paths = {(s, k): v for s in c.sections() for k, v in c[s].items()
              if k.endswith(("_dir", "_file", "common_passwords"))
-             or (s, k) in {("log", "file"), ("store", "dir")}}
+             or (s, k) in {("log", "file"), ("store", "dir"), ("backup", "dir")}}
     assert ("face", "models_dir") in paths and ("store", "dir") in paths
+    # Each section's own folder, not one rewrite for every "dir" key.
+    assert c["store"]["dir"] == "/var/lib/rollcall/blobs"
+    assert c["backup"]["dir"] == "/var/lib/rollcall/backups"
     for (s, k), v in paths.items():
         if v == "":
             continue    # unset: a default that is no path (or the journal)
