@@ -188,7 +188,7 @@ def systemd_root(installed):
         if f.endswith(".target"):
             shutil.copy(os.path.join("/lib/systemd/system", f), units)
     (installed / "bin").mkdir(exist_ok=True)
-    for c in ["/bin/sh", "/bin/kill"]:
+    for c in ["/bin/sh", "/bin/kill", "/bin/systemctl"]:
         shutil.copy(c, installed / "bin")
     return installed
 
