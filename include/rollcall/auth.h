@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "rollcall/http.h"
 #include "rollcall/util.h"
 
 #define RC_AUTH_ERR_LEN		256	/* size of the err buffers below */
@@ -202,34 +203,27 @@ void		rc_auth_token_hash(const char *tok,
 /* Writes a uniformly random 6-digit code ("000000".."999999") and a NUL. */
 void		rc_auth_code6(char out[7]);
 
-/* ---- Principal and middleware (src/auth/middleware.c) ---------------- */
+/* ---- Principal and authentication (src/auth/middleware.c, kiosk.c) -- *
+ * The router authenticates a route whose who is not 0 with
+ * rc_auth_authenticate before its handler runs (rc_router_set_auth). */
 
-struct rc_req;
-
-/* The authenticated caller of a request, as its users row says now (not as
- * the token said: a role change takes effect at once). Owned by the request
- * (req->who), freed with it. */
+/* The authenticated caller of a request: a user as their users row says
+ * now (not as the token said: a role change takes effect at once), or a
+ * kiosk device. Owned by the request (req->who), freed with it. */
 struct rc_principal {
-	char	*user_id;
+	char	*user_id;	/* NULL for a kiosk */
 	char	*org_id;	/* NULL: superadmin */
-	char	*role;
+	char	*role;		/* "kiosk" for a kiosk */
 	char	*email;
-	char	*name;
+	char	*name;		/* the kiosk's name for a kiosk */
 	char	*manager_id;	/* NULL: none */
-	unsigned role_bit;	/* one RC_ROLE_* */
+	char	*kiosk_id;	/* NULL for a user */
+	unsigned role_bit;	/* one RC_ROLE_* (0 for a kiosk) */
 	int	 must_change_password;
 };
 
-/* Roles as bits, for rc_auth_require. */
-#define RC_ROLE_SUPERADMIN	0x01
-#define RC_ROLE_ADMIN		0x02
-#define RC_ROLE_MANAGER		0x04
-#define RC_ROLE_EMPLOYEE	0x08
-#define RC_ROLE_INTERN		0x10
-#define RC_ROLE_ANY		0x1f
-/* Flag for rc_auth_require: the route also serves a user who must change
- * their password first (/me, /auth/password/change). */
-#define RC_AUTH_ALLOW_PENDING_PASSWORD	0x100
+/* The older name of RC_WHO_PENDING_PASSWORD (rc_auth_require). */
+#define RC_AUTH_ALLOW_PENDING_PASSWORD	RC_WHO_PENDING_PASSWORD
 
 /* The RC_ROLE_* bit of a role name; 0 when unknown. */
 unsigned	rc_auth_role_bit(const char *role);
@@ -239,24 +233,42 @@ unsigned	rc_auth_role_bit(const char *role);
 void		rc_auth_middleware_setup(const struct rc_auth_keys *keys,
 		    const char *issuer);
 
-/* The handler-side type of rc_http_handler, repeated so that this header
- * does not need http.h. */
-typedef void (*rc_auth_next)(struct rc_req *req);
+/* The authenticator (an rc_http_auth_fn): a kiosk device token
+ * ("rck_...") when who has RC_WHO_KIOSK, else the "Authorization: Bearer"
+ * access token (401 "unauthorized" on any failure; the reason goes to the
+ * log only). The user is loaded by the token's sub through the loop's pool
+ * (active and carrying the token's tv, else 401) into req->who; then 403
+ * "password_change_required" when they must change their password and who
+ * lacks RC_WHO_PENDING_PASSWORD, and 403 "forbidden" when their role's bit
+ * is not in who. 503 when the database is down. Calls next(req) once all
+ * passed, possibly from a database callback: the caller must not touch req
+ * after calling this. */
+void		rc_auth_authenticate(struct rc_req *req, unsigned who,
+		    rc_http_handler next);
 
-/* Authenticates req, then calls next(req) — possibly later, from a
- * database callback: the caller must not touch req after calling this.
- * Verifies the "Authorization: Bearer" access token (401 "unauthorized"
- * on any failure; the reason goes to the log only), loads the user by the
- * token's sub through the loop's pool (must be active and carry the
- * token's tv, else 401), sets req->who, then answers 403
- * "password_change_required" when the user must change their password and
- * roles lacks RC_AUTH_ALLOW_PENDING_PASSWORD, and 403 "forbidden" when the
- * user's role bit is not in roles. 503 when the database is down. */
+/* The same for a handler that authenticates itself (routes written before
+ * the route table said who may call them; phase out). */
 void		rc_auth_require(struct rc_req *req, unsigned roles,
-		    rc_auth_next next);
+		    rc_http_handler next);
+typedef rc_http_handler rc_auth_next;
 
 /* Frees a principal (NULL is a no-op). */
 void		rc_principal_free(struct rc_principal *p);
+
+/* Kiosk device tokens: "rck_" and RC_AUTH_RANDOM_TOKEN_LEN characters;
+ * the database keeps only their SHA-256 (rc_auth_token_hash). */
+#define RC_AUTH_KIOSK_PREFIX	"rck_"
+#define RC_AUTH_KIOSK_TOKEN_LEN	(sizeof(RC_AUTH_KIOSK_PREFIX) - 1 + \
+				 RC_AUTH_RANDOM_TOKEN_LEN)
+/* Writes a new kiosk token and a NUL; wipe it once shown. */
+void		rc_auth_kiosk_token_new(char out[RC_AUTH_KIOSK_TOKEN_LEN + 1]);
+/* True when tok has a kiosk token's prefix (not that it is valid). */
+int		rc_auth_is_kiosk_token(const char *tok);
+/* Looks tok up among the kiosks through the loop's pool: sets req->who to
+ * the kiosk (kiosk_id, org_id, name; role "kiosk") and calls next(req), or
+ * replies 401 (503 when the database is down). */
+void		rc_auth_kiosk_authenticate(struct rc_req *req, const char *tok,
+		    rc_http_handler next);
 
 /* ---- Command line (src/auth/cli.c) ----------------------------------- */
 

@@ -18,6 +18,8 @@
 struct rc_config;
 struct rc_db_pool;
 struct rc_principal;
+struct rc_req_chunk;
+struct rc_req_cleanup;
 struct rc_router;
 struct rc_server;
 struct rc_slow;
@@ -38,18 +40,68 @@ enum rc_http_method {
 };
 #define RC_HTTP_NMETHODS	7
 
-/* Route flags. */
-#define RC_ROUTE_JSON	0x1	/* body must be a JSON object (parsed into req->body) */
+/* What a route takes as its body (rc_route.body). The router parses it
+ * before the handler runs and replies 400/413/415/422 itself, so a handler
+ * only validates what it finds. */
+enum rc_http_body {
+	RC_BODY_NONE = 0,	/* whatever comes is ignored */
+	RC_BODY_JSON = 1,	/* a JSON object -> req->body (empty: {}) */
+	RC_BODY_IMAGE,		/* image/... or octet-stream bytes, or the
+				   multipart/form-data part "file" ->
+				   req->image */
+	RC_BODY_JSON_OR_IMAGE,	/* by Content-Type: image/... or multipart ->
+				   req->image, anything else -> req->body */
+	RC_BODY_FORM,		/* application/x-www-form-urlencoded ->
+				   req->form (rc_http_form); the raw bytes
+				   stay readable (rc_http_body_bytes) */
+};
+/* The name tables written before rc_route.body had (phase out). */
+#define RC_ROUTE_JSON	RC_BODY_JSON
+
+/* Who may call a route (rc_route.who): 0 is anyone, unauthenticated.
+ * Otherwise the router hands the bits to the authenticator the auth
+ * module registered (rc_router_set_auth), which sets req->who or replies
+ * 401/403/503 itself; RC_WHO_METRICS alone is checked here (allowed
+ * networks or metrics.token). A role's bit is what rc_auth_role_bit()
+ * gives for its name. */
+#define RC_WHO_ANYONE		0
+#define RC_ROLE_SUPERADMIN	0x01
+#define RC_ROLE_ADMIN		0x02
+#define RC_ROLE_MANAGER		0x04
+#define RC_ROLE_EMPLOYEE	0x08
+#define RC_ROLE_INTERN		0x10
+#define RC_ROLE_ANY		0x1f
+/* With roles: the route also serves a user who must change their password
+ * first (/me, /auth/password/change). */
+#define RC_WHO_PENDING_PASSWORD	0x100
+/* A kiosk device token (alone, or besides roles: either may call). */
+#define RC_WHO_KIOSK		0x200
+/* GET /metrics: an allowed network (metrics.allow) or metrics.token. */
+#define RC_WHO_METRICS		0x400
 
 struct rc_req;
 typedef void (*rc_http_handler)(struct rc_req *req);
 
+/* One row of the route table: the table alone says who may call what. */
 struct rc_route {
 	unsigned	 method;	/* one rc_http_method */
 	const char	*pattern;	/* "/api/v1/users/{id}" */
 	rc_http_handler	 fn;
-	unsigned	 flags;
-	int		 id;		/* index for metrics, set by the router */
+	unsigned	 body;		/* one rc_http_body */
+	unsigned	 who;		/* RC_WHO_* and RC_ROLE_* bits */
+};
+
+/* Authenticates req for a route whose who is not 0 and authorises it
+ * against who: sets req->who and calls next(req) — possibly later, from a
+ * database callback — or replies itself. */
+typedef void (*rc_http_auth_fn)(struct rc_req *req, unsigned who,
+	    rc_http_handler next);
+
+/* Bytes of a request body; they point into the request's input buffer,
+ * which nothing changes until the request is freed. */
+struct rc_http_bytes {
+	const unsigned char	*data;
+	size_t			 len;
 };
 
 /* A task posted to a loop thread from any thread. */
@@ -94,6 +146,7 @@ struct rc_req {
 	struct evhttp_request	*ev;
 	struct rc_loop		*loop;
 	const struct rc_route	*route;
+	int			 route_id;	/* its index, for metrics */
 	unsigned		 method;
 	char			 id[RC_HTTP_ID_LEN + 1];
 	char			 client[64];	/* peer address */
@@ -101,7 +154,9 @@ struct rc_req {
 	struct evkeyvalq	 query;
 	struct rc_req_param	 params[RC_HTTP_MAX_PARAMS];
 	int			 nparams;
-	json_t			*body;		/* with RC_ROUTE_JSON */
+	json_t			*body;		/* RC_BODY_JSON */
+	struct rc_http_bytes	 image;		/* RC_BODY_IMAGE; len 0: none */
+	struct evkeyvalq	 form;		/* RC_BODY_FORM */
 	uint64_t		 start_usec;
 	int			 status;
 	size_t			 bytes_out;
@@ -114,7 +169,20 @@ struct rc_req {
 	/* Handler state, freed with the request when data_free is set. */
 	void			*data;
 	void			(*data_free)(void *data);
+
+	/* Memory of rc_req_alloc: freed, cleanups run, with the request. */
+	struct rc_req_chunk	*chunks;
+	struct rc_req_cleanup	*cleanups;
 };
+
+/* Request-scoped memory (h2o's request pools): size bytes, zeroed and
+ * aligned for any type, that live until req is freed; cleanup(ptr), when
+ * not NULL, runs then, the last allocated first. Never NULL. Use it for
+ * whatever a handler keeps across callbacks instead of freeing by hand. */
+void	*rc_req_alloc(struct rc_req *req, size_t size,
+	    void (*cleanup)(void *ptr));
+/* A copy of s (NULL: NULL) that lives as long as req. */
+char	*rc_req_strdup(struct rc_req *req, const char *s);
 
 /* Replies. Each ends the request: the rc_req is freed on return and must
  * not be touched afterwards. */
@@ -148,10 +216,19 @@ const char *rc_http_header(struct rc_req *req, const char *name);
 /* The value of cookie name in the Cookie header, as a new string (caller
  * frees), or NULL when absent or empty. */
 char	*rc_http_cookie(struct rc_req *req, const char *name);
-/* What RC_ROUTE_JSON does, for a route that takes JSON or something else
- * (an image): parses the body as a JSON object into req->body (an empty
- * body is {}). Replies 400/413/415 itself and returns RC_ERR. */
+/* What RC_BODY_JSON does: parses the body as a JSON object into
+ * req->body (an empty body is {}). Replies 400/413/415 itself and returns
+ * RC_ERR. The router calls it; a handler has no need to. */
 rc_status rc_http_parse_json_body(struct rc_req *req);
+/* The credentials of "Authorization: Bearer <token>" — the scheme matched
+ * without regard to case (RFC 7235 2.1, RFC 6750 2.1) — or NULL when the
+ * header is absent, of another scheme, or has no token. Points into the
+ * request's headers. The one Bearer parser: every caller uses it. */
+const char *rc_http_bearer(struct rc_req *req);
+/* A field of an RC_BODY_FORM body; NULL when absent. */
+const char *rc_http_form(struct rc_req *req, const char *name);
+/* The raw body (an RC_BODY_FORM route checking a signature over it). */
+struct rc_http_bytes rc_http_body_bytes(struct rc_req *req);
 /* Path parameter {name}; NULL when absent. */
 const char *rc_http_param(struct rc_req *req, const char *name);
 /* Query string parameter; NULL when absent. */
@@ -169,12 +246,21 @@ struct rc_router *rc_router_new(void);
 void	rc_router_free(struct rc_router *r);
 /* Registers a table of routes; the router keeps pointers into it. */
 void	rc_router_add(struct rc_router *r, struct rc_route *routes, size_t n);
+/* The authenticator of every route whose who is not 0 (nor only
+ * RC_WHO_METRICS): the auth module's rc_auth_authenticate. */
+void	rc_router_set_auth(struct rc_router *r, rc_http_auth_fn fn);
+rc_http_auth_fn rc_router_auth(const struct rc_router *r);
 /* Finds the route for method + path; fills params (values are new strings
  * the caller frees). Returns NULL when none matches, with *allow set to the
  * methods the path does accept (0: the path is unknown). */
 const struct rc_route *rc_router_match(const struct rc_router *r,
 	    unsigned method, const char *path, struct rc_req_param *params,
 	    int *nparams, unsigned *allow);
+/* The same, and *id is the route's index (rc_router_get) when it
+ * matches. */
+const struct rc_route *rc_router_match_id(const struct rc_router *r,
+	    unsigned method, const char *path, struct rc_req_param *params,
+	    int *nparams, unsigned *allow, int *id);
 size_t	rc_router_count(const struct rc_router *r);
 const struct rc_route *rc_router_get(const struct rc_router *r, size_t i);
 /* Writes "GET, HEAD, POST" for a method set. */

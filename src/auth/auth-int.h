@@ -45,4 +45,10 @@ int			 auth_pem_name(const struct dirent *d);
  * end in a 64-byte signature. */
 char			*auth_token_low_s(const char *tok);
 
+/* middleware.c: the reply to a principal query that failed (503 when the
+ * database is down, else 500). */
+struct rc_db_result;
+struct rc_req;
+void	auth_db_failed(struct rc_req *req, const struct rc_db_result *r);
+
 #endif

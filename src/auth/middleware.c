@@ -1,7 +1,8 @@
-/* Authentication middleware: Bearer access token → the caller's users row
- * → req->who, role and password-state checks, then the route's handler.
- * Runs on loop threads: verification is OpenSSL only (~0.1 ms), the user
- * row comes through the loop's asynchronous pool. */
+/* The router's authenticator: Bearer access token → the caller's
+ * principal (their users row) → req->who → authorisation against the
+ * route's who (password state, role), then the router's next step. Kiosk
+ * tokens go to kiosk.c. Runs on loop threads: verification is OpenSSL only
+ * (~0.1 ms), the principal comes through the loop's asynchronous pool. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+
+#include "auth-int.h"
 
 /* Seconds of clock difference tolerated on exp and nbf: none. The daemons
  * that sign and verify share a clock (NTP), and a token is refused from
@@ -50,11 +53,11 @@ static const struct rc_db_stmt SQL_PRINCIPAL = {
 	1,
 };
 
-/* What waits for the users row. */
+/* What waits for the principal. */
 struct pending {
 	struct rc_req	*req;
-	unsigned	 roles;
-	rc_auth_next	 next;
+	unsigned	 who;
+	rc_http_handler	 next;
 	int64_t		 tv;
 };
 
@@ -149,7 +152,17 @@ rc_principal_free(struct rc_principal *p)
 	free(p->email);
 	free(p->name);
 	free(p->manager_id);
+	free(p->kiosk_id);
 	free(p);
+}
+
+void
+auth_db_failed(struct rc_req *req, const struct rc_db_result *r)
+{
+	if (r->err == RC_DB_UNAVAILABLE)
+		rc_http_fail_unavailable(req, "the database is unavailable");
+	else
+		rc_http_fail(req, 500, "internal", NULL);
 }
 
 /* One 401 for every failure: the client learns nothing about why. */
@@ -162,21 +175,6 @@ unauthorized(struct rc_req *req, const char *why)
 	    "Bearer realm=\"rollcall\", error=\"invalid_token\"");
 	rc_http_fail(req, 401, "unauthorized",
 	    "a valid access token is required");
-}
-
-/* The token after "Bearer " (scheme case-insensitive, RFC 7235 2.1), or
- * NULL. */
-static const char *
-bearer_token(struct rc_req *req)
-{
-	const char *h = rc_http_header(req, "Authorization");
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	return *h != '\0' ? h : NULL;
 }
 
 /* The canonical textual form only, so that the query cannot fail on a
@@ -220,22 +218,35 @@ principal_from_row(const PGresult *res)
 	return p;
 }
 
+/* The principal is req->who: may it call a route declaring who? Before
+ * the role: until the password is changed, the answer to every other
+ * route is the same, whatever the role. */
+static void
+authorise(struct rc_req *req, unsigned who, rc_http_handler next)
+{
+	if (req->who->must_change_password &&
+	    (who & RC_WHO_PENDING_PASSWORD) == 0) {
+		rc_http_fail(req, 403, "password_change_required",
+		    "change your password first (POST /api/v1/auth/password/change)");
+		return;
+	}
+	if ((req->who->role_bit & who) == 0) {
+		rc_http_fail(req, 403, "forbidden",
+		    "your role may not do this");
+		return;
+	}
+	next(req);
+}
+
 static void
 principal_cb(const struct rc_db_result *r, void *arg)
 {
-	struct pending *pd = arg;
-	struct rc_req *req = pd->req;
-	unsigned roles = pd->roles;
-	rc_auth_next next = pd->next;
-	int64_t tv = pd->tv;
+	struct pending pd = *(struct pending *)arg;
+	struct rc_req *req = pd.req;
 
-	free(pd);
+	free(arg);
 	if (r->err != RC_DB_OK) {
-		if (r->err == RC_DB_UNAVAILABLE)
-			rc_http_fail_unavailable(req,
-			    "the database is unavailable");
-		else
-			rc_http_fail(req, 500, "internal", NULL);
+		auth_db_failed(req, r);
 		return;
 	}
 	if (PQntuples(r->res) != 1) {
@@ -246,26 +257,35 @@ principal_cb(const struct rc_db_result *r, void *arg)
 		unauthorized(req, "user disabled");
 		return;
 	}
-	if (strtoll(PQgetvalue(r->res, 0, 7), NULL, 10) != tv) {
+	if (strtoll(PQgetvalue(r->res, 0, 7), NULL, 10) != pd.tv) {
 		unauthorized(req, "token version revoked");
 		return;
 	}
 	req->who = principal_from_row(r->res);
 	req->who_free = rc_principal_free;
-	/* Before the role: until the password is changed, the answer to every
-	 * other route is the same, whatever the role. */
-	if (req->who->must_change_password &&
-	    (roles & RC_AUTH_ALLOW_PENDING_PASSWORD) == 0) {
-		rc_http_fail(req, 403, "password_change_required",
-		    "change your password first (POST /api/v1/auth/password/change)");
-		return;
+	authorise(req, pd.who, pd.next);
+}
+
+/* Looks up the principal of (user_id, tv) — the users row, which must be
+ * active and carry tv — into req->who, then authorises it against who.
+ * The one place a principal comes from: a cache of principals hooks in
+ * here. */
+static void
+principal_lookup(struct rc_req *req, const char *user_id, int64_t tv,
+    unsigned who, rc_http_handler next)
+{
+	struct pending *pd = rc_calloc(1, sizeof(*pd));
+	const char *params[1] = { user_id };	/* the pool copies params */
+
+	pd->req = req;
+	pd->who = who;
+	pd->next = next;
+	pd->tv = tv;
+	if (rc_db_query(req->loop->db, &SQL_PRINCIPAL, params, principal_cb,
+	    pd) != RC_AGAIN) {
+		free(pd);
+		rc_http_fail_unavailable(req, "the database is unavailable");
 	}
-	if ((req->who->role_bit & roles) == 0) {
-		rc_http_fail(req, 403, "forbidden",
-		    "your role may not do this");
-		return;
-	}
-	next(req);
 }
 
 /* Verifies tok (or finds it verified): RC_OK with its sub and tv. */
@@ -300,14 +320,18 @@ verify(const char *tok, char sub[40], int64_t *tv, const char **why)
 }
 
 void
-rc_auth_require(struct rc_req *req, unsigned roles, rc_auth_next next)
+rc_auth_authenticate(struct rc_req *req, unsigned who, rc_http_handler next)
 {
-	const char *tok = bearer_token(req), *why;
-	const char *params[1];
-	struct pending *pd;
+	const char *tok = rc_http_bearer(req), *why;
 	char sub[40];
 	int64_t tv;
 
+	/* A route either may call takes a kiosk's token by its prefix. */
+	if ((who & RC_WHO_KIOSK) && ((who & RC_ROLE_ANY) == 0 ||
+	    (tok != NULL && rc_auth_is_kiosk_token(tok)))) {
+		rc_auth_kiosk_authenticate(req, tok, next);
+		return;
+	}
 	if (tok == NULL) {
 		unauthorized(req, "no bearer token");
 		return;
@@ -316,15 +340,11 @@ rc_auth_require(struct rc_req *req, unsigned roles, rc_auth_next next)
 		unauthorized(req, why);
 		return;
 	}
-	pd = rc_calloc(1, sizeof(*pd));
-	pd->req = req;
-	pd->roles = roles;
-	pd->next = next;
-	pd->tv = tv;
-	params[0] = sub;	/* the pool copies params */
-	if (rc_db_query(req->loop->db, &SQL_PRINCIPAL, params, principal_cb,
-	    pd) != RC_AGAIN) {
-		free(pd);
-		rc_http_fail_unavailable(req, "the database is unavailable");
-	}
+	principal_lookup(req, sub, tv, who, next);
+}
+
+void
+rc_auth_require(struct rc_req *req, unsigned roles, rc_http_handler next)
+{
+	rc_auth_authenticate(req, roles & ~RC_WHO_KIOSK, next);
 }

@@ -70,18 +70,8 @@ gather_gauges(struct rc_server *s, struct rc_metrics_gauges *g)
 	}
 }
 
-static int
-metrics_token_ok(struct rc_req *req, const char *token)
-{
-	const char *auth = rc_http_header(req, "Authorization");
-
-	if (*token == '\0' || auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
-		return 0;
-	return rc_secure_equal(auth + 7, strlen(auth + 7), token,
-	    strlen(token));
-}
-
-/* GET /metrics — from allowed networks or with the metrics token. */
+/* GET /metrics — the router lets in allowed networks and the metrics
+ * token (RC_WHO_METRICS). */
 static void
 metrics(struct rc_req *req)
 {
@@ -90,16 +80,6 @@ metrics(struct rc_req *req)
 	struct evbuffer *buf;
 	size_t len;
 
-	if (!s->cfg->metrics_enabled) {
-		rc_http_fail(req, 404, "not_found", "metrics are disabled");
-		return;
-	}
-	if (!rc_server_metrics_allowed(s, rc_http_client(req)) &&
-	    !metrics_token_ok(req, s->cfg->metrics_token)) {
-		rc_http_fail(req, 403, "forbidden",
-		    "metrics are served to allowed networks or with the token");
-		return;
-	}
 	gather_gauges(s, &g);
 	buf = evbuffer_new();
 	rc_metrics_render(buf, &g);
@@ -161,12 +141,15 @@ openapi(struct rc_req *req)
 }
 
 static struct rc_route core_routes[] = {
-	{ RC_HTTP_GET, "/healthz", healthz, 0, 0 },
-	{ RC_HTTP_GET, "/readyz", readyz, 0, 0 },
-	{ RC_HTTP_GET, "/metrics", metrics, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/openapi.json", openapi, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/test/sleep", test_sleep, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/test/echo", test_echo, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/healthz", healthz, RC_BODY_NONE, RC_WHO_ANYONE },
+	{ RC_HTTP_GET, "/readyz", readyz, RC_BODY_NONE, RC_WHO_ANYONE },
+	{ RC_HTTP_GET, "/metrics", metrics, RC_BODY_NONE, RC_WHO_METRICS },
+	{ RC_HTTP_GET, "/api/v1/openapi.json", openapi, RC_BODY_NONE,
+	    RC_WHO_ANYONE },
+	{ RC_HTTP_GET, "/api/v1/test/sleep", test_sleep, RC_BODY_NONE,
+	    RC_WHO_ANYONE },
+	{ RC_HTTP_POST, "/api/v1/test/echo", test_echo, RC_BODY_JSON,
+	    RC_WHO_ANYONE },
 };
 
 void

@@ -81,6 +81,33 @@ const char *rc_static_mime(const char *path);
 /* reply.c */
 void	rc_http_req_free(struct rc_req *req);
 
+/* pool.c: runs the cleanups and frees the memory of rc_req_alloc. */
+void	rc_http_req_pool_free(struct rc_req *req);
+
+/* dispatch.c */
+/* Routes req: 404/405/static, or the route's who, body and handler. */
+void	rc_http_route(struct rc_req *req);
+/* Start-up check of a router: every route that needs an authenticator
+ * has one, and every body kind is known. */
+rc_status rc_http_check_routes(const struct rc_router *r, char *err,
+	    size_t errlen);
+
+/* body.c */
+#define RC_HTTP_BOUNDARY_MAX	70	/* RFC 2046 5.1.1 */
+/* The most libevent may read of any body. */
+long	rc_http_max_body(const struct rc_config *cfg);
+/* Parses req's body as req->route->body says; replies itself on RC_ERR. */
+rc_status rc_http_parse_body(struct rc_req *req);
+/* The boundary of a "multipart/form-data; boundary=..." Content-Type;
+ * RC_ERR when it is not multipart or has no valid boundary. */
+rc_status rc_http_multipart_boundary(const char *ctype,
+	    char out[RC_HTTP_BOUNDARY_MAX + 1]);
+/* Finds the part named "file" in body: RC_OK with *out pointing into
+ * body, RC_AGAIN when the envelope is sound but has no such part (or two),
+ * RC_ERR when it is malformed. */
+rc_status rc_http_multipart_file(const unsigned char *body, size_t len,
+	    const char *boundary, struct rc_http_bytes *out);
+
 /* slow.c */
 /* Watches every connection of loop->http (set before it accepts): closes
  * one whose request headers take over server.header_timeout, or whose body

@@ -69,11 +69,13 @@ rc_http_req_free(struct rc_req *req)
 
 	if (req->data_free != NULL)
 		req->data_free(req->data);
+	rc_http_req_pool_free(req);
 	if (req->who_free != NULL)
 		req->who_free(req->who);
 	for (i = 0; i < req->nparams; i++)
 		free(req->params[i].value);
 	evhttp_clear_headers(&req->query);
+	evhttp_clear_headers(&req->form);
 	json_decref(req->body);
 	free(req->path);
 	free(req);
@@ -123,7 +125,7 @@ finish(struct rc_req *req)
 {
 	struct rc_loop *loop = req->loop;
 	double seconds = (double)(rc_now_usec() - req->start_usec) / 1e6;
-	int route_id = req->route ? req->route->id : RC_METRICS_ROUTE_UNMATCHED;
+	int route_id = req->route ? req->route_id : RC_METRICS_ROUTE_UNMATCHED;
 
 	if (req->route == NULL && req->status != 429 && req->path != NULL &&
 	    strncmp(req->path, "/api/", 5) != 0 && req->status != 405)

@@ -9,6 +9,7 @@
 struct rc_router {
 	struct rc_route	**routes;
 	size_t		  n, cap;
+	rc_http_auth_fn	  auth;
 };
 
 static const struct {
@@ -47,9 +48,20 @@ rc_router_add(struct rc_router *r, struct rc_route *routes, size_t n)
 			r->routes = rc_realloc(r->routes,
 			    r->cap * sizeof(*r->routes));
 		}
-		routes[i].id = (int)r->n;
 		r->routes[r->n++] = &routes[i];
 	}
+}
+
+void
+rc_router_set_auth(struct rc_router *r, rc_http_auth_fn fn)
+{
+	r->auth = fn;
+}
+
+rc_http_auth_fn
+rc_router_auth(const struct rc_router *r)
+{
+	return r->auth;
 }
 
 size_t
@@ -183,6 +195,16 @@ const struct rc_route *
 rc_router_match(const struct rc_router *r, unsigned method, const char *path,
     struct rc_req_param *params, int *nparams, unsigned *allow)
 {
+	int id;
+
+	return rc_router_match_id(r, method, path, params, nparams, allow, &id);
+}
+
+const struct rc_route *
+rc_router_match_id(const struct rc_router *r, unsigned method,
+    const char *path, struct rc_req_param *params, int *nparams,
+    unsigned *allow, int *id)
+{
 	struct rc_req_param tmp[RC_HTTP_MAX_PARAMS];
 	unsigned want = method == RC_HTTP_HEAD ? RC_HTTP_GET : method;
 	size_t i;
@@ -199,6 +221,7 @@ rc_router_match(const struct rc_router *r, unsigned method, const char *path,
 			free_params(params, *nparams);
 			memcpy(params, tmp, sizeof(tmp[0]) * (size_t)n);
 			*nparams = n;
+			*id = (int)i;
 			return rt;
 		}
 		*allow |= rt->method;

@@ -1,7 +1,8 @@
 /* The server: one listening socket, N loop threads each with its own
  * event_base, evhttp (on a dup() of the socket) and database pool; the main
- * thread handles signals. A request goes: in-flight cap → route → body →
- * handler, and the reply path (reply.c) closes the books. */
+ * thread handles signals. A request goes: in-flight cap → route → who →
+ * body → handler (dispatch.c), and the reply path (reply.c) closes the
+ * books. */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -119,59 +120,6 @@ set_client(struct rc_req *req)
 	snprintf(req->client, sizeof(req->client), "%s", addr ? addr : "-");
 }
 
-/* What libevent may read of a body: the larger of the JSON and the upload
- * limits, plus room for a multipart envelope. Each route checks its own
- * limit: JSON bodies in rc_http_parse_json_body, images in the upload code. */
-static ev_ssize_t
-max_body(const struct rc_config *cfg)
-{
-	long n = cfg->limits_max_upload_bytes + 65536L;
-
-	if (n < cfg->limits_max_body_bytes)
-		n = cfg->limits_max_body_bytes;
-	return (ev_ssize_t)n;
-}
-
-rc_status
-rc_http_parse_json_body(struct rc_req *req)
-{
-	struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-	const char *ctype = rc_http_header(req, "Content-Type");
-	size_t len = evbuffer_get_length(in);
-	json_error_t jerr;
-	char msg[256];
-
-	if (len > 0 && (ctype == NULL ||
-	    strncasecmp(ctype, "application/json", 16) != 0)) {
-		rc_http_fail(req, 415, "unsupported_media_type",
-		    "the body must be application/json");
-		return RC_ERR;
-	}
-	if (len > (size_t)req->loop->server->cfg->limits_max_body_bytes) {
-		rc_http_fail(req, 413, "body_too_large",
-		    "the body exceeds limits.max_body_bytes");
-		return RC_ERR;
-	}
-	if (len == 0) {
-		req->body = json_object();
-		return RC_OK;
-	}
-	req->body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	if (req->body == NULL) {
-		snprintf(msg, sizeof(msg), "malformed JSON at line %d column "
-		    "%d: %s", jerr.line, jerr.column, jerr.text);
-		rc_http_fail(req, 400, "malformed_json", msg);
-		return RC_ERR;
-	}
-	if (!json_is_object(req->body)) {
-		rc_http_fail(req, 400, "malformed_json",
-		    "the body must be a JSON object");
-		return RC_ERR;
-	}
-	return RC_OK;
-}
-
 static size_t
 header_bytes(struct rc_req *req)
 {
@@ -182,78 +130,6 @@ header_bytes(struct rc_req *req)
 	TAILQ_FOREACH(kv, h, next)
 		n += strlen(kv->key) + strlen(kv->value) + 4;
 	return n;
-}
-
-/* Every text a handler reads from the URL — query names and values, path
- * parameters — is checked here, once: PostgreSQL refuses invalid UTF-8
- * (22021), which would otherwise surface as a 500 from whichever query
- * received it. Replies 400 naming the parameter and returns RC_ERR. */
-static rc_status
-check_url_text(struct rc_req *req)
-{
-	struct evkeyval *kv;
-	const char *bad = NULL;
-	char msg[160], detail[200];
-	int i;
-
-	TAILQ_FOREACH(kv, &req->query, next) {
-		if (!rc_utf8_valid(kv->key, strlen(kv->key))) {
-			rc_http_fail(req, 400, "malformed_query", "a query "
-			    "parameter name is not valid UTF-8");
-			return RC_ERR;
-		}
-		if (!rc_utf8_valid(kv->value, strlen(kv->value))) {
-			bad = kv->key;
-			break;
-		}
-	}
-	for (i = 0; bad == NULL && i < req->nparams; i++)
-		if (!rc_utf8_valid(req->params[i].value,
-		    strlen(req->params[i].value))) {
-			snprintf(msg, sizeof(msg), "%.*s",
-			    (int)req->params[i].namelen, req->params[i].name);
-			bad = msg;
-		}
-	if (bad == NULL)
-		return RC_OK;
-	snprintf(detail, sizeof(detail), "the parameter \"%.64s\" is not "
-	    "valid UTF-8 text", bad);
-	rc_http_fail_fields(req, 400, "malformed_query", detail, json_pack("[{s:s, s:s}]", "field", bad,
-	    "message", "must be valid UTF-8 text"));
-	return RC_ERR;
-}
-
-static void
-route_request(struct rc_req *req)
-{
-	const struct rc_router *router = req->loop->server->router;
-	char allow[128];
-	unsigned methods;
-
-	req->route = rc_router_match(router, req->method, req->path,
-	    req->params, &req->nparams, &methods);
-	if (req->route != NULL) {
-		if (check_url_text(req) != RC_OK)
-			return;
-		if ((req->route->flags & RC_ROUTE_JSON) &&
-		    rc_http_parse_json_body(req) != RC_OK)
-			return;
-		req->route->fn(req);
-		return;
-	}
-	if (methods != 0) {
-		rc_http_allow_string(methods, allow, sizeof(allow));
-		rc_http_set_header(req, "Allow", allow);
-		rc_http_fail(req, 405, "method_not_allowed",
-		    "this path does not accept that method");
-		return;
-	}
-	if ((req->method == RC_HTTP_GET || req->method == RC_HTTP_HEAD) &&
-	    strncmp(req->path, "/api/", 5) != 0 && strcmp(req->path, "/api") != 0) {
-		rc_static_serve(req);
-		return;
-	}
-	rc_http_fail(req, 404, "not_found", "no such resource");
 }
 
 static void
@@ -271,6 +147,7 @@ request_cb(struct evhttp_request *ev, void *arg)
 	req->start_usec = rc_now_usec();
 	req->method = method_of(evhttp_request_get_command(ev));
 	TAILQ_INIT(&req->query);
+	TAILQ_INIT(&req->form);
 	set_request_id(req);
 	set_client(req);
 	rc_log_set_request_id(req->id);
@@ -302,7 +179,7 @@ request_cb(struct evhttp_request *ev, void *arg)
 		    "the query string is malformed");
 		return;
 	}
-	route_request(req);
+	rc_http_route(req);
 }
 
 static rc_status
@@ -428,7 +305,7 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	 * room to answer 413 problem+json ourselves (headers_too_large). */
 	evhttp_set_max_headers_size(loop->http,
 	    2 * (ev_ssize_t)cfg->limits_max_header_bytes);
-	evhttp_set_max_body_size(loop->http, max_body(cfg));
+	evhttp_set_max_body_size(loop->http, (ev_ssize_t)rc_http_max_body(cfg));
 	/* Every method reaches request_cb, which answers the ones it does not
 	 * know with problem+json 501; libevent's own answer is HTML. libevent
 	 * 2.1 marks a method it cannot name with a bit outside the enum, so
@@ -461,6 +338,8 @@ rc_server_new(const struct rc_config *cfg, struct rc_router *router,
 	s->router = router;
 	s->listen_fd = -1;
 	evthread_use_pthreads();
+	if (rc_http_check_routes(router, err, errlen) != RC_OK)
+		goto fail;
 	if (parse_allow_list(s, cfg->metrics_allow, err, errlen) != RC_OK)
 		goto fail;
 	if ((st = rc_static_load(cfg->server_static_dir,
