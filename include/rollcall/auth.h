@@ -229,7 +229,8 @@ struct rc_principal {
 unsigned	rc_auth_role_bit(const char *role);
 
 /* Sets the keys and issuer the middleware verifies with. Call once before
- * the loops start (rc_api_start does); keys must outlive the loops. */
+ * the loops start (`rollcall serve` does, src/cli/serve.c); keys must
+ * outlive the loops. */
 void		rc_auth_middleware_setup(const struct rc_auth_keys *keys,
 		    const char *issuer);
 

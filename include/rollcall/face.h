@@ -241,6 +241,51 @@ void			 rc_face_image_cleanup(struct rc_image *img);
 int			 rc_face_eval_main(const struct rc_face_config *defaults,
 			    int argc, char **argv);
 
+#ifndef __cplusplus
+/* ---- The per-org galleries of 1:N identification (src/face/gallery.c) *
+ * The loop side of the matcher, in C only (the snapshot's count is
+ * _Atomic): each org's templates as one rc_face_gallery, loaded on first
+ * use and dropped when any daemon changes them (a LISTEN thread). */
+struct rc_config;
+struct rc_req;
+
+/* An immutable snapshot of one org's templates of one method and version:
+ * row i of gallery is users[i]'s template. Shared by every thread that
+ * holds a reference. */
+struct rc_face_gallery_snap {
+	_Atomic int		 refs;
+	size_t			 n;
+	size_t			 dim;
+	struct rc_face_gallery	*gallery;
+	char			(*users)[40];
+};
+
+/* Receives a reference the callee drops with rc_face_gallery_snap_unref. */
+typedef void (*rc_face_gallery_cb)(struct rc_req *req,
+	    struct rc_face_gallery_snap *snap);
+
+/* Calls cb(req, snap) on req's loop with org_id's gallery of templates of
+ * method/version: at once when it is cached and fresh, else after loading
+ * it (a query on req's loop, decoding on the CPU pool). On failure it
+ * replies itself (503/500) and cb is not called. */
+void	rc_face_gallery_get(struct rc_req *req, const char *org_id,
+	    const char *method, uint32_t version, rc_face_gallery_cb cb);
+void	rc_face_gallery_snap_unref(struct rc_face_gallery_snap *snap);
+/* Drops org_id's cached gallery (this daemon changed its templates; the
+ * NOTIFY will tell the others). */
+void	rc_face_gallery_invalidate(const char *org_id);
+
+/* Starts the LISTEN thread (its own blocking connection to db.url) that
+ * invalidates galleries when any daemon changes templates. Without it
+ * nothing is cached. Call before the loops start; stop after they end. */
+int	rc_face_gallery_start(const struct rc_config *cfg);
+void	rc_face_gallery_stop(void);
+
+/* A template's version as the int column stores it (two's complement of
+ * the uint32: the versions of old methods were file hashes). */
+void	rc_face_version_text(uint32_t version, char out[12]);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

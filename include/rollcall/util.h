@@ -27,6 +27,16 @@ size_t	 rc_utf8_seq_len(const unsigned char *s, size_t n);
 /* True when the n bytes at s are valid UTF-8 (see rc_utf8_seq_len). */
 int	 rc_utf8_valid(const char *s, size_t n);
 
+/* True when s is a UUID in its textual form (8-4-4-4-12 hex digits, either
+ * case); false for NULL. */
+int	 rc_util_uuid_valid(const char *s);
+/* True when s is a real calendar date written exactly "YYYY-MM-DD", years
+ * 1900..2999 (2026-02-30 and 2026-13-01 are not). */
+int	 rc_util_date_valid(const char *s);
+/* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
+ * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
+int	 rc_util_instant_valid(const char *s);
+
 #endif
 
 /* Allocation: never returns NULL; aborts with a message instead. */
@@ -64,5 +74,15 @@ char	*rc_read_file(const char *path, size_t *len);
 size_t	 rc_utf8_seq_len(const unsigned char *s, size_t n);
 /* True when the n bytes at s are valid UTF-8 (see rc_utf8_seq_len). */
 int	 rc_utf8_valid(const char *s, size_t n);
+
+/* True when s is a UUID in its textual form (8-4-4-4-12 hex digits, either
+ * case); false for NULL. */
+int	 rc_util_uuid_valid(const char *s);
+/* True when s is a real calendar date written exactly "YYYY-MM-DD", years
+ * 1900..2999 (2026-02-30 and 2026-13-01 are not). */
+int	 rc_util_date_valid(const char *s);
+/* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
+ * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
+int	 rc_util_instant_valid(const char *s);
 
 #endif

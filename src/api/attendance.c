@@ -20,6 +20,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 #include "faces-int.h"
 
@@ -34,10 +35,10 @@
 /* The public event object, from an attendance_events row named e. */
 #define EVENT_JSON \
 	"json_build_object('id', e.id, 'user_id', e.user_id, 'kind', e.kind," \
-	" 'at', " RC_API_INSTANT("e.at") ", 'source', e.source," \
+	" 'at', " RC_REST_INSTANT("e.at") ", 'source', e.source," \
 	" 'note', e.note, 'picture_id', e.picture_id," \
-	" 'created_at', " RC_API_INSTANT("e.created_at") "," \
-	" 'corrected_at', " RC_API_INSTANT("e.corrected_at") "," \
+	" 'created_at', " RC_REST_INSTANT("e.created_at") "," \
+	" 'corrected_at', " RC_REST_INSTANT("e.corrected_at") "," \
 	" 'corrected_by', e.corrected_by)"
 
 /* The person asked about ($4, or the caller $1 when NULL) if the caller
@@ -69,7 +70,7 @@ static const struct rc_db_stmt SQL_PUNCH = {
 	"  source, note) SELECT u.org_id, u.id, $2, now(), $3, $4 FROM u"
 	"  WHERE NOT u.blocked RETURNING id, kind, at)"
 	" SELECT (SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
-	RC_API_INSTANT("e.at") ")::text FROM e), u.blocked FROM u",
+	RC_REST_INSTANT("e.at") ")::text FROM e), u.blocked FROM u",
 	5,
 };
 
@@ -100,7 +101,7 @@ static const struct rc_db_stmt SQL_FACE_CHECK_IN = {
 	"  now(), 'web', p.id, $2::real FROM p"
 	"  RETURNING id, kind, at, similarity)"
 	" SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
-	RC_API_INSTANT("e.at") ", 'face', json_build_object('similarity',"
+	RC_REST_INSTANT("e.at") ", 'face', json_build_object('similarity',"
 	" e.similarity))::text FROM e",
 	7,
 };
@@ -129,7 +130,7 @@ static const struct rc_db_stmt SQL_EVENTS = {
 	"  ORDER BY e.at, e.id LIMIT $11::int + 1)"
 	" SELECT EXISTS (SELECT 1 FROM t), COALESCE((SELECT reversed FROM ok),"
 	" false), COALESCE((SELECT too_long FROM ok), false),"
-	" (" RC_API_PAGE_SELECT("page", "$11") ")",
+	" (" RC_REST_PAGE_SELECT("page", "$11") ")",
 	11,
 };
 
@@ -148,8 +149,8 @@ static const struct rc_db_stmt SQL_DAYS = {
 	" false), COALESCE((SELECT too_long FROM ok), false),"
 	" (SELECT json_build_object('user_id', t.id, 'from', ok.lo,"
 	"  'to', ok.hi, 'items', COALESCE((SELECT json_agg(json_build_object("
-	"  'date', a.date, 'first_in', " RC_API_INSTANT("a.first_in") ","
-	"  'last_out', " RC_API_INSTANT("a.last_out") ","
+	"  'date', a.date, 'first_in', " RC_REST_INSTANT("a.first_in") ","
+	"  'last_out', " RC_REST_INSTANT("a.last_out") ","
 	"  'worked_minutes', a.worked_minutes, 'open_pair', a.open_pair,"
 	"  'status', a.status) ORDER BY a.date)"
 	"  FROM attendance_days(t.org_id, ok.lo, ok.hi, t.id) a), '[]'))"
@@ -181,16 +182,16 @@ static const struct rc_db_stmt SQL_TODAY = {
 	"  FROM (SELECT 1) one LEFT JOIN l ON true)"
 	" SELECT json_build_object('date', b.today, 'timezone', b.tz,"
 	" 'state', s.state,"
-	" 'since', CASE WHEN s.state <> 'none' THEN " RC_API_INSTANT("s.at")
+	" 'since', CASE WHEN s.state <> 'none' THEN " RC_REST_INSTANT("s.at")
 	" END,"
-	" 'first_in', " RC_API_INSTANT("a.first_in") ","
-	" 'last_out', " RC_API_INSTANT("a.last_out") ","
+	" 'first_in', " RC_REST_INSTANT("a.first_in") ","
+	" 'last_out', " RC_REST_INSTANT("a.last_out") ","
 	" 'worked_minutes', COALESCE(a.worked_minutes, 0) + CASE WHEN s.state"
 	"  = 'in' THEN floor(extract(epoch FROM now() - greatest(s.at, b.lo))"
 	"  / 60)::int ELSE 0 END,"
 	" 'status', a.status, 'face_required', b.face_required,"
 	" 'events', COALESCE((SELECT json_agg(json_build_object('id', ev.id,"
-	"  'kind', ev.kind, 'at', " RC_API_INSTANT("ev.at") ", 'source',"
+	"  'kind', ev.kind, 'at', " RC_REST_INSTANT("ev.at") ", 'source',"
 	"  ev.source) ORDER BY ev.at) FROM ev), '[]'))::text"
 	" FROM b CROSS JOIN s LEFT JOIN a ON true",
 	1,
@@ -219,7 +220,7 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  corrected_at = now(), corrected_by = $7::uuid"
 	"  FROM old, future WHERE x.id = old.id AND NOT future.f"
 	"  RETURNING x.*),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT e.org_id, $7::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT e.org_id, $7::uuid,"
 	"  'attendance_corrected', e.id, jsonb_build_object('user_id',"
 	"  e.user_id, 'before', " AUDIT_EVENT("old") ", 'after', "
 	AUDIT_EVENT("e") "), $8, $9 FROM e, old)"
@@ -230,76 +231,6 @@ static const struct rc_db_stmt SQL_PATCH = {
 
 static const char *const sources[] = { "web", "api", NULL };
 static const char *const kinds[] = { "in", "out", NULL };
-
-/* ---- Dates and instants ---------------------------------------------- */
-
-static int
-digits(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int
-two(const char *s)
-{
-	return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* "YYYY-MM-DD" at the start of s, a real date of the years 1900..2999. */
-static int
-date_prefix_valid(const char *s)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, m, d, leap;
-
-	if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-	    s[7] != '-' || !digits(s + 8, 2))
-		return 0;
-	y = two(s) * 100 + two(s + 2);
-	m = two(s + 5);
-	d = two(s + 8);
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return y >= 1900 && y <= 2999 && m >= 1 && m <= 12 && d >= 1 &&
-	    d <= mdays[m - 1] + (m == 2 && leap);
-}
-
-int
-rc_api_date_valid(const char *s)
-{
-	return strlen(s) == 10 && date_prefix_valid(s);
-}
-
-/* RFC 3339 5.6 date-time: full-date "T" HH:MM:SS[.frac] ("Z" | ±HH:MM);
- * "t" and "z" are allowed too (5.6, note). Seconds may be 60 (a leap
- * second; PostgreSQL carries it into the next minute). */
-int
-rc_api_instant_valid(const char *s)
-{
-	size_t n = strlen(s), i = 19;
-
-	if (n < 20 || !date_prefix_valid(s) || (s[10] != 'T' && s[10] != 't') ||
-	    !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
-	    s[16] != ':' || !digits(s + 17, 2) || two(s + 11) > 23 ||
-	    two(s + 14) > 59 || two(s + 17) > 60)
-		return 0;
-	if (s[i] == '.') {
-		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-			;
-		if (i == 20 || i > 26)	/* 1..6 digits: microseconds */
-			return 0;
-	}
-	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
-		return 1;
-	return i + 6 == n && (s[i] == '+' || s[i] == '-') &&
-	    digits(s + i + 1, 2) && s[i + 3] == ':' && digits(s + i + 4, 2) &&
-	    two(s + i + 1) <= 23 && two(s + i + 4) <= 59;
-}
 
 /* ?name= as a date or an instant: exactly one of *date and *at is set, or
  * neither when absent. Replies 422 and returns RC_ERR when it is neither
@@ -313,11 +244,11 @@ range_param(struct rc_req *req, const char *name, int instants,
 	*date = *at = NULL;
 	if (v == NULL)
 		return RC_OK;
-	if (rc_api_date_valid(v)) {
+	if (rc_util_date_valid(v)) {
 		*date = v;
 		return RC_OK;
 	}
-	if (instants && rc_api_instant_valid(v)) {
+	if (instants && rc_util_instant_valid(v)) {
 		*at = v;
 		return RC_OK;
 	}
@@ -332,7 +263,7 @@ static rc_status
 user_param(struct rc_req *req, const char **out)
 {
 	*out = rc_http_query(req, "user_id");
-	if (*out != NULL && !rc_api_is_uuid(*out)) {
+	if (*out != NULL && !rc_util_uuid_valid(*out)) {
 		rc_http_fail_field(req, "user_id", "is not an id");
 		return RC_ERR;
 	}
@@ -373,7 +304,7 @@ punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
 		punch_fail_sequence(req, in);
 		return;
 	}
-	if (!rc_api_db_row(req, r, "no such person"))
+	if (!rc_rest_db_row(req, r, "no such person"))
 		return;
 	if (PQgetvalue(r->res, 0, 1)[0] == 't') {
 		rc_http_fail(req, 403, "face_required", "your organisation "
@@ -381,7 +312,7 @@ punch_reply(struct rc_req *req, const struct rc_db_result *r, int in)
 		    "multipart/form-data part \"file\")");
 		return;
 	}
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -397,19 +328,19 @@ check_out_cb(const struct rc_db_result *r, void *arg)
 }
 
 static void
-punch(struct rc_req *req, const char *kind, rc_api_db_cb cb)
+punch(struct rc_req *req, const char *kind, rc_rest_db_cb cb)
 {
 	const char *note, *source, *p[5];
 
-	if (rc_api_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK ||
-	    rc_api_enum(req, "source", 0, sources, &source) != RC_OK)
+	if (rc_rest_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK ||
+	    rc_rest_enum(req, "source", 0, sources, &source) != RC_OK)
 		return;
 	p[0] = req->who->user_id;
 	p[1] = kind;
 	p[2] = source != NULL ? source : "web";
 	p[3] = note;
 	p[4] = strcmp(kind, "in") == 0 ? "true" : "false";
-	rc_api_query(req, &SQL_PUNCH, p, cb);
+	rc_rest_query(req, &SQL_PUNCH, p, cb);
 }
 
 static void
@@ -430,17 +361,17 @@ check_out_authed(struct rc_req *req)
 /* ---- Face-gated check-in: a photo instead of JSON --------------------- */
 
 /* The upload, across the queries that follow it. */
-static const struct rc_api_upload *
+static const struct rc_rest_upload *
 face_upload(struct rc_req *req)
 {
-	return *(const struct rc_api_upload **)faces_state_of(req);
+	return *(const struct rc_rest_upload **)faces_state_of(req);
 }
 
 static void
 face_check_in_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	const struct rc_api_upload *up = face_upload(req);
+	const struct rc_rest_upload *up = face_upload(req);
 
 	if (punch_refused(r)) {
 		faces_fail_discard(req, up, req->who->org_id, 409,
@@ -448,14 +379,14 @@ face_check_in_cb(const struct rc_db_result *r, void *arg)
 		    "out first");
 		return;
 	}
-	if (!rc_api_db_row(req, r, "no such person"))
+	if (!rc_rest_db_row(req, r, "no such person"))
 		return;
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 /* Records the check-in with its photo. */
 static void
-face_check_in_record(struct rc_req *req, const struct rc_api_upload *up,
+face_check_in_record(struct rc_req *req, const struct rc_rest_upload *up,
     double similarity)
 {
 	char sim[24], w[16], h[16], bytes[24];
@@ -472,17 +403,17 @@ face_check_in_record(struct rc_req *req, const struct rc_api_upload *up,
 	p[4] = w;
 	p[5] = h;
 	p[6] = bytes;
-	rc_api_query(req, &SQL_FACE_CHECK_IN, p, face_check_in_cb);
+	rc_rest_query(req, &SQL_FACE_CHECK_IN, p, face_check_in_cb);
 }
 
 static void
 my_templates_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	const struct rc_api_upload *up = face_upload(req);
+	const struct rc_rest_upload *up = face_upload(req);
 	double best, threshold;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) == 0) {
 		faces_fail_discard(req, up, NULL, 404, "not_found",
@@ -508,9 +439,9 @@ my_templates_cb(const struct rc_db_result *r, void *arg)
 }
 
 static void
-check_in_uploaded(struct rc_req *req, struct rc_api_upload *up)
+check_in_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
-	const struct rc_api_upload **st;
+	const struct rc_rest_upload **st;
 	const char *p[2];
 
 	if (up->face_status != RC_FACE_OK) {
@@ -521,13 +452,13 @@ check_in_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	*st = up;
 	p[0] = req->who->user_id;
 	p[1] = faces_default_threshold(req);
-	rc_api_query(req, &SQL_MY_TEMPLATES, p, my_templates_cb);
+	rc_rest_query(req, &SQL_MY_TEMPLATES, p, my_templates_cb);
 }
 
 static void
 check_in_face_authed(struct rc_req *req)
 {
-	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE, check_in_uploaded);
+	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE, check_in_uploaded);
 }
 
 /* True when the body is a photo rather than JSON. */
@@ -568,7 +499,7 @@ range_read_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	const char *field;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such person");
@@ -585,7 +516,7 @@ range_read_cb(const struct rc_db_result *r, void *arg)
 		    RANGE_MAX_DAYS " days");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 3);
+	rc_rest_reply_cell(req, 200, r->res, 3);
 }
 
 /* The caller's half of VISIBLE_TARGET's parameters. */
@@ -600,20 +531,20 @@ caller_params(struct rc_req *req, const char **p)
 static void
 events_authed(struct rc_req *req)
 {
-	struct rc_api_page page;
+	struct rc_rest_page page;
 	const char *p[11];
 
 	if (user_param(req, &p[3]) != RC_OK ||
 	    range_param(req, "from", 1, &p[4], &p[5]) != RC_OK ||
 	    range_param(req, "to", 1, &p[6], &p[7]) != RC_OK ||
-	    rc_api_page_parse(req, &page) != RC_OK)
+	    rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	caller_params(req, p);
 	p[8] = page.after_at;
 	p[9] = page.after_id;
 	p[10] = page.limit;
 	/* The page struct lives on this stack: the pool copies parameters. */
-	rc_api_query(req, &SQL_EVENTS, p, range_read_cb);
+	rc_rest_query(req, &SQL_EVENTS, p, range_read_cb);
 }
 
 /* GET /api/v1/attendance/events?user_id=&from=&to=&limit=&cursor= —
@@ -634,7 +565,7 @@ days_authed(struct rc_req *req)
 	    range_param(req, "to", 0, &p[5], &unused) != RC_OK)
 		return;
 	caller_params(req, p);
-	rc_api_query(req, &SQL_DAYS, p, range_read_cb);
+	rc_rest_query(req, &SQL_DAYS, p, range_read_cb);
 }
 
 /* GET /api/v1/attendance/days?user_id=&from=&to= — per local date, from
@@ -652,8 +583,8 @@ today_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_api_db_row(req, r, "no such person"))
-		rc_api_reply_cell(req, 200, r->res, 0);
+	if (rc_rest_db_row(req, r, "no such person"))
+		rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -661,7 +592,7 @@ today_authed(struct rc_req *req)
 {
 	const char *p[1] = { req->who->user_id };
 
-	rc_api_query(req, &SQL_TODAY, p, today_cb);
+	rc_rest_query(req, &SQL_TODAY, p, today_cb);
 }
 
 /* GET /api/v1/attendance/today — the caller's day so far, for the app's
@@ -692,7 +623,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "the person has another event at that instant");
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such event");
@@ -702,7 +633,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail_field(req, "at", "is in the future");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -710,17 +641,17 @@ patch_authed(struct rc_req *req)
 {
 	const char *id, *at, *kind, *note, *p[9];
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
-	if (rc_api_string(req, "at", 0, 1, 40, &at) != RC_OK ||
-	    rc_api_enum(req, "kind", 0, kinds, &kind) != RC_OK ||
-	    rc_api_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK)
+	if (rc_rest_string(req, "at", 0, 1, 40, &at) != RC_OK ||
+	    rc_rest_enum(req, "kind", 0, kinds, &kind) != RC_OK ||
+	    rc_rest_string(req, "note", 0, 0, NOTE_MAX_CHARS, &note) != RC_OK)
 		return;
-	if (at != NULL && !rc_api_instant_valid(at)) {
+	if (at != NULL && !rc_util_instant_valid(at)) {
 		rc_http_fail_field(req, "at", "must be an RFC 3339 instant");
 		return;
 	}
-	if (at == NULL && kind == NULL && !rc_api_has(req, "note")) {
+	if (at == NULL && kind == NULL && !rc_rest_has(req, "note")) {
 		rc_http_fail_field(req, "at", "give at, kind or note to change");
 		return;
 	}
@@ -729,12 +660,12 @@ patch_authed(struct rc_req *req)
 	    req->who->org_id;
 	p[2] = at;
 	p[3] = kind;
-	p[4] = rc_api_has(req, "note") ? "true" : "false";
+	p[4] = rc_rest_has(req, "note") ? "true" : "false";
 	p[5] = note;
 	p[6] = req->who->user_id;
 	p[7] = rc_http_client(req);
 	p[8] = req->id;
-	rc_api_query(req, &SQL_PATCH, p, patch_cb);
+	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
 
 /* PATCH /api/v1/attendance/events/{id} {at?, kind?, note?} — an admin's

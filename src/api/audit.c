@@ -1,7 +1,7 @@
 /* The audit trail, read back: GET /audit lists an org's audit rows of a
  * time range, newest first. An admin sees their own org only; a superadmin
  * sees every row, or one org's with ?org_id=. The rows themselves are
- * written by the statements that make the changes (RC_API_AUDIT_INSERT). */
+ * written by the statements that make the changes (RC_REST_AUDIT_INSERT). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 #define WHEN_MAX	40	/* longer than any RFC 3339 instant we take */
 #define FRACTION_MAX	9	/* nanoseconds; PostgreSQL rounds to micro */
@@ -21,7 +22,7 @@
 /* One audit row as the reply shows it, from audit_log l. */
 #define AUDIT_JSON \
 	"json_build_object('id', l.id, 'org_id', l.org_id, 'at', " \
-	RC_API_INSTANT("l.at") ", 'action', l.action, 'actor_id', l.actor_id," \
+	RC_REST_INSTANT("l.at") ", 'action', l.action, 'actor_id', l.actor_id," \
 	" 'target_id', l.target_id, 'detail', l.detail, 'client', l.client," \
 	" 'request_id', l.request_id)"
 
@@ -82,7 +83,7 @@ struct audit_query {
 	const char	*org;
 	const char	*from_at, *from_date, *to_at, *to_date;
 	char		 from[WHEN_MAX + 1], to[WHEN_MAX + 1];
-	struct rc_api_page page;
+	struct rc_rest_page page;
 };
 
 static int
@@ -223,10 +224,10 @@ list_cb(const struct rc_db_result *r, void *arg)
 	struct audit_query *q = req->data;
 	const char *err;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetisnull(r->res, 0, 0)) {
-		rc_api_reply_cell(req, 200, r->res, 1);
+		rc_rest_reply_cell(req, 200, r->res, 1);
 		return;
 	}
 	err = PQgetvalue(r->res, 0, 0);
@@ -250,7 +251,7 @@ list_authed(struct rc_req *req)
 	q->org = req->who->org_id;
 	if (req->who->role_bit == RC_ROLE_SUPERADMIN &&
 	    (org_id = rc_http_query(req, "org_id")) != NULL) {
-		if (!rc_api_is_uuid(org_id)) {
+		if (!rc_util_uuid_valid(org_id)) {
 			rc_http_fail_field(req, "org_id", "must be an id (UUID)");
 			return;
 		}
@@ -258,13 +259,13 @@ list_authed(struct rc_req *req)
 	}
 	if (when_param(req, "from", q->from, &q->from_at, &q->from_date) !=
 	    RC_OK || when_param(req, "to", q->to, &q->to_at, &q->to_date) !=
-	    RC_OK || rc_api_page_parse_ids(req, &q->page, bigint_id_ok) != RC_OK)
+	    RC_OK || rc_rest_page_parse_ids(req, &q->page, bigint_id_ok) != RC_OK)
 		return;
 	{
 		const char *p[8] = { q->org, q->from_at, q->from_date, q->to_at,
 		    q->to_date, q->page.after_at, q->page.after_id, q->page.limit };
 
-		rc_api_query(req, q->org ? &SQL_LIST_ORG : &SQL_LIST_ALL, p,
+		rc_rest_query(req, q->org ? &SQL_LIST_ORG : &SQL_LIST_ALL, p,
 		    list_cb);
 	}
 }

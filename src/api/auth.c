@@ -18,6 +18,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 #include "auth-int.h"
 
 /* The brute-force defence (README: "Brute-force defence"). Failures are
@@ -139,7 +140,7 @@ sign_access(struct flow *f)
 	c.tv = f->u.tv;
 	c.iat = now;
 	c.exp = now + f->cfg->auth_access_ttl;
-	if (rc_auth_token_sign(rc_api_keys(), f->cfg->auth_issuer, &c,
+	if (rc_auth_token_sign(rc_rest_keys(), f->cfg->auth_issuer, &c,
 	    &f->access) != RC_OK)
 		f->access = NULL;
 }
@@ -181,13 +182,13 @@ refresh_token_param(struct rc_req *req, int *from_cookie)
 	char *c;
 
 	*from_cookie = 0;
-	if (rc_api_string(req, "refresh_token", 0, 1, REFRESH_TOKEN_MAX,
+	if (rc_rest_string(req, "refresh_token", 0, 1, REFRESH_TOKEN_MAX,
 	    &tok) != RC_OK)
 		return NULL;
 	if (tok != NULL)
 		return rc_strdup(tok);
 	if ((c = rc_http_cookie(req, REFRESH_COOKIE)) == NULL) {
-		(void)rc_api_string(req, "refresh_token", 1, 1,
+		(void)rc_rest_string(req, "refresh_token", 1, 1,
 		    REFRESH_TOKEN_MAX, &tok);	/* the 422 it always gave */
 		return NULL;
 	}
@@ -313,9 +314,9 @@ static const struct rc_db_stmt SQL_LOGIN_FAILED = {
 	" THEN " FAILURES_LOCK(FAILURES_NEXT, FAILURES_LIMIT("lf")) " END,"
 	" updated_at = now()"
 	" RETURNING key, failures, locked_until),"
-	" a AS (" RC_API_AUDIT_INSERT " VALUES ($9::uuid, NULL, 'login_failed',"
+	" a AS (" RC_REST_AUDIT_INSERT " VALUES ($9::uuid, NULL, 'login_failed',"
 	" $10::uuid, jsonb_build_object('email', $11::text), $12, $13)),"
-	" b AS (" RC_API_AUDIT_INSERT " SELECT $9::uuid, NULL, 'login_locked',"
+	" b AS (" RC_REST_AUDIT_INSERT " SELECT $9::uuid, NULL, 'login_locked',"
 	" $10::uuid, jsonb_build_object('key', f.key, 'until', f.locked_until),"
 	" $12, $13 FROM f WHERE f.locked_until IS NOT NULL)"
 	" SELECT max(ceil(extract(epoch FROM locked_until - now())))::int"
@@ -335,7 +336,7 @@ static const struct rc_db_stmt SQL_LOGIN_OK = {
 	" now() + make_interval(days => $6::int) FROM u),"
 	" d AS (DELETE FROM login_failures WHERE key = $7"
 	" AND EXISTS (SELECT 1 FROM u)),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'login_ok', id,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id, 'login_ok', id,"
 	" '{}', $8, $9 FROM u)"
 	" SELECT " USER_COLS " FROM u",
 	9,
@@ -347,7 +348,7 @@ login_ok_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {	/* disabled or changed meanwhile */
 		invalid_credentials(req);
@@ -362,7 +363,7 @@ login_failed_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) == 1 && !PQgetisnull(r->res, 0, 0))
 		locked_reply(req, PQgetvalue(r->res, 0, 0));
@@ -376,7 +377,7 @@ static void
 login_work(void *arg)
 {
 	struct flow *f = arg;
-	const struct rc_auth_passwords *pw = rc_api_passwords();
+	const struct rc_auth_passwords *pw = rc_rest_passwords();
 
 	if (!f->have_user) {
 		rc_auth_password_dummy_verify(pw, f->password);
@@ -408,7 +409,7 @@ login_done(void *arg)
 
 		snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
 		snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
-		rc_api_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
+		rc_rest_query(req, &SQL_LOGIN_OK, p, login_ok_cb);
 		return;
 	}
 	snprintf(pmax, sizeof(pmax), "%d", f->cfg->auth_login_max_failures);
@@ -423,7 +424,7 @@ login_done(void *arg)
 		    f->email, rc_http_client(req), req->id,
 		    f->trusted ? "true" : "false" };
 
-		rc_api_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
+		rc_rest_query(req, &SQL_LOGIN_FAILED, p, login_failed_cb);
 	}
 }
 
@@ -433,7 +434,7 @@ login_lookup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (!PQgetisnull(r->res, 0, 0)) {
 		locked_reply(req, PQgetvalue(r->res, 0, 0));
@@ -474,10 +475,10 @@ login(struct rc_req *req)
 	struct flow *f;
 	int cookie;
 
-	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
-	    rc_api_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	if (rc_rest_email(req, "email", 1, &email) != RC_OK ||
+	    rc_rest_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
 	    &password) != RC_OK ||
-	    rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK)
+	    rc_rest_bool(req, "cookie", 0, 0, &cookie) != RC_OK)
 		return;
 	f = auth_flow_new(req);
 	f->cookie = cookie;
@@ -494,7 +495,7 @@ login(struct rc_req *req)
 
 		snprintf(mem, sizeof(mem), "%d", FAILURE_MEMORY_SECONDS);
 
-		rc_api_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
+		rc_rest_query(req, &SQL_LOGIN_LOOKUP, p, login_lookup_cb);
 	}
 }
 
@@ -520,7 +521,7 @@ static const struct rc_db_stmt SQL_REFRESH = {
 	" burn AS (UPDATE refresh_tokens r SET revoked_at = now() FROM t"
 	" WHERE r.family = t.family AND NOT t.live AND r.revoked_at IS NULL"
 	" RETURNING r.id),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT us.org_id, us.id,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT us.org_id, us.id,"
 	" 'refresh_reused', us.id, jsonb_build_object('family', t.family),"
 	" $4, $5 FROM t JOIN users us ON us.id = t.user_id"
 	" WHERE NOT t.live AND EXISTS (SELECT 1 FROM burn))"
@@ -548,7 +549,7 @@ refresh_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 401, "invalid_refresh_token",
@@ -569,7 +570,7 @@ refresh(struct rc_req *req)
 	int cookie, from_cookie;
 	struct flow *f;
 
-	if (rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
+	if (rc_rest_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
 	    (tok = refresh_token_param(req, &from_cookie)) == NULL)
 		return;
 	f = auth_flow_new(req);
@@ -582,7 +583,7 @@ refresh(struct rc_req *req)
 		const char *p[5] = { f->old_hash, f->refresh_hash, days,
 		    rc_http_client(req), req->id };
 
-		rc_api_query(req, &SQL_REFRESH, p, refresh_cb);
+		rc_rest_query(req, &SQL_REFRESH, p, refresh_cb);
 	}
 }
 
@@ -592,7 +593,7 @@ static const struct rc_db_stmt SQL_LOGOUT = {
 	" WHERE token_hash = $1),"
 	" r AS (UPDATE refresh_tokens SET revoked_at = now()"
 	" WHERE family IN (SELECT family FROM t) AND revoked_at IS NULL),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, u.id, 'logout', u.id,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, u.id, 'logout', u.id,"
 	" '{}', $2, $3 FROM t JOIN users u ON u.id = t.user_id)"
 	" SELECT 1",
 	3,
@@ -603,7 +604,7 @@ auth_no_content_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_api_db_ok(req, r, NULL))
+	if (rc_rest_db_ok(req, r, NULL))
 		rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -616,7 +617,7 @@ logout(struct rc_req *req)
 	char hash[RC_AUTH_TOKEN_HASH_LEN + 1], *tok;
 	int cookie, from_cookie;
 
-	if (rc_api_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
+	if (rc_rest_bool(req, "cookie", 0, 0, &cookie) != RC_OK ||
 	    (tok = refresh_token_param(req, &from_cookie)) == NULL)
 		return;
 	rc_auth_token_hash(tok, hash);
@@ -627,7 +628,7 @@ logout(struct rc_req *req)
 	{
 		const char *p[3] = { hash, rc_http_client(req), req->id };
 
-		rc_api_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
+		rc_rest_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
 	}
 }
 
@@ -645,7 +646,7 @@ static const struct rc_db_stmt SQL_SIGNUP = {
 	"WITH o AS (" SIGNUP_ORG "),"
 	" u AS (INSERT INTO users (org_id, email, name, role, password_hash)"
 	" SELECT o.id, $3, $4, 'employee', $5 FROM o RETURNING " USER_COLS "),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'signup', id,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id, 'signup', id,"
 	" '{}', $6, $7 FROM u)"
 	" SELECT " USER_COLS " FROM u",
 	7,
@@ -664,7 +665,7 @@ signup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		signup_not_allowed(req);
@@ -679,7 +680,7 @@ auth_hash_work(void *arg)
 {
 	struct flow *f = arg;
 
-	f->ok = rc_auth_password_hash(rc_api_passwords(), f->new_password,
+	f->ok = rc_auth_password_hash(rc_rest_passwords(), f->new_password,
 	    f->new_hash) == RC_OK;
 }
 
@@ -695,7 +696,7 @@ signup_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	rc_api_query(req, &SQL_SIGNUP, p, signup_cb);
+	rc_rest_query(req, &SQL_SIGNUP, p, signup_cb);
 }
 
 static void
@@ -704,7 +705,7 @@ signup_check_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		signup_not_allowed(req);
@@ -721,13 +722,13 @@ signup(struct rc_req *req)
 	const char *email, *password, *name, *org, *why;
 	struct flow *f;
 
-	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
-	    rc_api_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	if (rc_rest_email(req, "email", 1, &email) != RC_OK ||
+	    rc_rest_string(req, "password", 1, 1, RC_AUTH_PASSWORD_MAX,
 	    &password) != RC_OK ||
-	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
-	    rc_api_line(req, "org", 1, 1, SLUG_MAX, &org) != RC_OK)
+	    rc_rest_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_rest_line(req, "org", 1, 1, SLUG_MAX, &org) != RC_OK)
 		return;
-	if (rc_auth_password_policy(rc_api_passwords(), password, email,
+	if (rc_auth_password_policy(rc_rest_passwords(), password, email,
 	    &why) != RC_OK) {
 		rc_http_fail_field(req, "password", why);
 		return;
@@ -742,7 +743,7 @@ signup(struct rc_req *req)
 	{
 		const char *p[2] = { org, f->domain };
 
-		rc_api_query(req, &SQL_SIGNUP_CHECK, p, signup_check_cb);
+		rc_rest_query(req, &SQL_SIGNUP_CHECK, p, signup_check_cb);
 	}
 }
 
@@ -772,7 +773,7 @@ me(struct rc_req *req)
 static void
 jwks(struct rc_req *req)
 {
-	char *s = rc_auth_jwks_string(rc_api_keys());
+	char *s = rc_auth_jwks_string(rc_rest_keys());
 
 	rc_http_set_header(req, "Cache-Control", "public, max-age=300");
 	rc_http_reply(req, 200, "application/jwk-set+json", s, strlen(s));
@@ -817,26 +818,26 @@ test_validate(struct rc_req *req)
 
 	if (!test_routes_on(req))
 		return;
-	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
-	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
-	    rc_api_int(req, "count", 0, 0, 10, &count) != RC_OK ||
-	    rc_api_bool(req, "flag", 0, 1, &flag) != RC_OK ||
-	    rc_api_enum(req, "role", 0, roles, &role) != RC_OK ||
-	    rc_api_uuid(req, "manager_id", 0, &manager) != RC_OK)
+	if (rc_rest_email(req, "email", 1, &email) != RC_OK ||
+	    rc_rest_line(req, "name", 1, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_rest_int(req, "count", 0, 0, 10, &count) != RC_OK ||
+	    rc_rest_bool(req, "flag", 0, 1, &flag) != RC_OK ||
+	    rc_rest_enum(req, "role", 0, roles, &role) != RC_OK ||
+	    rc_rest_uuid(req, "manager_id", 0, &manager) != RC_OK)
 		return;
 	rc_http_reply_json(req, 200, json_pack("{s:s, s:s, s:I, s:b, s:s?,"
 	    " s:s?, s:b}", "email", email, "name", name, "count",
 	    (json_int_t)count, "flag", flag, "role", role, "manager_id",
-	    manager, "has_count", rc_api_has(req, "count")));
+	    manager, "has_count", rc_rest_has(req, "count")));
 }
 
-/* GET /api/v1/test/uuid/{id} — proves rc_api_uuid_param. */
+/* GET /api/v1/test/uuid/{id} — proves rc_rest_uuid_param. */
 static void
 test_uuid(struct rc_req *req)
 {
 	const char *id;
 
-	if (test_routes_on(req) && rc_api_uuid_param(req, "id", &id) == RC_OK)
+	if (test_routes_on(req) && rc_rest_uuid_param(req, "id", &id) == RC_OK)
 		rc_http_reply_json(req, 200, json_pack("{s:s}", "id", id));
 }
 

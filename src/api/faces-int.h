@@ -1,6 +1,5 @@
-/* Internals shared by the face routes (faces.c), the per-org galleries of
- * 1:N identification (gallery.c), the kiosks (kiosks.c) and face-gated
- * check-in (attendance.c). */
+/* Internals shared by the face routes (faces.c), the kiosks (kiosks.c)
+ * and face-gated check-in (attendance.c). */
 #ifndef ROLLCALL_API_FACES_INT_H
 #define ROLLCALL_API_FACES_INT_H
 
@@ -9,9 +8,9 @@
 
 #include <libpq-fe.h>
 
-#include "rollcall/api.h"
 #include "rollcall/auth.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 struct rc_config;
 
@@ -31,9 +30,9 @@ struct rc_config;
 
 /* ---- faces.c --------------------------------------------------------- */
 
-/* A handler's state after rc_api_upload took req->data: size bytes,
+/* A handler's state after rc_rest_upload took req->data: size bytes,
  * zeroed, chained in front of the upload (which stays alive, so the
- * rc_api_upload pointer remains valid) and freed with the request. */
+ * rc_rest_upload pointer remains valid) and freed with the request. */
 void	*faces_state_new(struct rc_req *req, size_t size);
 /* The state the last faces_state_new (or faces_identify) chained. */
 void	*faces_state_of(struct rc_req *req);
@@ -41,10 +40,6 @@ void	*faces_state_of(struct rc_req *req);
 /* The installation's threshold (face.threshold) as text, for a SQL
  * COALESCE(orgs.face_threshold, $n::real). */
 const char *faces_default_threshold(const struct rc_req *req);
-
-/* A template's version as the int column stores it (two's complement of
- * the uint32: SFace versions are file hashes). */
-void	faces_version_text(uint32_t version, char out[12]);
 
 /* The best similarity of probe among the templates of res: column
  * method_col holds the method, then the version, then the template
@@ -56,12 +51,12 @@ double	faces_best_similarity(const struct rc_face_template *probe,
 
 /* Queues a blob_delete job for the blobs up stored (nothing when it
  * stored none), then replies rc_http_fail(status, code, detail). */
-void	faces_fail_discard(struct rc_req *req, const struct rc_api_upload *up,
+void	faces_fail_discard(struct rc_req *req, const struct rc_rest_upload *up,
 	    const char *org_id, int status, const char *code,
 	    const char *detail);
-/* The same with rc_api_fail_face's reply for up->face_status. */
+/* The same with rc_rest_fail_face's reply for up->face_status. */
 void	faces_fail_face_discard(struct rc_req *req,
-	    const struct rc_api_upload *up, const char *org_id);
+	    const struct rc_rest_upload *up, const char *org_id);
 
 /* One person an identification found. */
 struct faces_match {
@@ -73,47 +68,14 @@ struct faces_match {
  * first, one entry each: their best template) whose similarity reaches the
  * org's threshold. */
 typedef void (*faces_identify_cb)(struct rc_req *req,
-	    const struct rc_api_upload *up, const struct faces_match *m,
+	    const struct rc_rest_upload *up, const struct faces_match *m,
 	    size_t n, double threshold);
 
 /* Searches org_id's gallery for up->face (RC_FACE_OK) on the CPU pool,
  * then calls cb. Takes req->data over (chained like faces_state_new). On
  * failure it replies itself (404 no org, 503) and cb is not called. */
-void	faces_identify(struct rc_req *req, const struct rc_api_upload *up,
+void	faces_identify(struct rc_req *req, const struct rc_rest_upload *up,
 	    const char *org_id, faces_identify_cb cb);
-
-/* ---- gallery.c: the per-org galleries ------------------------------- */
-
-/* An immutable snapshot of one org's templates of one method and version:
- * row i of gallery is users[i]'s template. Shared by every thread that
- * holds a reference. */
-struct gallery_snap {
-	_Atomic int		 refs;
-	size_t			 n;
-	size_t			 dim;
-	struct rc_face_gallery	*gallery;
-	char			(*users)[40];
-};
-
-/* Receives a reference the callee drops with gallery_snap_unref. */
-typedef void (*gallery_cb)(struct rc_req *req, struct gallery_snap *snap);
-
-/* Calls cb(req, snap) on req's loop with org_id's gallery of templates of
- * method/version: at once when it is cached and fresh, else after loading
- * it (a query on req's loop, decoding on the CPU pool). On failure it
- * replies itself (503/500) and cb is not called. */
-void	gallery_get(struct rc_req *req, const char *org_id, const char *method,
-	    uint32_t version, gallery_cb cb);
-void	gallery_snap_unref(struct gallery_snap *snap);
-/* Drops org_id's cached gallery (this daemon changed its templates; the
- * NOTIFY will tell the others). */
-void	gallery_invalidate(const char *org_id);
-
-/* Starts the LISTEN thread (its own blocking connection to db_url) that
- * invalidates galleries when any daemon changes templates. Without it
- * nothing is cached. Call before the loops start; stop after they end. */
-rc_status faces_gallery_start(const struct rc_config *cfg);
-void	faces_gallery_stop(void);
 
 /* ---- kiosks.c -------------------------------------------------------- */
 

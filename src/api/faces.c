@@ -20,6 +20,7 @@
 #include "rollcall/face.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 #include "faces-int.h"
 
@@ -31,7 +32,7 @@
 	"json_build_object('id', f.id, 'quality', f.quality, 'method'," \
 	" f.method, 'reindex_error', f.reindex_error, 'picture_id'," \
 	" f.picture_id, 'created_at', " \
-	RC_API_INSTANT("f.created_at") ")"
+	RC_REST_INSTANT("f.created_at") ")"
 
 /* Who may act on person $1: $2 the org scope (NULL: any), $3 the caller,
  * $4 whether the caller is an admin (else only themselves). */
@@ -61,12 +62,12 @@ static const struct rc_db_stmt SQL_ENROL = {
 	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
 	"  $6::text)", "(SELECT org_id FROM u)")
 	"  WHERE NOT EXISTS (SELECT 1 FROM f)),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
 	"  'face_enrolled', f.user_id, jsonb_build_object('face_id', f.id),"
 	"  $14, $15 FROM f)"
 	" SELECT (SELECT json_build_object('id', f.id, 'quality', f.quality,"
 	" 'picture_id', f.picture_id, 'created_at', "
-	RC_API_INSTANT("f.created_at") ")::text FROM f),"
+	RC_REST_INSTANT("f.created_at") ")::text FROM f),"
 	" EXISTS (SELECT 1 FROM u), (SELECT org_id FROM u)",
 	15,
 };
@@ -81,7 +82,7 @@ static const struct rc_db_stmt SQL_LIST = {
 	"  AND ($5::timestamptz IS NULL OR (f.created_at, f.id) >"
 	"   ($5::timestamptz, $6::uuid))"
 	"  ORDER BY f.created_at, f.id LIMIT $7::int + 1)"
-	" SELECT EXISTS (SELECT 1 FROM u), (" RC_API_PAGE_SELECT("page", "$7")
+	" SELECT EXISTS (SELECT 1 FROM u), (" RC_REST_PAGE_SELECT("page", "$7")
 	")",
 	7,
 };
@@ -98,7 +99,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 	"  RETURNING sha256, thumb_sha256, org_id),"
 	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array(p.sha256,"
 	"  p.thumb_sha256)", "p.org_id") " FROM p),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
 	"  'face_deleted', f.user_id, jsonb_build_object('face_id', f.id),"
 	"  $6, $7 FROM f)"
 	" SELECT org_id FROM f",
@@ -186,12 +187,6 @@ faces_default_threshold(const struct rc_req *req)
 	return rc_server_config(req->loop->server)->face_threshold;
 }
 
-void
-faces_version_text(uint32_t version, char out[12])
-{
-	snprintf(out, 12, "%d", (int)(int32_t)version);
-}
-
 double
 faces_best_similarity(const struct rc_face_template *probe,
     const PGresult *res, int method_col)
@@ -204,7 +199,7 @@ faces_best_similarity(const struct rc_face_template *probe,
 	size_t len;
 	int i;
 
-	faces_version_text(rc_face_template_version(probe), version);
+	rc_face_version_text(rc_face_template_version(probe), version);
 	for (i = 0; i < PQntuples(res); i++) {
 		if (PQgetisnull(res, i, method_col + 2) ||
 		    strcmp(PQgetvalue(res, i, method_col), method) != 0 ||
@@ -230,7 +225,7 @@ faces_best_similarity(const struct rc_face_template *probe,
 struct discard {
 	struct rc_req		*req;
 	int			 status;
-	int			 face;		/* reply as rc_api_fail_face */
+	int			 face;		/* reply as rc_rest_fail_face */
 	enum rc_face_status	 st;
 	struct rc_face_info	 info;
 	char			 code[40];
@@ -241,7 +236,7 @@ static void
 discard_reply(struct discard *d)
 {
 	if (d->face)
-		rc_api_fail_face(d->req, d->st, &d->info);
+		rc_rest_fail_face(d->req, d->st, &d->info);
 	else
 		rc_http_fail(d->req, d->status, d->code, d->detail[0] != '\0' ?
 		    d->detail : NULL);
@@ -262,20 +257,20 @@ discard_cb(const struct rc_db_result *r, void *arg)
 }
 
 static void
-discard_send(struct rc_req *req, const struct rc_api_upload *up,
+discard_send(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id, struct discard *d)
 {
 	const char *p[3] = { up->sha256, up->thumb_sha256, org_id };
 
 	d->req = req;
-	if ((up->flags & RC_UPLOAD_STORE) == 0 ||
+	if ((up->flags & RC_REST_UPLOAD_STORE) == 0 ||
 	    rc_db_query(req->loop->db, &SQL_DISCARD, p, discard_cb, d) !=
 	    RC_AGAIN)
 		discard_reply(d);
 }
 
 void
-faces_fail_discard(struct rc_req *req, const struct rc_api_upload *up,
+faces_fail_discard(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id, int status, const char *code, const char *detail)
 {
 	struct discard *d = rc_calloc(1, sizeof(*d));
@@ -287,7 +282,7 @@ faces_fail_discard(struct rc_req *req, const struct rc_api_upload *up,
 }
 
 void
-faces_fail_face_discard(struct rc_req *req, const struct rc_api_upload *up,
+faces_fail_face_discard(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id)
 {
 	struct discard *d = rc_calloc(1, sizeof(*d));
@@ -311,7 +306,7 @@ person_param(struct rc_req *req)
 {
 	const char *id;
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return NULL;
 	if (!is_admin(req) && strcasecmp(id, req->who->user_id) != 0) {
 		rc_http_fail(req, 404, "not_found", "no such user");
@@ -324,7 +319,7 @@ static void
 person_params(struct rc_req *req, const char *id, const char **p)
 {
 	p[0] = id;
-	p[1] = rc_api_scope_org(req);
+	p[1] = rc_rest_scope_org(req);
 	p[2] = req->who->user_id;
 	p[3] = is_admin(req) ? "true" : "false";
 }
@@ -336,7 +331,7 @@ enrol_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such user");
@@ -347,12 +342,12 @@ enrol_cb(const struct rc_db_result *r, void *arg)
 		    "most " FACES_PER_USER_MAX_TEXT " faces: delete one first");
 		return;
 	}
-	gallery_invalidate(PQgetvalue(r->res, 0, 2));
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_face_gallery_invalidate(PQgetvalue(r->res, 0, 2));
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 static void
-enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
+enrol_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
 	const char *p[15];
 	char w[16], h[16], bytes[24], version[12], quality[16], *hex;
@@ -360,7 +355,7 @@ enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	size_t len;
 
 	if (up->face_status != RC_FACE_OK) {
-		faces_fail_face_discard(req, up, rc_api_scope_org(req));
+		faces_fail_face_discard(req, up, rc_rest_scope_org(req));
 		return;
 	}
 	tpl = rc_face_template_serialize(up->face, &len);
@@ -370,7 +365,7 @@ enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	snprintf(w, sizeof(w), "%d", up->img.width);
 	snprintf(h, sizeof(h), "%d", up->img.height);
 	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
-	faces_version_text(rc_face_template_version(up->face), version);
+	rc_face_version_text(rc_face_template_version(up->face), version);
 	snprintf(quality, sizeof(quality), "%.4f",
 	    fmin(1.0, fmax(0.0, up->face_info.quality)));
 	person_params(req, rc_http_param(req, "id"), p);
@@ -385,7 +380,7 @@ enrol_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	p[12] = quality;
 	p[13] = rc_http_client(req);
 	p[14] = req->id;
-	rc_api_query(req, &SQL_ENROL, p, enrol_cb);	/* copies the params */
+	rc_rest_query(req, &SQL_ENROL, p, enrol_cb);	/* copies the params */
 	free(hex);
 }
 
@@ -394,8 +389,8 @@ enrol_authed(struct rc_req *req)
 {
 	if (person_param(req) == NULL)
 		return;
-	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE |
-	    RC_UPLOAD_FACE_STRICT, enrol_uploaded);
+	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE |
+	    RC_REST_UPLOAD_FACE_STRICT, enrol_uploaded);
 }
 
 /* POST /api/v1/users/{id}/faces (image) — one face, clearly alone. */
@@ -412,29 +407,29 @@ list_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 1);
+	rc_rest_reply_cell(req, 200, r->res, 1);
 }
 
 static void
 list_authed(struct rc_req *req)
 {
-	struct rc_api_page page;
+	struct rc_rest_page page;
 	const char *id, *p[7];
 
 	if ((id = person_param(req)) == NULL ||
-	    rc_api_page_parse(req, &page) != RC_OK)
+	    rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	person_params(req, id, p);
 	p[4] = page.after_at;
 	p[5] = page.after_id;
 	p[6] = page.limit;
-	rc_api_query(req, &SQL_LIST, p, list_cb);
+	rc_rest_query(req, &SQL_LIST, p, list_cb);
 }
 
 /* GET /api/v1/users/{id}/faces?limit=&cursor= — never the templates. */
@@ -451,9 +446,9 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such face"))
+	if (!rc_rest_db_row(req, r, "no such face"))
 		return;
-	gallery_invalidate(PQgetvalue(r->res, 0, 0));
+	rc_face_gallery_invalidate(PQgetvalue(r->res, 0, 0));
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -463,13 +458,13 @@ delete_authed(struct rc_req *req)
 	const char *id, *face, *p[7];
 
 	if ((id = person_param(req)) == NULL ||
-	    rc_api_uuid_param(req, "face_id", &face) != RC_OK)
+	    rc_rest_uuid_param(req, "face_id", &face) != RC_OK)
 		return;
 	person_params(req, id, p);
 	p[4] = face;
 	p[5] = rc_http_client(req);
 	p[6] = req->id;
-	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 }
 
 /* DELETE /api/v1/users/{id}/faces/{face_id} — the template, its source
@@ -486,18 +481,18 @@ faces_delete(struct rc_req *req)
 static const char *
 caller_org(const struct rc_req *req)
 {
-	return kiosk_of(req) != NULL ? req->who->org_id : rc_api_scope_org(req);
+	return kiosk_of(req) != NULL ? req->who->org_id : rc_rest_scope_org(req);
 }
 
 static void
 verify_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	const struct rc_api_upload *up =
-	    *(struct rc_api_upload **)faces_state_of(req);
+	const struct rc_rest_upload *up =
+	    *(struct rc_rest_upload **)faces_state_of(req);
 	double best, threshold;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) == 0) {
 		rc_http_fail(req, 404, "not_found", "no such user");
@@ -521,13 +516,13 @@ verify_cb(const struct rc_db_result *r, void *arg)
 }
 
 static void
-verify_uploaded(struct rc_req *req, struct rc_api_upload *up)
+verify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
-	struct rc_api_upload **st;
+	struct rc_rest_upload **st;
 	const char *p[3];
 
 	if (up->face_status != RC_FACE_OK) {
-		rc_api_fail_face(req, up->face_status, &up->face_info);
+		rc_rest_fail_face(req, up->face_status, &up->face_info);
 		return;
 	}
 	st = faces_state_new(req, sizeof(*st));
@@ -535,7 +530,7 @@ verify_uploaded(struct rc_req *req, struct rc_api_upload *up)
 	p[0] = rc_http_query(req, "user_id");
 	p[1] = caller_org(req);
 	p[2] = faces_default_threshold(req);
-	rc_api_query(req, &SQL_TEMPLATES, p, verify_cb);
+	rc_rest_query(req, &SQL_TEMPLATES, p, verify_cb);
 }
 
 static void
@@ -543,12 +538,12 @@ verify_authed(struct rc_req *req)
 {
 	const char *user = rc_http_query(req, "user_id");
 
-	if (user == NULL || !rc_api_is_uuid(user)) {
+	if (user == NULL || !rc_util_uuid_valid(user)) {
 		rc_http_fail_field(req, "user_id", user == NULL ?
 		    "is required" : "is not an id");
 		return;
 	}
-	rc_api_upload(req, RC_UPLOAD_FACE, verify_uploaded);
+	rc_rest_upload(req, RC_REST_UPLOAD_FACE, verify_uploaded);
 }
 
 /* POST /api/v1/faces/verify?user_id= (image) — is this that person? */
@@ -562,11 +557,11 @@ faces_verify(struct rc_req *req)
 /* ---- 1:N identification (identify and the kiosk punch) --------------- */
 
 struct ident {
-	const struct rc_api_upload	*up;
+	const struct rc_rest_upload	*up;
 	const char			*org;
 	faces_identify_cb		 cb;
 	double				 threshold;
-	struct gallery_snap		*snap;
+	struct rc_face_gallery_snap		*snap;
 	struct faces_match		 matches[FACES_MATCHES_MAX];
 	size_t				 n;
 };
@@ -576,7 +571,7 @@ ident_cleanup(void *arg)
 {
 	struct ident *id = arg;
 
-	gallery_snap_unref(id->snap);
+	rc_face_gallery_snap_unref(id->snap);
 }
 
 /* CPU pool: the best rows, one per person, those at the threshold. */
@@ -586,7 +581,7 @@ ident_work(void *arg)
 	struct rc_req *req = arg;
 	struct ident *id = faces_state_of(req);
 	struct rc_face_hit hits[SEARCH_HITS];
-	const struct gallery_snap *s = id->snap;
+	const struct rc_face_gallery_snap *s = id->snap;
 	size_t k, i, j;
 
 	if (s->n == 0 || s->dim != rc_face_template_dim(id->up->face))
@@ -620,7 +615,7 @@ ident_done(void *arg)
 }
 
 static void
-ident_gallery_cb(struct rc_req *req, struct gallery_snap *snap)
+ident_gallery_cb(struct rc_req *req, struct rc_face_gallery_snap *snap)
 {
 	struct ident *id = faces_state_of(req);
 
@@ -635,15 +630,15 @@ ident_threshold_cb(const struct rc_db_result *r, void *arg)
 	struct ident *id = faces_state_of(req);
 	const struct rc_face_template *probe = id->up->face;
 
-	if (!rc_api_db_row(req, r, "no such organisation"))
+	if (!rc_rest_db_row(req, r, "no such organisation"))
 		return;
 	id->threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
-	gallery_get(req, id->org, rc_face_template_method(probe),
+	rc_face_gallery_get(req, id->org, rc_face_template_method(probe),
 	    rc_face_template_version(probe), ident_gallery_cb);
 }
 
 void
-faces_identify(struct rc_req *req, const struct rc_api_upload *up,
+faces_identify(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id, faces_identify_cb cb)
 {
 	struct ident *id = state_new(req, sizeof(*id), ident_cleanup);
@@ -654,13 +649,13 @@ faces_identify(struct rc_req *req, const struct rc_api_upload *up,
 	id->cb = cb;
 	p[0] = org_id;
 	p[1] = faces_default_threshold(req);
-	rc_api_query(req, &SQL_THRESHOLD, p, ident_threshold_cb);
+	rc_rest_query(req, &SQL_THRESHOLD, p, ident_threshold_cb);
 }
 
 /* ---- POST /api/v1/faces/identify ------------------------------------- */
 
 static void
-identified(struct rc_req *req, const struct rc_api_upload *up,
+identified(struct rc_req *req, const struct rc_rest_upload *up,
     const struct faces_match *m, size_t n, double threshold)
 {
 	json_t *items = json_array();
@@ -675,10 +670,10 @@ identified(struct rc_req *req, const struct rc_api_upload *up,
 }
 
 static void
-identify_uploaded(struct rc_req *req, struct rc_api_upload *up)
+identify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
 	if (up->face_status != RC_FACE_OK) {
-		rc_api_fail_face(req, up->face_status, &up->face_info);
+		rc_rest_fail_face(req, up->face_status, &up->face_info);
 		return;
 	}
 	faces_identify(req, up, req->who->org_id, identified);
@@ -687,7 +682,7 @@ identify_uploaded(struct rc_req *req, struct rc_api_upload *up)
 static void
 identify_authed(struct rc_req *req)
 {
-	rc_api_upload(req, RC_UPLOAD_FACE, identify_uploaded);
+	rc_rest_upload(req, RC_REST_UPLOAD_FACE, identify_uploaded);
 }
 
 /* POST /api/v1/faces/identify (image) — who of the caller's org is this? */

@@ -13,6 +13,7 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 #define HOLIDAY_NAME_MAX	200
 
@@ -34,7 +35,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	"holidays_create",
 	"WITH h AS (INSERT INTO holidays (org_id, date, name)"
 	"  SELECT id, $2::date, $3 FROM orgs WHERE id = $1::uuid RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT h.org_id, $4::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT h.org_id, $4::uuid,"
 	"  'holiday_created', NULL, jsonb_build_object('date', h.date,"
 	"  'name', h.name), $5, $6 FROM h)"
 	" SELECT json_build_object('date', h.date, 'name', h.name)::text"
@@ -47,7 +48,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 	"holidays_delete",
 	"WITH h AS (DELETE FROM holidays WHERE org_id = $1::uuid"
 	"  AND date = $2::date RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT h.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT h.org_id, $3::uuid,"
 	"  'holiday_deleted', NULL, jsonb_build_object('date', h.date,"
 	"  'name', h.name), $4, $5 FROM h)"
 	" SELECT 1 FROM h",
@@ -61,7 +62,7 @@ org_param(struct rc_req *req)
 {
 	const char *id;
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return NULL;
 	if (req->who->role_bit != RC_ROLE_SUPERADMIN &&
 	    strcmp(id, req->who->org_id) != 0) {
@@ -78,13 +79,13 @@ list_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such organisation");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 1);
+	rc_rest_reply_cell(req, 200, r->res, 1);
 }
 
 static void
@@ -100,7 +101,7 @@ list_authed(struct rc_req *req)
 		return;
 	}
 	p[1] = year;
-	rc_api_query(req, &SQL_LIST, p, list_cb);
+	rc_rest_query(req, &SQL_LIST, p, list_cb);
 }
 
 /* GET /api/v1/orgs/{id}/holidays?year= — by date. */
@@ -123,9 +124,9 @@ create_cb(const struct rc_db_result *r, void *arg)
 		    "the organisation has a holiday on that date already");
 		return;
 	}
-	if (!rc_api_db_row(req, r, "no such organisation"))
+	if (!rc_rest_db_row(req, r, "no such organisation"))
 		return;
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -135,19 +136,19 @@ create_authed(struct rc_req *req)
 
 	if ((p[0] = org_param(req)) == NULL)
 		return;
-	if (rc_api_string(req, "date", 1, 1, 10, &p[1]) != RC_OK)
+	if (rc_rest_string(req, "date", 1, 1, 10, &p[1]) != RC_OK)
 		return;
-	if (!rc_api_date_valid(p[1])) {
+	if (!rc_util_date_valid(p[1])) {
 		rc_http_fail_field(req, "date",
 		    "must be a real date written YYYY-MM-DD");
 		return;
 	}
-	if (rc_api_line(req, "name", 1, 1, HOLIDAY_NAME_MAX, &p[2]) != RC_OK)
+	if (rc_rest_line(req, "name", 1, 1, HOLIDAY_NAME_MAX, &p[2]) != RC_OK)
 		return;
 	p[3] = req->who->user_id;
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
-	rc_api_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
 /* POST /api/v1/orgs/{id}/holidays {date, name} */
@@ -164,7 +165,7 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such holiday"))
+	if (!rc_rest_db_row(req, r, "no such holiday"))
 		return;
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
@@ -178,14 +179,14 @@ delete_authed(struct rc_req *req)
 		return;
 	/* Like an id that cannot exist, a date that cannot is no holiday. */
 	p[1] = rc_http_param(req, "date");
-	if (p[1] == NULL || !rc_api_date_valid(p[1])) {
+	if (p[1] == NULL || !rc_util_date_valid(p[1])) {
 		rc_http_fail(req, 404, "not_found", "no such holiday");
 		return;
 	}
 	p[2] = req->who->user_id;
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
-	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 }
 
 /* DELETE /api/v1/orgs/{id}/holidays/{date} */

@@ -16,6 +16,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 #include "faces-int.h"
 
@@ -26,8 +27,8 @@
 
 #define KIOSK_JSON \
 	"json_build_object('id', k.id, 'name', k.name, 'created_at', " \
-	RC_API_INSTANT("k.created_at") ", 'last_used_at', " \
-	RC_API_INSTANT("k.last_used_at") ")"
+	RC_REST_INSTANT("k.created_at") ", 'last_used_at', " \
+	RC_REST_INSTANT("k.last_used_at") ")"
 
 /* $1 token hash (hex). */
 static const struct rc_db_stmt SQL_AUTH = {
@@ -43,7 +44,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	"kiosks_create",
 	"WITH k AS (INSERT INTO kiosks (org_id, name, token_hash, created_by)"
 	"  VALUES ($1::uuid, $2, decode($3, 'hex'), $4::uuid) RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT k.org_id, $4::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT k.org_id, $4::uuid,"
 	"  'kiosk_created', k.id, jsonb_build_object('name', k.name), $5, $6"
 	"  FROM k)"
 	" SELECT " KIOSK_JSON "::text FROM k",
@@ -58,7 +59,7 @@ static const struct rc_db_stmt SQL_LIST = {
 	"  AND ($2::timestamptz IS NULL OR (k.created_at, k.id) >"
 	"   ($2::timestamptz, $3::uuid))"
 	"  ORDER BY k.created_at, k.id LIMIT $4::int + 1)"
-	" " RC_API_PAGE_SELECT("page", "$4"),
+	" " RC_REST_PAGE_SELECT("page", "$4"),
 	4,
 };
 
@@ -67,7 +68,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 	"kiosks_delete",
 	"WITH k AS (DELETE FROM kiosks WHERE id = $1::uuid AND org_id ="
 	"  $2::uuid RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT k.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT k.org_id, $3::uuid,"
 	"  'kiosk_deleted', k.id, jsonb_build_object('name', k.name), $4, $5"
 	"  FROM k)"
 	" SELECT id FROM k",
@@ -99,7 +100,7 @@ static const struct rc_db_stmt SQL_PUNCH = {
 	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
 	"  $6::text)", "$2::uuid") " WHERE NOT EXISTS (SELECT 1 FROM e))"
 	" SELECT json_build_object('user_id', e.user_id, 'kind', e.kind,"
-	" 'at', " RC_API_INSTANT("e.at") ", 'similarity', e.similarity,"
+	" 'at', " RC_REST_INSTANT("e.at") ", 'similarity', e.similarity,"
 	" 'event_id', e.id, 'name', u.name)::text FROM e, u",
 	9,
 };
@@ -159,7 +160,7 @@ kiosk_auth_cb(const struct rc_db_result *r, void *arg)
 	struct kiosk_principal *k;
 
 	free(ka);
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		kiosk_unauthorized(req);
@@ -244,7 +245,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 	char *token = req->data;
 	json_t *body;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	/* The token is shown this once. */
 	body = json_loads(PQgetvalue(r->res, 0, 0), 0, NULL);
@@ -269,7 +270,7 @@ create_authed(struct rc_req *req)
 	const char *name, *p[6];
 	char *token;
 
-	if (rc_api_line(req, "name", 1, 1, KIOSK_NAME_MAX, &name) != RC_OK)
+	if (rc_rest_line(req, "name", 1, 1, KIOSK_NAME_MAX, &name) != RC_OK)
 		return;
 	rc_auth_token_random(raw);
 	token = rc_asprintf(KIOSK_TOKEN_PREFIX "%s", raw);
@@ -283,7 +284,7 @@ create_authed(struct rc_req *req)
 	p[3] = req->who->user_id;
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
-	rc_api_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
 /* POST /api/v1/kiosks {name} — the token is in this reply only. */
@@ -298,7 +299,7 @@ kiosks_create(struct rc_req *req)
 static void
 list_authed(struct rc_req *req)
 {
-	rc_api_list_org(req, &SQL_LIST);
+	rc_rest_list_org(req, &SQL_LIST);
 }
 
 /* GET /api/v1/kiosks?limit=&cursor= — the org's kiosks, no tokens. */
@@ -315,7 +316,7 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such kiosk"))
+	if (!rc_rest_db_row(req, r, "no such kiosk"))
 		return;
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
@@ -325,14 +326,14 @@ delete_authed(struct rc_req *req)
 {
 	const char *id, *p[5];
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	p[0] = id;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
-	rc_api_query(req, &SQL_DELETE, p, delete_cb);
+	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 }
 
 /* DELETE /api/v1/kiosks/{id} — its token stops working at once. */
@@ -358,7 +359,7 @@ static void
 punch_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	const struct rc_api_upload *up = *(struct rc_api_upload **)
+	const struct rc_rest_upload *up = *(struct rc_rest_upload **)
 	    faces_state_of(req);
 
 	if (punch_raced(r)) {
@@ -366,21 +367,21 @@ punch_cb(const struct rc_db_result *r, void *arg)
 		    "another punch of this person came at the same time");
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 404, "unknown_face",
 		    "nobody active in this organisation matches the face");
 		return;
 	}
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 static void
-punch_identified(struct rc_req *req, const struct rc_api_upload *up,
+punch_identified(struct rc_req *req, const struct rc_rest_upload *up,
     const struct faces_match *m, size_t n, double threshold)
 {
-	const struct rc_api_upload **st;
+	const struct rc_rest_upload **st;
 	char sim[24], w[16], h[16], bytes[24];
 	const char *p[9];
 
@@ -406,11 +407,11 @@ punch_identified(struct rc_req *req, const struct rc_api_upload *up,
 	p[6] = w;
 	p[7] = h;
 	p[8] = bytes;
-	rc_api_query(req, &SQL_PUNCH, p, punch_cb);
+	rc_rest_query(req, &SQL_PUNCH, p, punch_cb);
 }
 
 static void
-punch_uploaded(struct rc_req *req, struct rc_api_upload *up)
+punch_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
 	if (up->face_status != RC_FACE_OK) {
 		faces_fail_face_discard(req, up, req->who->org_id);
@@ -422,7 +423,7 @@ punch_uploaded(struct rc_req *req, struct rc_api_upload *up)
 static void
 punch_authed(struct rc_req *req)
 {
-	rc_api_upload(req, RC_UPLOAD_STORE | RC_UPLOAD_FACE, punch_uploaded);
+	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE, punch_uploaded);
 }
 
 /* POST /api/v1/kiosk/punch (image) — the largest face in front of the
@@ -440,8 +441,8 @@ me_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_api_db_row(req, r, "no such kiosk"))
-		rc_api_reply_cell(req, 200, r->res, 0);
+	if (rc_rest_db_row(req, r, "no such kiosk"))
+		rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -449,7 +450,7 @@ me_authed(struct rc_req *req)
 {
 	const char *p[1] = { kiosk_of(req) };
 
-	rc_api_query(req, &SQL_ME, p, me_cb);
+	rc_rest_query(req, &SQL_ME, p, me_cb);
 }
 
 /* GET /api/v1/kiosk/me — the kiosk itself and its org's name and zone

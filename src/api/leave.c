@@ -13,6 +13,7 @@
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
@@ -34,9 +35,9 @@
 	" l.start_date, 'end_date', l.end_date, 'half_day', l.half_day," \
 	" 'reason', l.reason, 'status', l.status, 'days', l.days," \
 	" 'decided_by', l.decided_by, 'decided_at', " \
-	RC_API_INSTANT("l.decided_at") ", 'comment', l.comment," \
-	" 'created_at', " RC_API_INSTANT("l.created_at") ", 'updated_at', " \
-	RC_API_INSTANT("l.updated_at") ")"
+	RC_REST_INSTANT("l.decided_at") ", 'comment', l.comment," \
+	" 'created_at', " RC_REST_INSTANT("l.created_at") ", 'updated_at', " \
+	RC_REST_INSTANT("l.updated_at") ")"
 
 #define LEAVE_FROM(l) \
 	" JOIN users u ON u.id = " l ".user_id" \
@@ -55,7 +56,7 @@ static const struct rc_db_stmt SQL_TYPES_LIST = {
 	"  AND ($2::timestamptz IS NULL OR (t.created_at, t.id) >"
 	"   ($2::timestamptz, $3::uuid))"
 	"  ORDER BY t.created_at, t.id LIMIT $4::int + 1)"
-	" " RC_API_PAGE_SELECT("page", "$4"),
+	" " RC_REST_PAGE_SELECT("page", "$4"),
 	4,
 };
 
@@ -65,7 +66,7 @@ static const struct rc_db_stmt SQL_TYPES_CREATE = {
 	"leave_types_create",
 	"WITH t AS (INSERT INTO leave_types (org_id, name, days_per_year, paid)"
 	"  VALUES ($1::uuid, $2, $3::numeric, $4::bool) RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT t.org_id, $5::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT t.org_id, $5::uuid,"
 	"  'leave_type_created', t.id, jsonb_build_object('name', t.name,"
 	"  'days_per_year', t.days_per_year, 'paid', t.paid), $6, $7 FROM t)"
 	" SELECT " TYPE_JSON "::text FROM t",
@@ -116,7 +117,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	"  'start_date', r.start_date::text, 'end_date', r.end_date::text,"
 	"  'reason', COALESCE(r.reason, ''), 'review_url', rtrim($8, '/') ||"
 	"  '/leave/requests/' || r.id)), r.org_id FROM r, me, t, ap),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT r.org_id, $2::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $2::uuid,"
 	"  'leave_requested', r.id, jsonb_build_object('type_id', r.type_id,"
 	"  'start_date', r.start_date, 'end_date', r.end_date, 'half_day',"
 	"  r.half_day, 'days', r.days), $9, $10 FROM r)"
@@ -148,7 +149,7 @@ static const struct rc_db_stmt SQL_LIST = {
 	"  AND ($6::timestamptz IS NULL OR (l.created_at, l.id) >"
 	"   ($6::timestamptz, $7::uuid))"
 	"  ORDER BY l.created_at, l.id LIMIT $8::int + 1)"
-	" SELECT (" RC_API_PAGE_SELECT("page", "$8") "), (SELECT ok FROM v)",
+	" SELECT (" RC_REST_PAGE_SELECT("page", "$8") "), (SELECT ok FROM v)",
 	8,
 };
 
@@ -173,7 +174,7 @@ static const struct rc_db_stmt SQL_DECIDE = {
 	"  r.start_date::text, 'end_date', r.end_date::text, 'decided_by',"
 	"  d.name, 'comment', COALESCE(r.comment, ''))), r.org_id FROM d, r"
 	  LEAVE_FROM("r") "),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT r.org_id, $3::uuid, 'leave_' ||"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $3::uuid, 'leave_' ||"
 	"  $5, r.id, jsonb_build_object('user_id', r.user_id, 'comment',"
 	"  r.comment), $7, $8 FROM r)"
 	" SELECT (SELECT " LEAVE_JSON "::text FROM r l" LEAVE_FROM("l") "),"
@@ -195,7 +196,7 @@ static const struct rc_db_stmt SQL_CANCEL = {
 	VISIBLE("$2", "$3", "$4") " FOR UPDATE OF l),"
 	" r AS (UPDATE leave_requests x SET status = 'cancelled' FROM old"
 	"  WHERE x.id = old.id AND old.mine AND old.open RETURNING x.*),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT r.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $3::uuid,"
 	"  'leave_cancelled', r.id, jsonb_build_object('from', old.status),"
 	"  $5, $6 FROM r, old)"
 	" SELECT (SELECT " LEAVE_JSON "::text FROM r l" LEAVE_FROM("l") "),"
@@ -252,13 +253,13 @@ json_or_404_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
 		rc_http_fail(req, 404, "not_found", "no such leave request");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 /* ---- Dates ----------------------------------------------------------- */
@@ -309,7 +310,7 @@ static rc_status
 date_member(struct rc_req *req, const char *field, const char **out,
     long *days)
 {
-	if (rc_api_line(req, field, 1, 1, 32, out) != RC_OK)
+	if (rc_rest_line(req, field, 1, 1, 32, out) != RC_OK)
 		return RC_ERR;
 	if (!parse_date(*out, days)) {
 		rc_http_fail_field(req, field,
@@ -324,7 +325,7 @@ date_member(struct rc_req *req, const char *field, const char **out,
 static void
 types_list_authed(struct rc_req *req)
 {
-	rc_api_list_org(req, &SQL_TYPES_LIST);
+	rc_rest_list_org(req, &SQL_TYPES_LIST);
 }
 
 /* GET /api/v1/leave/types — the caller's org's types, in creation order. */
@@ -344,9 +345,9 @@ types_create_cb(const struct rc_db_result *r, void *arg)
 		    "a leave type with this name exists");
 		return;
 	}
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 /* days_per_year: a JSON number 0..366 in steps of half a day, written
@@ -380,9 +381,9 @@ types_create_authed(struct rc_req *req)
 	char days[16];
 	int paid;
 
-	if (rc_api_line(req, "name", 1, 1, TYPE_NAME_MAX, &name) != RC_OK ||
+	if (rc_rest_line(req, "name", 1, 1, TYPE_NAME_MAX, &name) != RC_OK ||
 	    days_per_year_member(req, days, sizeof(days)) != RC_OK ||
-	    rc_api_bool(req, "paid", 0, 1, &paid) != RC_OK)
+	    rc_rest_bool(req, "paid", 0, 1, &paid) != RC_OK)
 		return;
 	p[0] = req->who->org_id;
 	p[1] = name;
@@ -391,7 +392,7 @@ types_create_authed(struct rc_req *req)
 	p[4] = req->who->user_id;
 	p[5] = rc_http_client(req);
 	p[6] = req->id;
-	rc_api_query(req, &SQL_TYPES_CREATE, p, types_create_cb);
+	rc_rest_query(req, &SQL_TYPES_CREATE, p, types_create_cb);
 }
 
 /* POST /api/v1/leave/types {name, days_per_year, paid?} — admins only. */
@@ -421,10 +422,10 @@ create_cb(const struct rc_db_result *r, void *arg)
 		rc_http_fail(req, 422, "leave_balance_exceeded", r->message);
 		return;
 	}
-	if (!rc_api_db_ok(req, r, "type_id"))
+	if (!rc_rest_db_ok(req, r, "type_id"))
 		return;
 	if (!PQgetisnull(res, 0, 0)) {
-		rc_api_reply_cell(req, 201, res, 0);
+		rc_rest_reply_cell(req, 201, res, 0);
 		return;
 	}
 	if (!is_true(res, 1)) {
@@ -445,11 +446,11 @@ create_parse(struct rc_req *req, const char **p)
 	long from, to;
 	int half;
 
-	if (rc_api_uuid(req, "type_id", 1, &p[2]) != RC_OK ||
+	if (rc_rest_uuid(req, "type_id", 1, &p[2]) != RC_OK ||
 	    date_member(req, "start_date", &p[3], &from) != RC_OK ||
 	    date_member(req, "end_date", &p[4], &to) != RC_OK ||
-	    rc_api_bool(req, "half_day", 0, 0, &half) != RC_OK ||
-	    rc_api_string(req, "reason", 0, 0, REASON_MAX, &reason) != RC_OK)
+	    rc_rest_bool(req, "half_day", 0, 0, &half) != RC_OK ||
+	    rc_rest_string(req, "reason", 0, 0, REASON_MAX, &reason) != RC_OK)
 		return RC_ERR;
 	if (to < from) {
 		rc_http_fail_field(req, "end_date",
@@ -483,7 +484,7 @@ create_authed(struct rc_req *req)
 	p[7] = rc_server_config(req->loop->server)->server_public_url;
 	p[8] = rc_http_client(req);
 	p[9] = req->id;
-	rc_api_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
 /* POST /api/v1/leave/requests {type_id, start_date, end_date, half_day?,
@@ -501,13 +502,13 @@ list_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (!is_true(r->res, 1)) {
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -515,7 +516,7 @@ list_authed(struct rc_req *req)
 {
 	const char *status = rc_http_query(req, "status");
 	const char *user = rc_http_query(req, "user_id");
-	struct rc_api_page page;
+	struct rc_rest_page page;
 	const char *p[8];
 	size_t i;
 
@@ -529,21 +530,21 @@ list_authed(struct rc_req *req)
 			return;
 		}
 	}
-	if (user != NULL && !rc_api_is_uuid(user)) {
+	if (user != NULL && !rc_util_uuid_valid(user)) {
 		rc_http_fail_field(req, "user_id", "is not an id");
 		return;
 	}
-	if (rc_api_page_parse(req, &page) != RC_OK)
+	if (rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	p[0] = req->who->org_id;
 	p[1] = req->who->user_id;
-	p[2] = rc_api_admin_text(req);
+	p[2] = rc_rest_admin_text(req);
 	p[3] = status;
 	p[4] = user;
 	p[5] = page.after_at;
 	p[6] = page.after_id;
 	p[7] = page.limit;
-	rc_api_query(req, &SQL_LIST, p, list_cb);
+	rc_rest_query(req, &SQL_LIST, p, list_cb);
 }
 
 /* GET /api/v1/leave/requests?status=&user_id=&limit=&cursor= — what the
@@ -559,12 +560,12 @@ get_authed(struct rc_req *req)
 {
 	const char *p[4];
 
-	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &p[0]) != RC_OK)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = rc_api_admin_text(req);
-	rc_api_query(req, &SQL_GET, p, json_or_404_cb);
+	p[3] = rc_rest_admin_text(req);
+	rc_rest_query(req, &SQL_GET, p, json_or_404_cb);
 }
 
 /* GET /api/v1/leave/requests/{id} */
@@ -585,10 +586,10 @@ change_done(struct rc_req *req, const struct rc_db_result *r,
 	const PGresult *res = r->res;
 	char detail[96];
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (!PQgetisnull(res, 0, 0)) {
-		rc_api_reply_cell(req, 200, res, 0);
+		rc_rest_reply_cell(req, 200, res, 0);
 		return;
 	}
 	if (!is_true(res, 1)) {
@@ -623,18 +624,18 @@ decide(struct rc_req *req, const char *status)
 {
 	const char *comment, *p[8];
 
-	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
-	    rc_api_string(req, "comment", 0, 0, COMMENT_MAX, &comment) !=
+	if (rc_rest_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    rc_rest_string(req, "comment", 0, 0, COMMENT_MAX, &comment) !=
 	    RC_OK)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = rc_api_admin_text(req);
+	p[3] = rc_rest_admin_text(req);
 	p[4] = status;
 	p[5] = comment;
 	p[6] = rc_http_client(req);
 	p[7] = req->id;
-	rc_api_query(req, &SQL_DECIDE, p, decide_cb);
+	rc_rest_query(req, &SQL_DECIDE, p, decide_cb);
 }
 
 static void
@@ -669,14 +670,14 @@ cancel_authed(struct rc_req *req)
 {
 	const char *p[6];
 
-	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &p[0]) != RC_OK)
 		return;
 	p[1] = req->who->org_id;
 	p[2] = req->who->user_id;
-	p[3] = rc_api_admin_text(req);
+	p[3] = rc_rest_admin_text(req);
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
-	rc_api_query(req, &SQL_CANCEL, p, cancel_cb);
+	rc_rest_query(req, &SQL_CANCEL, p, cancel_cb);
 }
 
 /* POST /api/v1/leave/requests/{id}/cancel — the requester, while it is
@@ -694,13 +695,13 @@ balances_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -712,7 +713,7 @@ balances_authed(struct rc_req *req)
 	char *end;
 	long y;
 
-	if (user != NULL && !rc_api_is_uuid(user)) {
+	if (user != NULL && !rc_util_uuid_valid(user)) {
 		rc_http_fail_field(req, "user_id", "is not an id");
 		return;
 	}
@@ -727,10 +728,10 @@ balances_authed(struct rc_req *req)
 	}
 	p[0] = req->who->org_id;
 	p[1] = req->who->user_id;
-	p[2] = rc_api_admin_text(req);
+	p[2] = rc_rest_admin_text(req);
 	p[3] = user != NULL ? user : req->who->user_id;
 	p[4] = year;
-	rc_api_query(req, &SQL_BALANCES, p, balances_cb);
+	rc_rest_query(req, &SQL_BALANCES, p, balances_cb);
 }
 
 /* GET /api/v1/leave/balances?user_id=&year= — per type: allowed, taken

@@ -11,6 +11,7 @@
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 #define USAGE	"usage: rollcall leave digest [--org SLUG]\n"
 

@@ -13,6 +13,7 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 #define ORG_NAME_MAX		200
 #define ORG_SLUG_MIN		2
@@ -45,8 +46,8 @@
 	" 'signup_domains', to_json(o.signup_domains)," \
 	" 'face_required', o.face_required," \
 	" 'face_threshold', o.face_threshold," \
-	" 'created_at', " RC_API_INSTANT("o.created_at") "," \
-	" 'updated_at', " RC_API_INSTANT("o.updated_at") ")"
+	" 'created_at', " RC_REST_INSTANT("o.created_at") "," \
+	" 'updated_at', " RC_REST_INSTANT("o.updated_at") ")"
 
 /* The zone as PostgreSQL spells it ("europe/paris" → "Europe/Paris"), or
  * an error 22023 when it has no such zone. set_config(..., true) only lasts
@@ -67,7 +68,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	"  face_required, face_threshold) SELECT $1, $2, tz.name, $4::time,"
 	"  $5::time, $6::int, $7::int[], $8::text[], $9::bool, $13::real"
 	"  FROM tz RETURNING *),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT o.id, $10::uuid, 'org_created',"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT o.id, $10::uuid, 'org_created',"
 	"  o.id, jsonb_build_object('name', o.name, 'slug', o.slug), $11, $12"
 	"  FROM o)"
 	" SELECT " ORG_JSON " FROM o",
@@ -81,7 +82,7 @@ static const struct rc_db_stmt SQL_LIST = {
 	"  FROM orgs o WHERE $1::timestamptz IS NULL OR (o.created_at, o.id) >"
 	"  ($1::timestamptz, $2::uuid)"
 	"  ORDER BY o.created_at, o.id LIMIT $3::int + 1)"
-	" " RC_API_PAGE_SELECT("page", "$3"),
+	" " RC_REST_PAGE_SELECT("page", "$3"),
 	3,
 };
 
@@ -134,7 +135,7 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"   old.face_required),"
 	"  ('face_threshold', o.face_threshold IS DISTINCT FROM"
 	"   old.face_threshold)) c(f, changed) WHERE c.changed),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT o.id, $12::uuid, 'org_updated',"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT o.id, $12::uuid, 'org_updated',"
 	"  o.id, jsonb_build_object('changed', to_jsonb(ch.f)), $13, $14"
 	"  FROM o, ch WHERE ch.f IS NOT NULL)"
 	" SELECT (SELECT " ORG_JSON " FROM o), EXISTS (SELECT 1 FROM old),"
@@ -289,7 +290,7 @@ check_string(struct rc_req *req, const char *field, int required,
     const char **out)
 {
 	if (not_null(req, field) != RC_OK ||
-	    rc_api_line(req, field, required, min, max, out) != RC_OK)
+	    rc_rest_line(req, field, required, min, max, out) != RC_OK)
 		return RC_ERR;
 	if (*out != NULL && ok != NULL && !ok(*out)) {
 		*out = NULL;
@@ -468,10 +469,10 @@ org_parse(struct rc_req *req, struct org_input *in, int create)
 	    check_string(req, "workday_end", 0, 1, 5, hhmm_ok,
 	    "must be a time HH:MM from 00:00 to 23:59", &in->end) != RC_OK ||
 	    not_null(req, "late_after_minutes") != RC_OK ||
-	    rc_api_int(req, "late_after_minutes", 0, 0, 1440, &late) != RC_OK ||
+	    rc_rest_int(req, "late_after_minutes", 0, 0, 1440, &late) != RC_OK ||
 	    check_weekend(req, in) != RC_OK || check_domains(req, in) != RC_OK ||
 	    not_null(req, "face_required") != RC_OK ||
-	    rc_api_bool(req, "face_required", 0, -1, &face) != RC_OK ||
+	    rc_rest_bool(req, "face_required", 0, -1, &face) != RC_OK ||
 	    check_threshold(req, in) != RC_OK)
 		return RC_ERR;
 	if (late >= 0) {
@@ -515,7 +516,7 @@ write_ok(struct rc_req *req, const struct rc_db_result *r)
 		    "is not a time zone this server knows");
 		return 0;
 	}
-	return rc_api_db_ok(req, r, NULL);
+	return rc_rest_db_ok(req, r, NULL);
 }
 
 /* ---- POST /api/v1/orgs ----------------------------------------------- */
@@ -527,7 +528,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 
 	if (!write_ok(req, r))
 		return;
-	rc_api_reply_cell(req, 201, r->res, 0);
+	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
 static void
@@ -543,7 +544,7 @@ create_authed(struct rc_req *req)
 		    in->face, req->who->user_id, rc_http_client(req), req->id,
 		    in->threshold };
 
-		rc_api_query(req, &SQL_CREATE, p, create_cb);
+		rc_rest_query(req, &SQL_CREATE, p, create_cb);
 	}
 }
 
@@ -561,22 +562,22 @@ list_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
 list_authed(struct rc_req *req)
 {
-	struct rc_api_page page;
+	struct rc_rest_page page;
 
-	if (rc_api_page_parse(req, &page) != RC_OK)
+	if (rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	{
 		const char *p[3] = { page.after_at, page.after_id, page.limit };
 
-		rc_api_query(req, &SQL_LIST, p, list_cb);
+		rc_rest_query(req, &SQL_LIST, p, list_cb);
 	}
 }
 
@@ -597,7 +598,7 @@ visible_org(struct rc_req *req)
 {
 	const char *id;
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return NULL;
 	if (req->who->role_bit != RC_ROLE_SUPERADMIN &&
 	    (req->who->org_id == NULL || strcasecmp(id, req->who->org_id) != 0)) {
@@ -612,9 +613,9 @@ get_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such organisation"))
+	if (!rc_rest_db_row(req, r, "no such organisation"))
 		return;
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -624,7 +625,7 @@ get_authed(struct rc_req *req)
 
 	if ((p[0] = visible_org(req)) == NULL)
 		return;
-	rc_api_query(req, &SQL_GET, p, get_cb);
+	rc_rest_query(req, &SQL_GET, p, get_cb);
 }
 
 static void
@@ -656,7 +657,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "must be later than workday_start");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 static void
@@ -685,7 +686,7 @@ patch_authed(struct rc_req *req)
 		    req->id, in->threshold_given ? "true" : "false",
 		    in->threshold };
 
-		rc_api_query(req, &SQL_PATCH, p, patch_cb);
+		rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 	}
 }
 

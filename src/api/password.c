@@ -13,6 +13,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 #include "auth-int.h"
 
 #define RESET_CODE_MINUTES	"15"
@@ -45,7 +46,7 @@ static const struct rc_db_stmt SQL_FORGOT = {
 	" 'template', 'reset_code', 'vars', jsonb_build_object('name', u.name,"
 	" 'code', $3::text, 'minutes', " RESET_CODE_MINUTES ")), u.org_id"
 	" FROM u),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id,"
 	" 'password_reset_requested', id, '{}', $4, $5 FROM u)"
 	" SELECT count(*) FROM u",
 	5,
@@ -56,7 +57,7 @@ accepted_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_api_db_ok(req, r, NULL))
+	if (rc_rest_db_ok(req, r, NULL))
 		rc_http_reply(req, 202, NULL, NULL, 0);
 }
 
@@ -67,7 +68,7 @@ forgot(struct rc_req *req)
 	char code[7], hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	const char *email;
 
-	if (rc_api_email(req, "email", 1, &email) != RC_OK)
+	if (rc_rest_email(req, "email", 1, &email) != RC_OK)
 		return;
 	rc_auth_code6(code);
 	rc_auth_token_hash(code, hash);
@@ -75,7 +76,7 @@ forgot(struct rc_req *req)
 		const char *p[5] = { email, hash, code, rc_http_client(req),
 		    req->id };
 
-		rc_api_query(req, &SQL_FORGOT, p, accepted_cb);
+		rc_rest_query(req, &SQL_FORGOT, p, accepted_cb);
 	}
 	sodium_memzero(code, sizeof(code));
 }
@@ -112,7 +113,7 @@ static const struct rc_db_stmt SQL_RESET = {
 	"auth_reset",
 	"WITH u AS (" SET_PASSWORD " AND status = 'active'"
 	" RETURNING id, org_id), " REVOKE_ALL ","
-	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'password_reset',"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id, 'password_reset',"
 	" id, '{}', $3, $4 FROM u)"
 	" SELECT id FROM u",
 	4,
@@ -130,7 +131,7 @@ reset_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1)
 		invalid_code(req);
@@ -150,7 +151,7 @@ reset_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	rc_api_query(req, &SQL_RESET, p, reset_cb);
+	rc_rest_query(req, &SQL_RESET, p, reset_cb);
 }
 
 static void
@@ -159,7 +160,7 @@ reset_code_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		invalid_code(req);
@@ -177,9 +178,9 @@ reset(struct rc_req *req)
 	struct flow *f;
 	size_t i;
 
-	if (rc_api_email(req, "email", 1, &email) != RC_OK ||
-	    rc_api_string(req, "code", 1, 6, 6, &code) != RC_OK ||
-	    rc_api_string(req, "new_password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	if (rc_rest_email(req, "email", 1, &email) != RC_OK ||
+	    rc_rest_string(req, "code", 1, 6, 6, &code) != RC_OK ||
+	    rc_rest_string(req, "new_password", 1, 1, RC_AUTH_PASSWORD_MAX,
 	    &password) != RC_OK)
 		return;
 	for (i = 0; i < 6; i++) {
@@ -188,7 +189,7 @@ reset(struct rc_req *req)
 			return;
 		}
 	}
-	if (rc_auth_password_policy(rc_api_passwords(), password, email,
+	if (rc_auth_password_policy(rc_rest_passwords(), password, email,
 	    &why) != RC_OK) {
 		rc_http_fail_field(req, "new_password", why);
 		return;
@@ -200,7 +201,7 @@ reset(struct rc_req *req)
 	{
 		const char *p[2] = { email, f->old_hash };
 
-		rc_api_query(req, &SQL_RESET_CODE, p, reset_code_cb);
+		rc_rest_query(req, &SQL_RESET_CODE, p, reset_code_cb);
 	}
 }
 
@@ -216,7 +217,7 @@ static const struct rc_db_stmt SQL_CHANGE = {
 	"auth_change",
 	"WITH u AS (" SET_PASSWORD " AND token_version = $3"
 	" RETURNING id, org_id), " REVOKE_ALL ","
-	" a AS (" RC_API_AUDIT_INSERT " SELECT org_id, id, 'password_changed',"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id, 'password_changed',"
 	" id, '{}', $4, $5 FROM u)"
 	" SELECT id FROM u",
 	5,
@@ -227,7 +228,7 @@ change_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1)	/* the password changed meanwhile */
 		rc_http_fail(req, 409, "conflict",
@@ -240,7 +241,7 @@ static void
 change_work(void *arg)
 {
 	struct flow *f = arg;
-	const struct rc_auth_passwords *pw = rc_api_passwords();
+	const struct rc_auth_passwords *pw = rc_rest_passwords();
 
 	f->ok = rc_auth_password_verify(pw, f->hash, f->password) == RC_OK;
 	if (f->ok && rc_auth_password_hash(pw, f->new_password, f->new_hash) !=
@@ -267,7 +268,7 @@ change_done(void *arg)
 		return;
 	}
 	snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
-	rc_api_query(req, &SQL_CHANGE, p, change_cb);
+	rc_rest_query(req, &SQL_CHANGE, p, change_cb);
 }
 
 static void
@@ -276,7 +277,7 @@ change_lookup_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct flow *f = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1) {
 		rc_http_fail(req, 401, "unauthorized", NULL);
@@ -293,12 +294,12 @@ change_authed(struct rc_req *req)
 	const char *current, *password, *why;
 	struct flow *f;
 
-	if (rc_api_string(req, "current_password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	if (rc_rest_string(req, "current_password", 1, 1, RC_AUTH_PASSWORD_MAX,
 	    &current) != RC_OK ||
-	    rc_api_string(req, "new_password", 1, 1, RC_AUTH_PASSWORD_MAX,
+	    rc_rest_string(req, "new_password", 1, 1, RC_AUTH_PASSWORD_MAX,
 	    &password) != RC_OK)
 		return;
-	if (rc_auth_password_policy(rc_api_passwords(), password,
+	if (rc_auth_password_policy(rc_rest_passwords(), password,
 	    req->who->email, &why) != RC_OK) {
 		rc_http_fail_field(req, "new_password", why);
 		return;
@@ -314,7 +315,7 @@ change_authed(struct rc_req *req)
 	{
 		const char *p[1] = { req->who->user_id };
 
-		rc_api_query(req, &SQL_CHANGE_LOOKUP, p, change_lookup_cb);
+		rc_rest_query(req, &SQL_CHANGE_LOOKUP, p, change_lookup_cb);
 	}
 }
 

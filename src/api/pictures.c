@@ -16,6 +16,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 #include "rollcall/store.h"
 
 #define PICTURE_PATH	"/api/v1/pictures/"
@@ -31,7 +32,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	" p.content_type, 'width', p.width, 'height', p.height, 'bytes',"
 	" p.bytes, 'sha256', p.sha256, 'thumb', json_build_object('width',"
 	" $8::int, 'height', $9::int), 'created_at', "
-	RC_API_INSTANT("p.created_at") ")::text FROM p",
+	RC_REST_INSTANT("p.created_at") ")::text FROM p",
 	9,
 };
 
@@ -58,7 +59,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 	" j AS (INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete',"
 	"  jsonb_build_object('keys', jsonb_build_array(d.sha256,"
 	"  d.thumb_sha256)), d.org_id FROM d),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT d.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT d.org_id, $3::uuid,"
 	"  'picture_deleted', d.id, jsonb_build_object('owner_id', d.owner_id,"
 	"  'purpose', d.purpose), $5, $6 FROM d)"
 	" SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM d)",
@@ -104,18 +105,18 @@ create_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	char location[sizeof(PICTURE_PATH) + 40];
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	snprintf(location, sizeof(location), PICTURE_PATH "%s",
 	    PQgetvalue(r->res, 0, 0));
 	rc_http_set_header(req, "Location", location);
-	rc_api_reply_cell(req, 201, r->res, 1);
+	rc_rest_reply_cell(req, 201, r->res, 1);
 }
 
 /* The image is stored: record it. A failed insert leaves two blobs no
  * row names, which `rollcall store gc` collects. */
 static void
-create_stored(struct rc_req *req, struct rc_api_upload *up)
+create_stored(struct rc_req *req, struct rc_rest_upload *up)
 {
 	char w[16], h[16], bytes[24], tw[16], th[16];
 	const char *p[9] = { req->who->org_id, req->who->user_id, up->sha256,
@@ -126,7 +127,7 @@ create_stored(struct rc_req *req, struct rc_api_upload *up)
 	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
 	snprintf(tw, sizeof(tw), "%d", up->img.thumb_w);
 	snprintf(th, sizeof(th), "%d", up->img.thumb_h);
-	rc_api_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
 static void
@@ -134,7 +135,7 @@ create_authed(struct rc_req *req)
 {
 	if (!in_an_org(req))
 		return;
-	rc_api_upload(req, RC_UPLOAD_STORE, create_stored);
+	rc_rest_upload(req, RC_REST_UPLOAD_STORE, create_stored);
 }
 
 /* POST /api/v1/pictures — an image body or multipart part "file". */
@@ -151,7 +152,7 @@ read_work(void *arg)
 {
 	struct blob_read *b = arg;
 
-	b->rv = rc_store_get(rc_api_store(), b->key, &b->data, &b->len);
+	b->rv = rc_store_get(rc_rest_store(), b->key, &b->data, &b->len);
 }
 
 /* The bytes under an id never change: their key is the ETag. */
@@ -210,7 +211,7 @@ find_cb(const struct rc_db_result *r, void *arg)
 	int thumb = size != NULL && strcmp(size, "thumb") == 0;
 	struct blob_read *b;
 
-	if (!rc_api_db_row(req, r, "no such picture"))
+	if (!rc_rest_db_row(req, r, "no such picture"))
 		return;
 	b = rc_calloc(1, sizeof(*b));
 	b->req = req;
@@ -231,7 +232,7 @@ get_authed(struct rc_req *req)
 {
 	const char *id, *size = rc_http_query(req, "size");
 
-	if (!in_an_org(req) || rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (!in_an_org(req) || rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	if (size != NULL && strcmp(size, "thumb") != 0 &&
 	    strcmp(size, "full") != 0) {
@@ -240,9 +241,9 @@ get_authed(struct rc_req *req)
 	}
 	{
 		const char *p[4] = { id, req->who->org_id, req->who->user_id,
-		    rc_api_admin_text(req) };
+		    rc_rest_admin_text(req) };
 
-		rc_api_query(req, &SQL_FIND, p, find_cb);
+		rc_rest_query(req, &SQL_FIND, p, find_cb);
 	}
 }
 
@@ -260,7 +261,7 @@ delete_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (strcmp(PQgetvalue(r->res, 0, 0), "0") == 0) {
 		rc_http_fail(req, 404, "not_found", "no such picture");
@@ -279,13 +280,13 @@ delete_authed(struct rc_req *req)
 {
 	const char *id;
 
-	if (!in_an_org(req) || rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (!in_an_org(req) || rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	{
 		const char *p[6] = { id, req->who->org_id, req->who->user_id,
-		    rc_api_admin_text(req), rc_http_client(req), req->id };
+		    rc_rest_admin_text(req), rc_http_client(req), req->id };
 
-		rc_api_query(req, &SQL_DELETE, p, delete_cb);
+		rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 	}
 }
 

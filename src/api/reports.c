@@ -15,6 +15,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/reports.h"
+#include "rollcall/rest.h"
 
 #define SLUG_MAX	200
 
@@ -95,7 +96,7 @@ report_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	struct report_op *op = req->data;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
 		rc_http_fail(req, 404, "not_found", "no such organisation");
@@ -105,7 +106,7 @@ report_cb(const struct rc_db_result *r, void *arg)
 		reply_csv(req, op->kind, PQgetvalue(r->res, 0, 0));
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 /* Runs a report of slug (or the caller's org) for month. */
@@ -114,13 +115,13 @@ month_query(struct rc_req *req, const struct month_report *kind,
     const char *slug, const char *month, int csv)
 {
 	struct report_op *op = rc_calloc(1, sizeof(*op));
-	const char *p[3] = { rc_api_scope_org(req), slug, month };
+	const char *p[3] = { rc_rest_scope_org(req), slug, month };
 
 	op->kind = kind;
 	op->csv = csv;
 	req->data = op;
 	req->data_free = free;
-	rc_api_query(req, kind->stmt, p, report_cb);
+	rc_rest_query(req, kind->stmt, p, report_cb);
 }
 
 /* ---- GET /api/v1/reports/monthly | sheet ----------------------------- */
@@ -227,13 +228,13 @@ daily_authed(struct rc_req *req)
 	}
 	if (org_param(req, "org", &slug) != RC_OK)
 		return;
-	p[0] = rc_api_scope_org(req);
+	p[0] = rc_rest_scope_org(req);
 	p[1] = slug;
 	p[2] = date;
 	/* A manager sees the people who report to them, nobody else. */
 	p[3] = req->who->role_bit == RC_ROLE_MANAGER ? req->who->user_id :
 	    NULL;
-	rc_api_query(req, &rc_reports_sql_daily, p, report_cb);
+	rc_rest_query(req, &rc_reports_sql_daily, p, report_cb);
 }
 
 /* GET /api/v1/reports/daily[?date=YYYY-MM-DD][&org=slug] — who is in,

@@ -15,6 +15,7 @@
 #include "rollcall/cpu.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/rest.h"
 
 #define NAME_MAX_CHARS	200
 
@@ -23,8 +24,8 @@
 	"json_build_object('id', u.id, 'email', u.email, 'name', u.name," \
 	" 'role', u.role, 'org_id', u.org_id, 'manager_id', u.manager_id," \
 	" 'status', u.status, 'must_change_password', u.must_change_password," \
-	" 'created_at', " RC_API_INSTANT("u.created_at") "," \
-	" 'last_login_at', " RC_API_INSTANT("u.last_login_at") ")"
+	" 'created_at', " RC_REST_INSTANT("u.created_at") "," \
+	" 'last_login_at', " RC_REST_INSTANT("u.last_login_at") ")"
 
 /* Mails the credentials template for the rows of u; $mail says whether. */
 #define CREDENTIALS_JOB(pw, url, mail) \
@@ -49,7 +50,7 @@ static const struct rc_db_stmt SQL_CREATE = {
 	"  WHERE ($4 = 'superadmin' OR EXISTS (SELECT 1 FROM o))"
 	"  AND ($5 IS NULL OR EXISTS (SELECT 1 FROM m)) RETURNING *),"
 	" j AS (" CREDENTIALS_JOB("$8", "$9", "$7") "),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $10::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, $10::uuid,"
 	"  'user_created', u.id, jsonb_build_object('role', u.role,"
 	"  'credentials_mailed', $7::bool), $11, $12 FROM u)"
 	" SELECT (SELECT " USER_JSON " FROM u), EXISTS (SELECT 1 FROM o),"
@@ -68,7 +69,7 @@ static const struct rc_db_stmt SQL_LIST = {
 	"  AND ($4::timestamptz IS NULL OR (u.created_at, u.id) >"
 	"   ($4::timestamptz, $5::uuid))"
 	"  ORDER BY u.created_at, u.id LIMIT $6::int + 1)"
-	" " RC_API_PAGE_SELECT("page", "$6"),
+	" " RC_REST_PAGE_SELECT("page", "$6"),
 	6,
 };
 
@@ -102,7 +103,7 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  FROM old, ok_m WHERE x.id = old.id AND ok_m.ok RETURNING x.*),"
 	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
 	"  (SELECT id FROM u WHERE status = 'disabled') AND revoked_at IS NULL),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $4::uuid, act.action,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, $4::uuid, act.action,"
 	"  u.id, act.detail, $5, $6 FROM u, old, LATERAL (VALUES"
 	"  ('role_changed', jsonb_build_object('from', old.role, 'to', u.role),"
 	"   old.role <> u.role),"
@@ -137,7 +138,7 @@ static const struct rc_db_stmt SQL_DISABLE = {
 	"  jsonb_build_object('keys', jsonb_agg(DISTINCT k.key)),"
 	"  (SELECT org_id FROM u) FROM (SELECT sha256 AS key FROM p UNION ALL"
 	"  SELECT thumb_sha256 FROM p) k HAVING count(*) > 0),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $3::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, $3::uuid,"
 	"  'user_disabled', u.id, jsonb_build_object('faces_erased',"
 	"  (SELECT count(*) FROM f), 'pictures_erased', (SELECT count(*)"
 	"  FROM p)), $4, $5 FROM u)"
@@ -156,7 +157,7 @@ static const struct rc_db_stmt SQL_CREDENTIALS = {
 	" r AS (UPDATE refresh_tokens SET revoked_at = now() WHERE user_id IN"
 	"  (SELECT id FROM u) AND revoked_at IS NULL),"
 	" j AS (" CREDENTIALS_JOB("$4", "$5", "true") "),"
-	" a AS (" RC_API_AUDIT_INSERT " SELECT u.org_id, $6::uuid,"
+	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, $6::uuid,"
 	"  'credentials_sent', u.id, '{}', $7, $8 FROM u)"
 	" SELECT u.id FROM u",
 	8,
@@ -207,7 +208,7 @@ temp_password_work(void *arg)
 	struct user_op *op = ((struct rc_req *)arg)->data;
 
 	rc_auth_password_temp(op->password);
-	op->ok = rc_auth_password_hash(rc_api_passwords(), op->password,
+	op->ok = rc_auth_password_hash(rc_rest_passwords(), op->password,
 	    op->hash) == RC_OK;
 }
 
@@ -220,7 +221,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 	struct user_op *op = req->data;
 	json_t *body;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 1)[0] != 't' && strcmp(op->role,
 	    "superadmin") != 0) {
@@ -233,7 +234,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	if (op->mail) {
-		rc_api_reply_cell(req, 201, r->res, 0);
+		rc_rest_reply_cell(req, 201, r->res, 0);
 		return;
 	}
 	/* No mail: the caller hands the password over, shown this once. */
@@ -256,7 +257,7 @@ create_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	rc_api_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
 static rc_status
@@ -264,12 +265,12 @@ create_parse(struct rc_req *req, struct user_op *op)
 {
 	const char *org_id;
 
-	if (rc_api_email(req, "email", 1, &op->email) != RC_OK ||
-	    rc_api_line(req, "name", 1, 1, NAME_MAX_CHARS, &op->name) != RC_OK ||
-	    rc_api_enum(req, "role", 1, creatable_roles, &op->role) != RC_OK ||
-	    rc_api_uuid(req, "org_id", 0, &org_id) != RC_OK ||
-	    rc_api_uuid(req, "manager_id", 0, &op->manager) != RC_OK ||
-	    rc_api_bool(req, "send_credentials", 0, 1, &op->mail) != RC_OK)
+	if (rc_rest_email(req, "email", 1, &op->email) != RC_OK ||
+	    rc_rest_line(req, "name", 1, 1, NAME_MAX_CHARS, &op->name) != RC_OK ||
+	    rc_rest_enum(req, "role", 1, creatable_roles, &op->role) != RC_OK ||
+	    rc_rest_uuid(req, "org_id", 0, &org_id) != RC_OK ||
+	    rc_rest_uuid(req, "manager_id", 0, &op->manager) != RC_OK ||
+	    rc_rest_bool(req, "send_credentials", 0, 1, &op->mail) != RC_OK)
 		return RC_ERR;
 	if (req->who->role_bit == RC_ROLE_SUPERADMIN) {
 		op->org = strcmp(op->role, "superadmin") == 0 ? NULL : org_id;
@@ -322,13 +323,13 @@ json_row_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
 		rc_http_fail(req, 404, "not_found", "no such user");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 /* "%q%" for ILIKE with the pattern characters of q escaped. */
@@ -353,8 +354,8 @@ list_authed(struct rc_req *req)
 {
 	const char *role = rc_http_query(req, "role");
 	const char *q = rc_http_query(req, "q");
-	const char *org = rc_api_scope_org(req);
-	struct rc_api_page page;
+	const char *org = rc_rest_scope_org(req);
+	struct rc_rest_page page;
 	char *pattern = NULL;
 	size_t i;
 
@@ -373,12 +374,12 @@ list_authed(struct rc_req *req)
 	}
 	if (org == NULL && rc_http_query(req, "org_id") != NULL) {
 		org = rc_http_query(req, "org_id");
-		if (!rc_api_is_uuid(org)) {
+		if (!rc_util_uuid_valid(org)) {
 			rc_http_fail_field(req, "org_id", "is not an id");
 			return;
 		}
 	}
-	if (rc_api_page_parse(req, &page) != RC_OK)
+	if (rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	if (q != NULL) {
 		pattern = like_pattern(q);
@@ -389,7 +390,7 @@ list_authed(struct rc_req *req)
 		const char *p[6] = { org, role, pattern, page.after_at,
 		    page.after_id, page.limit };
 
-		rc_api_query(req, &SQL_LIST, p, json_row_cb);
+		rc_rest_query(req, &SQL_LIST, p, json_row_cb);
 	}
 }
 
@@ -407,7 +408,7 @@ get_authed(struct rc_req *req)
 {
 	const char *id, *p[2];
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	/* Everyone may read themselves; admins their org; superadmins all. */
 	if (!(req->who->role_bit & (RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN)) &&
@@ -416,8 +417,8 @@ get_authed(struct rc_req *req)
 		return;
 	}
 	p[0] = id;
-	p[1] = rc_api_scope_org(req);
-	rc_api_query(req, &SQL_GET, p, json_row_cb);
+	p[1] = rc_rest_scope_org(req);
+	rc_rest_query(req, &SQL_GET, p, json_row_cb);
 }
 
 static void
@@ -433,7 +434,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
 		rc_http_fail(req, 404, "not_found", "no such user");
@@ -444,7 +445,7 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "is not another active user of this organisation");
 		return;
 	}
-	rc_api_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 /* Builds the validated changes as a JSON object; NULL after a reply. */
@@ -455,10 +456,10 @@ patch_changes(struct rc_req *req, const char *id)
 	int self = strcmp(id, req->who->user_id) == 0;
 	json_t *c;
 
-	if (rc_api_line(req, "name", 0, 1, NAME_MAX_CHARS, &name) != RC_OK ||
-	    rc_api_enum(req, "role", 0, creatable_roles, &role) != RC_OK ||
-	    rc_api_enum(req, "status", 0, statuses, &status) != RC_OK ||
-	    rc_api_uuid(req, "manager_id", 0, &manager) != RC_OK)
+	if (rc_rest_line(req, "name", 0, 1, NAME_MAX_CHARS, &name) != RC_OK ||
+	    rc_rest_enum(req, "role", 0, creatable_roles, &role) != RC_OK ||
+	    rc_rest_enum(req, "status", 0, statuses, &status) != RC_OK ||
+	    rc_rest_uuid(req, "manager_id", 0, &manager) != RC_OK)
 		return NULL;
 	if (role != NULL && strcmp(role, "superadmin") == 0) {
 		rc_http_fail(req, 403, "forbidden", "nobody becomes a superadmin "
@@ -479,7 +480,7 @@ patch_changes(struct rc_req *req, const char *id)
 		json_object_set_new(c, "role", json_string(role));
 	if (status != NULL)
 		json_object_set_new(c, "status", json_string(status));
-	if (rc_api_has(req, "manager_id"))
+	if (rc_rest_has(req, "manager_id"))
 		json_object_set_new(c, "manager_id",
 		    manager ? json_string(manager) : json_null());
 	return c;
@@ -492,7 +493,7 @@ patch_authed(struct rc_req *req)
 	json_t *changes;
 	char *text;
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	if ((changes = patch_changes(req, id)) == NULL)
 		return;
@@ -501,12 +502,12 @@ patch_authed(struct rc_req *req)
 	req->data = text;
 	req->data_free = free;
 	p[0] = id;
-	p[1] = rc_api_scope_org(req);
+	p[1] = rc_rest_scope_org(req);
 	p[2] = text;
 	p[3] = req->who->user_id;
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
-	rc_api_query(req, &SQL_PATCH, p, patch_cb);
+	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
 
 /* PATCH /api/v1/users/{id} {name?, role?, manager_id?, status?} */
@@ -523,7 +524,7 @@ disable_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such user"))
+	if (!rc_rest_db_row(req, r, "no such user"))
 		return;
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
@@ -533,18 +534,18 @@ disable_authed(struct rc_req *req)
 {
 	const char *id, *p[5];
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	if (strcmp(id, req->who->user_id) == 0) {
 		rc_http_fail(req, 409, "conflict", "you cannot disable yourself");
 		return;
 	}
 	p[0] = id;
-	p[1] = rc_api_scope_org(req);
+	p[1] = rc_rest_scope_org(req);
 	p[2] = req->who->user_id;
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
-	rc_api_query(req, &SQL_DISABLE, p, disable_cb);
+	rc_rest_query(req, &SQL_DISABLE, p, disable_cb);
 }
 
 /* DELETE /api/v1/users/{id} — disables the account, ends its sessions and
@@ -563,7 +564,7 @@ credentials_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (!rc_api_db_row(req, r, "no such active user"))
+	if (!rc_rest_db_row(req, r, "no such active user"))
 		return;
 	rc_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
 }
@@ -580,7 +581,7 @@ credentials_hashed(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	rc_api_query(req, &SQL_CREDENTIALS, p, credentials_cb);
+	rc_rest_query(req, &SQL_CREDENTIALS, p, credentials_cb);
 }
 
 static void
@@ -589,11 +590,11 @@ credentials_authed(struct rc_req *req)
 	struct user_op *op;
 	const char *id;
 
-	if (rc_api_uuid_param(req, "id", &id) != RC_OK)
+	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	op = user_op_new(req);
 	op->id = id;
-	op->org = rc_api_scope_org(req);
+	op->org = rc_rest_scope_org(req);
 	rc_cpu_submit(req->loop, temp_password_work, credentials_hashed, req);
 }
 

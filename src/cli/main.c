@@ -30,7 +30,7 @@ face_eval(const struct rc_config *cfg, int argc, char **argv)
 {
 	struct rc_face_config fc;
 
-	rc_api_face_config(cfg, &fc);
+	rc_cli_face_config(cfg, &fc);
 	return rc_face_eval_main(&fc, argc, argv);
 }
 

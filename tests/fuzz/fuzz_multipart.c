@@ -1,11 +1,11 @@
 /* libFuzzer driver: the multipart/form-data envelope of image uploads
- * (src/api/upload.c). Input: the Content-Type, a newline, the body. */
+ * (src/rest/upload.c). Input: the Content-Type, a newline, the body. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/api/upload.c"
+#include "../../src/rest/upload.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,9 +21,8 @@
 #include "rollcall/cpu.h"
 #include "rollcall/db.h"
 #include "rollcall/face.h"
+#include "rollcall/http.h"
 #include "rollcall/log.h"
-
-#include "faces-int.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
@@ -40,8 +39,8 @@ static const struct rc_db_stmt SQL_LOAD = {
 /* A request waiting for a gallery. */
 struct waiter {
 	struct rc_req		*req;
-	gallery_cb		 cb;
-	struct gallery_snap	*snap;		/* NULL: the load failed */
+	rc_face_gallery_cb		 cb;
+	struct rc_face_gallery_snap	*snap;		/* NULL: the load failed */
 	int			 unavailable;
 	struct waiter		*next;
 };
@@ -62,7 +61,7 @@ struct load {
 	size_t			 n;
 	char			(*users)[40];
 	int			*row;
-	struct gallery_snap	*snap;
+	struct rc_face_gallery_snap	*snap;
 	size_t			 bad;
 };
 
@@ -71,7 +70,7 @@ struct org_entry {
 	char			 method[32];
 	uint32_t		 version;
 	uint64_t		 gen;		/* +1 per invalidation */
-	struct gallery_snap	*snap;		/* NULL: none cached */
+	struct rc_face_gallery_snap	*snap;		/* NULL: none cached */
 	struct load		*loading;	/* one to join, or NULL */
 	struct org_entry	*next;
 };
@@ -89,7 +88,7 @@ static atomic_int	 other_method_logged;
 /* ---- snapshots ------------------------------------------------------- */
 
 static void
-snap_free(struct gallery_snap *s)
+snap_free(struct rc_face_gallery_snap *s)
 {
 	rc_face_gallery_free(s->gallery);
 	free(s->users);
@@ -97,14 +96,14 @@ snap_free(struct gallery_snap *s)
 }
 
 void
-gallery_snap_unref(struct gallery_snap *snap)
+rc_face_gallery_snap_unref(struct rc_face_gallery_snap *snap)
 {
 	if (snap != NULL && atomic_fetch_sub(&snap->refs, 1) == 1)
 		snap_free(snap);
 }
 
-static struct gallery_snap *
-snap_ref(struct gallery_snap *snap)
+static struct rc_face_gallery_snap *
+snap_ref(struct rc_face_gallery_snap *snap)
 {
 	atomic_fetch_add(&snap->refs, 1);
 	return snap;
@@ -135,13 +134,13 @@ static void
 entry_invalidate(struct org_entry *e)
 {
 	e->gen++;
-	gallery_snap_unref(e->snap);
+	rc_face_gallery_snap_unref(e->snap);
 	e->snap = NULL;
 	e->loading = NULL;
 }
 
 void
-gallery_invalidate(const char *org_id)
+rc_face_gallery_invalidate(const char *org_id)
 {
 	struct org_entry *e;
 
@@ -168,7 +167,7 @@ load_free(struct load *l)
 	PQclear(l->res);
 	free(l->row);
 	free(l->users);
-	gallery_snap_unref(l->snap);
+	rc_face_gallery_snap_unref(l->snap);
 	free(l);
 }
 
@@ -203,7 +202,7 @@ load_finish(struct load *l, int unavailable)
 		e->loading = NULL;
 	if (e != NULL && l->snap != NULL && l->cacheable && listening &&
 	    e->gen == l->gen) {
-		gallery_snap_unref(e->snap);
+		rc_face_gallery_snap_unref(e->snap);
 		e->snap = snap_ref(l->snap);
 		snprintf(e->method, sizeof(e->method), "%s", l->method);
 		e->version = l->version;
@@ -238,7 +237,7 @@ template_from_hex(const char *hex)
 /* Copies template i's vector into *rows as row s->n, or counts it as
  * bad. */
 static void
-snap_add(struct load *l, struct gallery_snap *s, float **rows, size_t i)
+snap_add(struct load *l, struct rc_face_gallery_snap *s, float **rows, size_t i)
 {
 	struct rc_face_template *t = template_from_hex(PQgetvalue(l->res,
 	    l->row[i], 3));
@@ -270,7 +269,7 @@ static void
 load_work(void *arg)
 {
 	struct load *l = arg;
-	struct gallery_snap *s = rc_calloc(1, sizeof(*s));
+	struct rc_face_gallery_snap *s = rc_calloc(1, sizeof(*s));
 	float *rows = NULL;
 	size_t i;
 
@@ -315,7 +314,7 @@ load_copy(struct load *l, const struct rc_db_result *r)
 	size_t other = 0;
 	char version[12];
 
-	faces_version_text(l->version, version);
+	rc_face_version_text(l->version, version);
 	l->users = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(l->users[0]));
 	l->row = rc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(l->row[0]));
 	for (i = 0; i < rows; i++) {
@@ -376,12 +375,12 @@ snap_fits(const struct org_entry *e, const char *method, uint32_t version)
 }
 
 void
-gallery_get(struct rc_req *req, const char *org_id, const char *method,
-    uint32_t version, gallery_cb cb)
+rc_face_gallery_get(struct rc_req *req, const char *org_id, const char *method,
+    uint32_t version, rc_face_gallery_cb cb)
 {
 	struct waiter *w = rc_calloc(1, sizeof(*w));
 	struct load *start = NULL;
-	struct gallery_snap *snap = NULL;
+	struct rc_face_gallery_snap *snap = NULL;
 	struct org_entry *e;
 	const char *p[1];
 
@@ -465,7 +464,7 @@ drain_notifies(PGconn *pg)
 	PGnotify *n;
 
 	while ((n = PQnotifies(pg)) != NULL) {
-		gallery_invalidate(n->extra);
+		rc_face_gallery_invalidate(n->extra);
 		PQfreemem(n);
 	}
 }
@@ -522,7 +521,7 @@ listener_main(void *arg)
 }
 
 rc_status
-faces_gallery_start(const struct rc_config *cfg)
+rc_face_gallery_start(const struct rc_config *cfg)
 {
 	if (listener_started)
 		return RC_OK;
@@ -530,7 +529,7 @@ faces_gallery_start(const struct rc_config *cfg)
 		return RC_ERR;
 	listen_url = rc_strdup(cfg->db_url);
 	if (pthread_create(&listener, NULL, listener_main, NULL) != 0) {
-		faces_gallery_stop();
+		rc_face_gallery_stop();
 		return RC_ERR;
 	}
 	listener_started = 1;
@@ -538,7 +537,7 @@ faces_gallery_start(const struct rc_config *cfg)
 }
 
 void
-faces_gallery_stop(void)
+rc_face_gallery_stop(void)
 {
 	struct org_entry *e, *next;
 
@@ -559,10 +558,16 @@ faces_gallery_stop(void)
 	pthread_mutex_lock(&mu);
 	for (e = orgs; e != NULL; e = next) {
 		next = e->next;
-		gallery_snap_unref(e->snap);
+		rc_face_gallery_snap_unref(e->snap);
 		free(e);
 	}
 	orgs = NULL;
 	listening = 0;
 	pthread_mutex_unlock(&mu);
+}
+
+void
+rc_face_version_text(uint32_t version, char out[12])
+{
+	snprintf(out, 12, "%d", (int)(int32_t)version);
 }

@@ -6,8 +6,8 @@
 
 #include <sodium.h>
 
-#include "rollcall/api.h"
 #include "rollcall/auth.h"
+#include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/log.h"
@@ -45,7 +45,7 @@ has_orgs(PGconn *pg, char *err, size_t errlen)
 }
 
 rc_status
-rc_api_seed_demo(const struct rc_config *cfg,
+rc_cli_seed_demo(const struct rc_config *cfg,
     const struct rc_auth_passwords *pw, char *err, size_t errlen)
 {
 	char password[RC_AUTH_TEMP_PASSWORD_LEN + 1];

@@ -10,13 +10,14 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 #define EMAIL_MAX	254	/* RFC 5321 4.5.3.1.3 path limit, less <> */
 #define EMAIL_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
 
 static const struct rc_db_stmt SQL_AUDIT = {
 	"api_audit",
-	RC_API_AUDIT_INSERT " VALUES ($1, $2, $3, $4, COALESCE($5::jsonb,"
+	RC_REST_AUDIT_INSERT " VALUES ($1, $2, $3, $4, COALESCE($5::jsonb,"
 	" '{}'), $6, $7)",
 	7,
 };
@@ -34,7 +35,7 @@ member(struct rc_req *req, const char *field)
 }
 
 int
-rc_api_has(struct rc_req *req, const char *field)
+rc_rest_has(struct rc_req *req, const char *field)
 {
 	return req->body != NULL && json_object_get(req->body, field) != NULL;
 }
@@ -144,14 +145,14 @@ string_common(struct rc_req *req, const char *field, int required,
 }
 
 rc_status
-rc_api_string(struct rc_req *req, const char *field, int required,
+rc_rest_string(struct rc_req *req, const char *field, int required,
     size_t min, size_t max, const char **out)
 {
 	return string_common(req, field, required, min, max, 0, out);
 }
 
 rc_status
-rc_api_line(struct rc_req *req, const char *field, int required,
+rc_rest_line(struct rc_req *req, const char *field, int required,
     size_t min, size_t max, const char **out)
 {
 	return string_common(req, field, required, min, max, 1, out);
@@ -206,12 +207,12 @@ email_domain_ok(const char *s)
 }
 
 rc_status
-rc_api_email(struct rc_req *req, const char *field, int required,
+rc_rest_email(struct rc_req *req, const char *field, int required,
     const char **out)
 {
 	const char *s, *at;
 
-	if (rc_api_string(req, field, required, 1, EMAIL_MAX, out) != RC_OK)
+	if (rc_rest_string(req, field, required, 1, EMAIL_MAX, out) != RC_OK)
 		return RC_ERR;
 	if ((s = *out) == NULL)
 		return RC_OK;
@@ -226,7 +227,7 @@ rc_api_email(struct rc_req *req, const char *field, int required,
 }
 
 rc_status
-rc_api_bool(struct rc_req *req, const char *field, int required, int def,
+rc_rest_bool(struct rc_req *req, const char *field, int required, int def,
     int *out)
 {
 	json_t *v = member(req, field);
@@ -244,7 +245,7 @@ rc_api_bool(struct rc_req *req, const char *field, int required, int def,
 }
 
 rc_status
-rc_api_int(struct rc_req *req, const char *field, int required, long lo,
+rc_rest_int(struct rc_req *req, const char *field, int required, long lo,
     long hi, long *out)
 {
 	json_t *v = member(req, field);
@@ -266,14 +267,14 @@ rc_api_int(struct rc_req *req, const char *field, int required, long lo,
 }
 
 rc_status
-rc_api_enum(struct rc_req *req, const char *field, int required,
+rc_rest_enum(struct rc_req *req, const char *field, int required,
     const char *const *allowed, const char **out)
 {
 	const char *s;
 	char msg[256];
 	size_t i, len;
 
-	if (rc_api_string(req, field, required, 1, 256, out) != RC_OK)
+	if (rc_rest_string(req, field, required, 1, 256, out) != RC_OK)
 		return RC_ERR;
 	if ((s = *out) == NULL)
 		return RC_OK;
@@ -289,35 +290,13 @@ rc_api_enum(struct rc_req *req, const char *field, int required,
 	return RC_ERR;
 }
 
-int
-rc_api_is_uuid(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (s == NULL || strlen(s) != sizeof(shape) - 1)
-		return 0;
-	for (i = 0; shape[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (shape[i] == '-') {
-			if (c != '-')
-				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		    (c >= 'A' && c <= 'F'))) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 rc_status
-rc_api_uuid(struct rc_req *req, const char *field, int required,
+rc_rest_uuid(struct rc_req *req, const char *field, int required,
     const char **out)
 {
-	if (rc_api_string(req, field, required, 1, 64, out) != RC_OK)
+	if (rc_rest_string(req, field, required, 1, 64, out) != RC_OK)
 		return RC_ERR;
-	if (*out != NULL && !rc_api_is_uuid(*out)) {
+	if (*out != NULL && !rc_util_uuid_valid(*out)) {
 		*out = NULL;
 		rc_http_fail_field(req, field, "must be an id (UUID)");
 		return RC_ERR;
@@ -326,10 +305,10 @@ rc_api_uuid(struct rc_req *req, const char *field, int required,
 }
 
 rc_status
-rc_api_uuid_param(struct rc_req *req, const char *name, const char **out)
+rc_rest_uuid_param(struct rc_req *req, const char *name, const char **out)
 {
 	*out = rc_http_param(req, name);
-	if (!rc_api_is_uuid(*out)) {
+	if (!rc_util_uuid_valid(*out)) {
 		*out = NULL;
 		rc_http_fail(req, 404, "not_found", "no such resource");
 		return RC_ERR;
@@ -338,7 +317,7 @@ rc_api_uuid_param(struct rc_req *req, const char *name, const char **out)
 }
 
 void
-rc_api_db_failed(struct rc_req *req, const struct rc_db_result *r,
+rc_rest_db_failed(struct rc_req *req, const struct rc_db_result *r,
     const char *fk_field)
 {
 	if (r->err == RC_DB_UNAVAILABLE) {
@@ -378,7 +357,7 @@ audit_cb(const struct rc_db_result *r, void *arg)
 }
 
 void
-rc_api_audit(struct rc_req *req, const char *org_id, const char *actor_id,
+rc_rest_audit(struct rc_req *req, const char *org_id, const char *actor_id,
     const char *action, const char *target_id, const char *detail)
 {
 	const char *params[7] = { org_id, actor_id, action, target_id, detail,

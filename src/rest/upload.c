@@ -17,6 +17,7 @@
 #include "rollcall/face.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 #include "rollcall/store.h"
 
 /* RFC 2046 5.1.1: a boundary is 1 to 70 characters. */
@@ -27,9 +28,9 @@
 
 /* The request's upload state: req->data while the request lives. */
 struct upload {
-	struct rc_api_upload	 up;		/* what done receives */
+	struct rc_rest_upload	 up;		/* what done receives */
 	struct rc_req		*req;
-	rc_api_upload_cb	 done;
+	rc_rest_upload_cb	 done;
 	const unsigned char	*data;		/* in the request's input buffer */
 	size_t			 len;
 	struct rc_image_limits	 limits;
@@ -350,7 +351,7 @@ sniff_image(struct rc_req *req, const struct image_bytes *b,
 static void
 extract_face(struct upload *u)
 {
-	struct rc_face_engine *eng = rc_api_face_engine();
+	struct rc_face_engine *eng = rc_rest_face_engine();
 	struct rc_image *img = &u->up.img;
 
 	if (eng == NULL) {
@@ -360,7 +361,7 @@ extract_face(struct upload *u)
 		return;
 	}
 	u->up.face_status = rc_face_extract_pixels(eng, img->bgr, img->width,
-	    img->height, img->stride, 3, (u->up.flags & RC_UPLOAD_FACE_STRICT) != 0,
+	    img->height, img->stride, 3, (u->up.flags & RC_REST_UPLOAD_FACE_STRICT) != 0,
 	    &u->up.face, &u->up.face_info);
 }
 
@@ -370,12 +371,12 @@ upload_work(void *arg)
 {
 	struct upload *u = arg;
 	struct rc_image *img = &u->up.img;
-	struct rc_store *store = rc_api_store();
+	struct rc_store *store = rc_rest_store();
 
 	u->img_status = rc_face_image_prepare(u->data, u->len, &u->limits, img);
 	if (u->img_status != RC_IMAGE_OK)
 		return;
-	if (u->up.flags & RC_UPLOAD_STORE) {
+	if (u->up.flags & RC_REST_UPLOAD_STORE) {
 		if (store == NULL ||
 		    rc_store_put(store, img->jpeg, img->jpeg_len,
 		    u->up.sha256) != RC_OK ||
@@ -388,7 +389,7 @@ upload_work(void *arg)
 		rc_store_key_of(img->jpeg, img->jpeg_len, u->up.sha256);
 		rc_store_key_of(img->thumb, img->thumb_len, u->up.thumb_sha256);
 	}
-	if (u->up.flags & RC_UPLOAD_FACE)
+	if (u->up.flags & RC_REST_UPLOAD_FACE)
 		extract_face(u);
 }
 
@@ -443,7 +444,7 @@ upload_done(void *arg)
 }
 
 void
-rc_api_upload(struct rc_req *req, unsigned flags, rc_api_upload_cb done)
+rc_rest_upload(struct rc_req *req, unsigned flags, rc_rest_upload_cb done)
 {
 	const struct rc_config *cfg = rc_server_config(req->loop->server);
 	struct image_bytes b = { NULL, 0 };
@@ -468,7 +469,7 @@ rc_api_upload(struct rc_req *req, unsigned flags, rc_api_upload_cb done)
 }
 
 void
-rc_api_fail_face(struct rc_req *req, enum rc_face_status st,
+rc_rest_fail_face(struct rc_req *req, enum rc_face_status st,
     const struct rc_face_info *info)
 {
 	const char *detail = info != NULL && info->reason[0] != '\0' ?

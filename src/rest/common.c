@@ -11,9 +11,10 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "rollcall/rest.h"
 
 void
-rc_api_query(struct rc_req *req, const struct rc_db_stmt *stmt,
+rc_rest_query(struct rc_req *req, const struct rc_db_stmt *stmt,
     const char *const *params, rc_db_cb cb)
 {
 	if (rc_db_query(req->loop->db, stmt, params, cb, req) != RC_AGAIN)
@@ -21,22 +22,22 @@ rc_api_query(struct rc_req *req, const struct rc_db_stmt *stmt,
 }
 
 int
-rc_api_db_ok(struct rc_req *req, const struct rc_db_result *r,
+rc_rest_db_ok(struct rc_req *req, const struct rc_db_result *r,
     const char *fk_field)
 {
 	if (r->err == RC_DB_OK)
 		return 1;
 	/* Callbacks run outside the request's own log context. */
 	rc_log_set_request_id(req->id);
-	rc_api_db_failed(req, r, fk_field);
+	rc_rest_db_failed(req, r, fk_field);
 	return 0;
 }
 
 int
-rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
+rc_rest_db_row(struct rc_req *req, const struct rc_db_result *r,
     const char *missing)
 {
-	if (!rc_api_db_ok(req, r, NULL))
+	if (!rc_rest_db_ok(req, r, NULL))
 		return 0;
 	if (PQntuples(r->res) == 1)
 		return 1;
@@ -45,21 +46,21 @@ rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
 }
 
 void
-rc_api_reply_cell(struct rc_req *req, int status, const PGresult *res, int col)
+rc_rest_reply_cell(struct rc_req *req, int status, const PGresult *res, int col)
 {
 	rc_http_reply(req, status, "application/json; charset=utf-8",
 	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
 }
 
 const char *
-rc_api_scope_org(const struct rc_req *req)
+rc_rest_scope_org(const struct rc_req *req)
 {
 	return req->who->role_bit == RC_ROLE_SUPERADMIN ? NULL :
 	    req->who->org_id;
 }
 
 const char *
-rc_api_admin_text(const struct rc_req *req)
+rc_rest_admin_text(const struct rc_req *req)
 {
 	return req->who->role_bit == RC_ROLE_ADMIN ? "true" : "false";
 }
@@ -69,26 +70,26 @@ list_reply_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_api_db_ok(req, r, NULL))
-		rc_api_reply_cell(req, 200, r->res, 0);
+	if (rc_rest_db_ok(req, r, NULL))
+		rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
 void
-rc_api_list_org(struct rc_req *req, const struct rc_db_stmt *stmt)
+rc_rest_list_org(struct rc_req *req, const struct rc_db_stmt *stmt)
 {
-	struct rc_api_page page;
+	struct rc_rest_page page;
 	const char *p[4];
 
-	if (rc_api_page_parse(req, &page) != RC_OK)
+	if (rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	p[0] = req->who->org_id;
 	p[1] = page.after_at;
 	p[2] = page.after_id;
 	p[3] = page.limit;
-	rc_api_query(req, stmt, p, list_reply_cb);
+	rc_rest_query(req, stmt, p, list_reply_cb);
 }
 
-/* "2026-11-26T09:03:00.123456Z": what RC_API_PAGE_SELECT writes. */
+/* "2026-11-26T09:03:00.123456Z": what RC_REST_PAGE_SELECT writes. */
 static int
 is_cursor_instant(const char *s)
 {
@@ -104,13 +105,13 @@ is_cursor_instant(const char *s)
 }
 
 rc_status
-rc_api_page_parse(struct rc_req *req, struct rc_api_page *page)
+rc_rest_page_parse(struct rc_req *req, struct rc_rest_page *page)
 {
-	return rc_api_page_parse_ids(req, page, rc_api_is_uuid);
+	return rc_rest_page_parse_ids(req, page, rc_util_uuid_valid);
 }
 
 rc_status
-rc_api_page_parse_ids(struct rc_req *req, struct rc_api_page *page,
+rc_rest_page_parse_ids(struct rc_req *req, struct rc_rest_page *page,
     int (*id_ok)(const char *id))
 {
 	const char *limit = rc_http_query(req, "limit");
@@ -139,7 +140,7 @@ rc_api_page_parse_ids(struct rc_req *req, struct rc_api_page *page,
 	if ((bar = strchr(page->buf, '|')) == NULL)
 		goto bad;
 	*bar = '\0';
-	if (!is_cursor_instant(page->buf) || !rc_api_instant_valid(page->buf) ||
+	if (!is_cursor_instant(page->buf) || !rc_util_instant_valid(page->buf) ||
 	    !id_ok(bar + 1))
 		goto bad;
 	page->after_at = page->buf;
