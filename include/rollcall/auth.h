@@ -222,9 +222,6 @@ struct rc_principal {
 	int	 must_change_password;
 };
 
-/* The older name of RC_WHO_PENDING_PASSWORD (rc_auth_require). */
-#define RC_AUTH_ALLOW_PENDING_PASSWORD	RC_WHO_PENDING_PASSWORD
-
 /* The RC_ROLE_* bit of a role name; 0 when unknown. */
 unsigned	rc_auth_role_bit(const char *role);
 
@@ -246,12 +243,6 @@ void		rc_auth_middleware_setup(const struct rc_auth_keys *keys,
  * after calling this. */
 void		rc_auth_authenticate(struct rc_req *req, unsigned who,
 		    rc_http_handler next);
-
-/* The same for a handler that authenticates itself (routes written before
- * the route table said who may call them; phase out). */
-void		rc_auth_require(struct rc_req *req, unsigned roles,
-		    rc_http_handler next);
-typedef rc_http_handler rc_auth_next;
 
 /* Frees a principal (NULL is a no-op). */
 void		rc_principal_free(struct rc_principal *p);

@@ -13,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
+#include "rollcall/log.h"
 #include "rollcall/util.h"
 
 struct rc_config;
@@ -55,8 +56,6 @@ enum rc_http_body {
 				   req->form (rc_http_form); the raw bytes
 				   stay readable (rc_http_body_bytes) */
 };
-/* The name tables written before rc_route.body had (phase out). */
-#define RC_ROUTE_JSON	RC_BODY_JSON
 
 /* Who may call a route (rc_route.who): 0 is anyone, unauthenticated.
  * Otherwise the router hands the bits to the authenticator the auth
@@ -104,11 +103,13 @@ struct rc_http_bytes {
 	size_t			 len;
 };
 
-/* A task posted to a loop thread from any thread. */
+/* A task posted to a loop thread from any thread; it runs in the log
+ * context of the thread that posted it. */
 struct rc_task {
-	void		(*fn)(void *arg);
-	void		*arg;
-	struct rc_task	*next;
+	void			(*fn)(void *arg);
+	void			*arg;
+	struct rc_log_context	 ctx;
+	struct rc_task		*next;
 };
 
 /* One loop thread: its event base, HTTP server and database pool. Nothing

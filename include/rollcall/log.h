@@ -54,6 +54,23 @@ void		rc_log(enum rc_log_level level, const char *fmt, ...) RC_PRINTF(2, 3);
 /* Sets the request id the calling thread's log lines carry (NULL: none).
  * The string must outlive its use; the http module owns it. */
 void		rc_log_set_request_id(const char *id);
+/* The calling thread's request id, or NULL. */
+const char	*rc_log_request_id(void);
+
+/* A thread's log context (the request id), saved where work is handed on
+ * (a query sent, a job for the CPU pool, a task posted to a loop) and
+ * restored where it resumes, so that a callback's lines carry the id of
+ * the request it serves without any handler setting it. */
+#define RC_LOG_ID_MAX	64
+struct rc_log_context {
+	char	request_id[RC_LOG_ID_MAX + 1];	/* "": none */
+};
+/* Copies the calling thread's context into c. */
+void		rc_log_context_save(struct rc_log_context *c);
+/* Makes c the calling thread's context until rc_log_context_clear (or the
+ * next restore); c must outlive that. */
+void		rc_log_context_restore(const struct rc_log_context *c);
+void		rc_log_context_clear(void);
 
 /* Escapes s for the inside of a JSON string into out (n bytes, NUL
  * terminated; truncated if needed). Bytes >= 0x80 pass through: the paths

@@ -44,8 +44,8 @@ struct rc_store			*rc_rest_store(void);
 struct rc_face_engine		*rc_rest_face_engine(void);
 
 /* ---- Validation of JSON bodies (src/rest/validate.c) ------------------ *
- * Each reads one member of req->body (the object RC_ROUTE_JSON parsed; a
- * route without it has no members). On bad input it replies 422
+ * Each reads one member of req->body (the object the router parsed for a
+ * route declaring RC_BODY_JSON; any other route has no members). On bad input it replies 422
  * {code:"validation_failed", errors:[{field, message}]} itself and returns
  * RC_ERR: the handler just returns. On RC_OK *out holds the value; for a
  * member that is absent or null and not required, *out is NULL (strings)
@@ -191,14 +191,14 @@ struct rc_rest_upload {
 
 typedef void (*rc_rest_upload_cb)(struct rc_req *req, struct rc_rest_upload *up);
 
-/* Reads the request's image (a raw image body, or the part named "file"
- * of a multipart/form-data body), checks it (type from the bytes, size
- * and pixel limits), prepares it on the CPU pool (rc_face_image_prepare),
- * and as flags ask stores it and extracts the face there too; then calls
- * done(req, up) on the request's loop thread. up belongs to req (freed
- * with it). On bad input (400 no file part, 413, 415, 422 corrupt) or a
- * failure (500, 503 store) it replies itself and done is not called. A
- * face status other than RC_FACE_OK is left for done to judge. */
+/* Takes the request's image (req->image, which the router found for a
+ * route declaring RC_BODY_IMAGE or RC_BODY_JSON_OR_IMAGE), checks it (type
+ * from the bytes, pixel limit), prepares it on the CPU pool
+ * (rc_face_image_prepare), and as flags ask stores it and extracts the
+ * face there too; then calls done(req, up) on the request's loop thread.
+ * up lives in the request's memory. On bad input (413, 415, 422 corrupt)
+ * or a failure (500, 503 store) it replies itself and done is not called.
+ * A face status other than RC_FACE_OK is left for done to judge. */
 void	rc_rest_upload(struct rc_req *req, unsigned flags, rc_rest_upload_cb done);
 /* Replies 422 {code: "no_face" | "multiple_faces" | "poor_quality"} (or
  * 500) for a face status other than RC_FACE_OK, with info->reason. */

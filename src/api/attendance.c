@@ -343,17 +343,9 @@ punch(struct rc_req *req, const char *kind, rc_rest_db_cb cb)
 	rc_rest_query(req, &SQL_PUNCH, p, cb);
 }
 
-static void
-check_in_authed(struct rc_req *req)
-{
-	/* Not RC_ROUTE_JSON: the route takes photos too. */
-	if (rc_http_parse_json_body(req) != RC_OK)
-		return;
-	punch(req, "in", check_in_cb);
-}
-
-static void
-check_out_authed(struct rc_req *req)
+/* POST /api/v1/attendance/check-out {note?, source?} */
+void
+rc_api_attendance_check_out(struct rc_req *req)
 {
 	punch(req, "out", check_out_cb);
 }
@@ -455,39 +447,17 @@ check_in_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	rc_rest_query(req, &SQL_MY_TEMPLATES, p, my_templates_cb);
 }
 
-static void
-check_in_face_authed(struct rc_req *req)
-{
-	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE, check_in_uploaded);
-}
-
-/* True when the body is a photo rather than JSON. */
-static int
-body_is_image(struct rc_req *req)
-{
-	const char *ctype = rc_http_header(req, "Content-Type");
-
-	return ctype != NULL && (strncasecmp(ctype, "image/", 6) == 0 ||
-	    strncasecmp(ctype, "multipart/form-data", 19) == 0);
-}
-
-/* Everyone who belongs to an org punches; a superadmin belongs to none. */
-#define PUNCH_ROLES (RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
-
 /* POST /api/v1/attendance/check-in {note?, source?: "web"|"api"}, or a
- * photo of the caller (an image body or multipart part "file"). */
-static void
-attendance_check_in(struct rc_req *req)
+ * photo of the caller (an image body or multipart part "file"): the route
+ * takes JSON or an image, and the router parsed whichever came. */
+void
+rc_api_attendance_check_in(struct rc_req *req)
 {
-	rc_auth_require(req, PUNCH_ROLES, body_is_image(req) ?
-	    check_in_face_authed : check_in_authed);
-}
-
-/* POST /api/v1/attendance/check-out {note?, source?} */
-static void
-attendance_check_out(struct rc_req *req)
-{
-	rc_auth_require(req, PUNCH_ROLES, check_out_authed);
+	if (req->image.len > 0)
+		rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE,
+		    check_in_uploaded);
+	else
+		punch(req, "in", check_in_cb);
 }
 
 /* ---- GET /api/v1/attendance/events | days ----------------------------- */
@@ -528,8 +498,10 @@ caller_params(struct rc_req *req, const char **p)
 	p[2] = req->who->org_id;
 }
 
-static void
-events_authed(struct rc_req *req)
+/* GET /api/v1/attendance/events?user_id=&from=&to=&limit=&cursor= —
+ * in order of time, paginated. */
+void
+rc_api_attendance_events(struct rc_req *req)
 {
 	struct rc_rest_page page;
 	const char *p[11];
@@ -547,16 +519,10 @@ events_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_EVENTS, p, range_read_cb);
 }
 
-/* GET /api/v1/attendance/events?user_id=&from=&to=&limit=&cursor= —
- * in order of time, paginated. */
-static void
-attendance_events(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, events_authed);
-}
-
-static void
-days_authed(struct rc_req *req)
+/* GET /api/v1/attendance/days?user_id=&from=&to= — per local date, from
+ * attendance_days() (sql/005_attendance.sql). */
+void
+rc_api_attendance_days(struct rc_req *req)
 {
 	const char *p[6], *unused;
 
@@ -566,14 +532,6 @@ days_authed(struct rc_req *req)
 		return;
 	caller_params(req, p);
 	rc_rest_query(req, &SQL_DAYS, p, range_read_cb);
-}
-
-/* GET /api/v1/attendance/days?user_id=&from=&to= — per local date, from
- * attendance_days() (sql/005_attendance.sql). */
-static void
-attendance_days(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, days_authed);
 }
 
 /* ---- GET /api/v1/attendance/today ------------------------------------ */
@@ -587,20 +545,14 @@ today_cb(const struct rc_db_result *r, void *arg)
 		rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-today_authed(struct rc_req *req)
+/* GET /api/v1/attendance/today — the caller's day so far, for the app's
+ * home: state, the day's figures and events, whether a face is needed. */
+void
+rc_api_attendance_today(struct rc_req *req)
 {
 	const char *p[1] = { req->who->user_id };
 
 	rc_rest_query(req, &SQL_TODAY, p, today_cb);
-}
-
-/* GET /api/v1/attendance/today — the caller's day so far, for the app's
- * home: state, the day's figures and events, whether a face is needed. */
-static void
-attendance_today(struct rc_req *req)
-{
-	rc_auth_require(req, PUNCH_ROLES, today_authed);
 }
 
 /* ---- PATCH /api/v1/attendance/events/{id} ---------------------------- */
@@ -636,8 +588,10 @@ patch_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-patch_authed(struct rc_req *req)
+/* PATCH /api/v1/attendance/events/{id} {at?, kind?, note?} — an admin's
+ * correction; the audit log keeps the row as it was. */
+void
+rc_api_attendance_patch(struct rc_req *req)
 {
 	const char *id, *at, *kind, *note, *p[9];
 
@@ -668,28 +622,3 @@ patch_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
 
-/* PATCH /api/v1/attendance/events/{id} {at?, kind?, note?} — an admin's
- * correction; the audit log keeps the row as it was. */
-static void
-attendance_patch(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, patch_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/attendance/check-in", attendance_check_in,
-	    0, 0 },
-	{ RC_HTTP_POST, "/api/v1/attendance/check-out", attendance_check_out,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/attendance/events", attendance_events, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/attendance/days", attendance_days, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/attendance/today", attendance_today, 0, 0 },
-	{ RC_HTTP_PATCH, "/api/v1/attendance/events/{id}", attendance_patch,
-	    RC_ROUTE_JSON, 0 },
-};
-
-void
-rc_api_attendance_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -239,8 +239,9 @@ list_cb(const struct rc_db_result *r, void *arg)
 		    "the range from..to must not exceed " RANGE_MAX_DAYS " days");
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/audit?from=&to=&limit=&cursor=[&org_id=] */
+void
+rc_api_audit_list(struct rc_req *req)
 {
 	struct audit_query *q = rc_calloc(1, sizeof(*q));
 	const char *org_id;
@@ -270,19 +271,3 @@ list_authed(struct rc_req *req)
 	}
 }
 
-/* GET /api/v1/audit?from=&to=&limit=&cursor=[&org_id=] */
-static void
-audit_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, list_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_GET, "/api/v1/audit", audit_list, 0, 0 },
-};
-
-void
-rc_api_audit_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -56,7 +56,5 @@ struct flow	*auth_flow_new(struct rc_req *req);
 void		 auth_hash_work(void *arg);
 /* A query callback replying 204 when the query worked. */
 void		 auth_no_content_cb(const struct rc_db_result *r, void *arg);
-/* Registers forgot/reset/change (password.c). */
-void		 auth_password_routes(struct rc_router *r);
 
 #endif

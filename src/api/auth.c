@@ -401,7 +401,6 @@ login_done(void *arg)
 	struct rc_req *req = f->req;
 	char tv[24], days[16], pmax[16], smax[16], mem[16], delay[16], lock[16];
 
-	rc_log_set_request_id(req->id);
 	if (f->ok) {
 		const char *p[9] = { f->u.id, tv, f->new_hash[0] ? f->new_hash :
 		    NULL, f->hash, f->refresh_hash, days, f->pair_key,
@@ -468,8 +467,8 @@ device_of(struct rc_req *req, struct flow *f)
 }
 
 /* POST /api/v1/auth/login {email, password, cookie?} */
-static void
-login(struct rc_req *req)
+void
+rc_api_auth_login(struct rc_req *req)
 {
 	const char *email, *password;
 	struct flow *f;
@@ -563,8 +562,8 @@ refresh_cb(const struct rc_db_result *r, void *arg)
 /* POST /api/v1/auth/refresh {refresh_token | cookie?} — a token from
  * the cookie is answered with the cookie whatever the body says: its
  * successor must replace it, or the next refresh would look like reuse. */
-static void
-refresh(struct rc_req *req)
+void
+rc_api_auth_refresh(struct rc_req *req)
 {
 	char days[16], *tok;
 	int cookie, from_cookie;
@@ -611,8 +610,8 @@ auth_no_content_cb(const struct rc_db_result *r, void *arg)
 /* POST /api/v1/auth/logout {refresh_token | cookie?} — 204 even for an
  * unknown token: there is nothing to tell. A browser's cookie is cleared
  * (Max-Age=0). */
-static void
-logout(struct rc_req *req)
+void
+rc_api_auth_logout(struct rc_req *req)
 {
 	char hash[RC_AUTH_TOKEN_HASH_LEN + 1], *tok;
 	int cookie, from_cookie;
@@ -716,8 +715,8 @@ signup_check_cb(const struct rc_db_result *r, void *arg)
 
 /* POST /api/v1/auth/signup {email, password, name, org} — the old
  * pre-sign-up trigger: only for an org that lists the e-mail's domain. */
-static void
-signup(struct rc_req *req)
+void
+rc_api_auth_signup(struct rc_req *req)
 {
 	const char *email, *password, *name, *org, *why;
 	struct flow *f;
@@ -749,8 +748,9 @@ signup(struct rc_req *req)
 
 /* ---- GET /me, GET /.well-known/jwks.json ----------------------------- */
 
-static void
-me_authed(struct rc_req *req)
+/* GET /api/v1/me — the caller's own user object. */
+void
+rc_api_auth_me(struct rc_req *req)
 {
 	const struct rc_principal *w = req->who;
 
@@ -761,17 +761,9 @@ me_authed(struct rc_req *req)
 	    "must_change_password", w->must_change_password));
 }
 
-/* GET /api/v1/me — the caller's own user object. */
-static void
-me(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY | RC_AUTH_ALLOW_PENDING_PASSWORD,
-	    me_authed);
-}
-
 /* GET /.well-known/jwks.json — the public keys (RFC 7517). */
-static void
-jwks(struct rc_req *req)
+void
+rc_api_auth_jwks(struct rc_req *req)
 {
 	char *s = rc_auth_jwks_string(rc_rest_keys());
 
@@ -791,25 +783,18 @@ test_routes_on(struct rc_req *req)
 	return 0;
 }
 
-static void
-test_admin_authed(struct rc_req *req)
-{
-	rc_http_reply_json(req, 200, json_pack("{s:s, s:s}", "user_id",
-	    req->who->user_id, "role", req->who->role));
-}
-
-/* GET /api/v1/test/admin — proves rc_auth_require's role check. */
-static void
-test_admin(struct rc_req *req)
+/* GET /api/v1/test/admin — proves the route table's role check. */
+void
+rc_api_auth_test_admin(struct rc_req *req)
 {
 	if (test_routes_on(req))
-		rc_auth_require(req, RC_ROLE_ADMIN | RC_ROLE_SUPERADMIN,
-		    test_admin_authed);
+		rc_http_reply_json(req, 200, json_pack("{s:s, s:s}", "user_id",
+		    req->who->user_id, "role", req->who->role));
 }
 
 /* POST /api/v1/test/validate — proves the validation helpers. */
-static void
-test_validate(struct rc_req *req)
+void
+rc_api_auth_test_validate(struct rc_req *req)
 {
 	static const char *const roles[] = { "admin", "employee", NULL };
 	const char *email, *name, *role, *manager;
@@ -832,8 +817,8 @@ test_validate(struct rc_req *req)
 }
 
 /* GET /api/v1/test/uuid/{id} — proves rc_rest_uuid_param. */
-static void
-test_uuid(struct rc_req *req)
+void
+rc_api_auth_test_uuid(struct rc_req *req)
 {
 	const char *id;
 
@@ -841,22 +826,3 @@ test_uuid(struct rc_req *req)
 		rc_http_reply_json(req, 200, json_pack("{s:s}", "id", id));
 }
 
-static struct rc_route auth_routes[] = {
-	{ RC_HTTP_POST, "/api/v1/auth/login", login, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/refresh", refresh, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/logout", logout, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/signup", signup, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/me", me, 0, 0 },
-	{ RC_HTTP_GET, "/.well-known/jwks.json", jwks, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/test/admin", test_admin, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/test/validate", test_validate,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/test/uuid/{id}", test_uuid, 0, 0 },
-};
-
-void
-rc_api_auth_routes(struct rc_router *r)
-{
-	rc_router_add(r, auth_routes, RC_NELEM(auth_routes));
-	auth_password_routes(r);
-}

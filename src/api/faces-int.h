@@ -30,11 +30,11 @@ struct rc_config;
 
 /* ---- faces.c --------------------------------------------------------- */
 
-/* A handler's state after rc_rest_upload took req->data: size bytes,
- * zeroed, chained in front of the upload (which stays alive, so the
- * rc_rest_upload pointer remains valid) and freed with the request. */
+/* A handler's state across its callbacks: size bytes, zeroed, in the
+ * request's memory (rc_req_alloc), and req->data until the next one (the
+ * earlier ones, the upload's, stay valid until the reply). */
 void	*faces_state_new(struct rc_req *req, size_t size);
-/* The state the last faces_state_new (or faces_identify) chained. */
+/* The state the last faces_state_new (or faces_identify) made. */
 void	*faces_state_of(struct rc_req *req);
 
 /* The installation's threshold (face.threshold) as text, for a SQL
@@ -72,28 +72,9 @@ typedef void (*faces_identify_cb)(struct rc_req *req,
 	    size_t n, double threshold);
 
 /* Searches org_id's gallery for up->face (RC_FACE_OK) on the CPU pool,
- * then calls cb. Takes req->data over (chained like faces_state_new). On
+ * then calls cb. Sets req->data (as faces_state_new does). On
  * failure it replies itself (404 no org, 503) and cb is not called. */
 void	faces_identify(struct rc_req *req, const struct rc_rest_upload *up,
 	    const char *org_id, faces_identify_cb cb);
-
-/* ---- kiosks.c -------------------------------------------------------- */
-
-/* The principal of a kiosk device: no user, role "kiosk", role_bit 0,
- * org_id the kiosk's, name the kiosk's. */
-struct kiosk_principal {
-	struct rc_principal	 p;
-	char			 kiosk_id[40];
-};
-
-/* The kiosk id when the caller is a kiosk, else NULL. */
-const char *kiosk_of(const struct rc_req *req);
-/* A kiosk token ("Bearer rck_...") → a kiosk principal; any other bearer
- * → rc_auth_require(req, roles, next). The caller must not touch req
- * afterwards. */
-void	kiosk_or_user_require(struct rc_req *req, unsigned roles,
-	    rc_auth_next next);
-/* A kiosk token only (401 otherwise). */
-void	kiosk_require(struct rc_req *req, rc_auth_next next);
 
 #endif

@@ -137,42 +137,19 @@ static const struct rc_db_stmt SQL_DISCARD = {
 
 /* ---- Helpers the face, kiosk and check-in routes share --------------- */
 
-struct chained {
-	void		*prev_data;
-	void		(*prev_free)(void *);
-	void		(*cleanup)(void *state);
-	max_align_t	 state[];
-};
-
-static void
-chained_free(void *arg)
-{
-	struct chained *c = arg;
-
-	if (c->cleanup != NULL)
-		c->cleanup(c->state);
-	if (c->prev_free != NULL)
-		c->prev_free(c->prev_data);
-	free(c);
-}
-
+/* The latest state is req->data; every state lives in the request's
+ * memory, so earlier ones (the upload's) stay valid until the reply. */
 void *
 faces_state_of(struct rc_req *req)
 {
-	return ((struct chained *)req->data)->state;
+	return req->data;
 }
 
 static void *
 state_new(struct rc_req *req, size_t size, void (*cleanup)(void *))
 {
-	struct chained *c = rc_calloc(1, sizeof(*c) + size);
-
-	c->prev_data = req->data;
-	c->prev_free = req->data_free;
-	c->cleanup = cleanup;
-	req->data = c;
-	req->data_free = chained_free;
-	return c->state;
+	req->data = rc_req_alloc(req, size, cleanup);
+	return req->data;
 }
 
 void *
@@ -248,7 +225,6 @@ discard_cb(const struct rc_db_result *r, void *arg)
 {
 	struct discard *d = arg;
 
-	rc_log_set_request_id(d->req->id);
 	if (r->err != RC_DB_OK)
 		rc_log(RC_LOG_ERROR, "faces: cannot queue the blob deletion "
 		    "(store gc will collect them): %s", r->message ?
@@ -384,20 +360,14 @@ enrol_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	free(hex);
 }
 
-static void
-enrol_authed(struct rc_req *req)
+/* POST /api/v1/users/{id}/faces (image) — one face, clearly alone. */
+void
+rc_api_faces_enrol(struct rc_req *req)
 {
 	if (person_param(req) == NULL)
 		return;
 	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE |
 	    RC_REST_UPLOAD_FACE_STRICT, enrol_uploaded);
-}
-
-/* POST /api/v1/users/{id}/faces (image) — one face, clearly alone. */
-static void
-faces_enrol(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, enrol_authed);
 }
 
 /* ---- GET /api/v1/users/{id}/faces ------------------------------------ */
@@ -416,8 +386,9 @@ list_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 1);
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/users/{id}/faces?limit=&cursor= — never the templates. */
+void
+rc_api_faces_list(struct rc_req *req)
 {
 	struct rc_rest_page page;
 	const char *id, *p[7];
@@ -430,13 +401,6 @@ list_authed(struct rc_req *req)
 	p[5] = page.after_id;
 	p[6] = page.limit;
 	rc_rest_query(req, &SQL_LIST, p, list_cb);
-}
-
-/* GET /api/v1/users/{id}/faces?limit=&cursor= — never the templates. */
-static void
-faces_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, list_authed);
 }
 
 /* ---- DELETE /api/v1/users/{id}/faces/{face_id} ---------------------- */
@@ -452,8 +416,10 @@ delete_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-static void
-delete_authed(struct rc_req *req)
+/* DELETE /api/v1/users/{id}/faces/{face_id} — the template, its source
+ * picture and the picture's files. */
+void
+rc_api_faces_delete(struct rc_req *req)
 {
 	const char *id, *face, *p[7];
 
@@ -467,21 +433,13 @@ delete_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 }
 
-/* DELETE /api/v1/users/{id}/faces/{face_id} — the template, its source
- * picture and the picture's files. */
-static void
-faces_delete(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, delete_authed);
-}
-
 /* ---- POST /api/v1/faces/verify?user_id= ------------------------------ */
 
 /* The org a kiosk or an admin works in (NULL: a superadmin, any). */
 static const char *
 caller_org(const struct rc_req *req)
 {
-	return kiosk_of(req) != NULL ? req->who->org_id : rc_rest_scope_org(req);
+	return req->who->kiosk_id != NULL ? req->who->org_id : rc_rest_scope_org(req);
 }
 
 static void
@@ -533,8 +491,9 @@ verify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	rc_rest_query(req, &SQL_TEMPLATES, p, verify_cb);
 }
 
-static void
-verify_authed(struct rc_req *req)
+/* POST /api/v1/faces/verify?user_id= (image) — is this that person? */
+void
+rc_api_faces_verify(struct rc_req *req)
 {
 	const char *user = rc_http_query(req, "user_id");
 
@@ -544,14 +503,6 @@ verify_authed(struct rc_req *req)
 		return;
 	}
 	rc_rest_upload(req, RC_REST_UPLOAD_FACE, verify_uploaded);
-}
-
-/* POST /api/v1/faces/verify?user_id= (image) — is this that person? */
-static void
-faces_verify(struct rc_req *req)
-{
-	kiosk_or_user_require(req, RC_ROLE_ADMIN | RC_ROLE_SUPERADMIN,
-	    verify_authed);
 }
 
 /* ---- 1:N identification (identify and the kiosk punch) --------------- */
@@ -610,7 +561,6 @@ ident_done(void *arg)
 	struct rc_req *req = arg;
 	struct ident *id = faces_state_of(req);
 
-	rc_log_set_request_id(req->id);
 	id->cb(req, id->up, id->matches, id->n, id->threshold);
 }
 
@@ -679,30 +629,10 @@ identify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	faces_identify(req, up, req->who->org_id, identified);
 }
 
-static void
-identify_authed(struct rc_req *req)
+/* POST /api/v1/faces/identify (image) — who of the caller's org is this? */
+void
+rc_api_faces_identify(struct rc_req *req)
 {
 	rc_rest_upload(req, RC_REST_UPLOAD_FACE, identify_uploaded);
 }
 
-/* POST /api/v1/faces/identify (image) — who of the caller's org is this? */
-static void
-faces_identify_route(struct rc_req *req)
-{
-	kiosk_or_user_require(req, RC_ROLE_ADMIN, identify_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/users/{id}/faces", faces_enrol, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/users/{id}/faces", faces_list, 0, 0 },
-	{ RC_HTTP_DELETE, "/api/v1/users/{id}/faces/{face_id}", faces_delete,
-	    0, 0 },
-	{ RC_HTTP_POST, "/api/v1/faces/verify", faces_verify, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/faces/identify", faces_identify_route, 0, 0 },
-};
-
-void
-rc_api_faces_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -88,8 +88,9 @@ list_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 1);
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/orgs/{id}/holidays?year= — by date. */
+void
+rc_api_holidays_list(struct rc_req *req)
 {
 	const char *p[2], *year = rc_http_query(req, "year");
 
@@ -102,13 +103,6 @@ list_authed(struct rc_req *req)
 	}
 	p[1] = year;
 	rc_rest_query(req, &SQL_LIST, p, list_cb);
-}
-
-/* GET /api/v1/orgs/{id}/holidays?year= — by date. */
-static void
-holidays_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, list_authed);
 }
 
 /* ---- POST /api/v1/orgs/{id}/holidays --------------------------------- */
@@ -129,8 +123,9 @@ create_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/orgs/{id}/holidays {date, name} */
+void
+rc_api_holidays_create(struct rc_req *req)
 {
 	const char *p[6];
 
@@ -151,13 +146,6 @@ create_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
-/* POST /api/v1/orgs/{id}/holidays {date, name} */
-static void
-holidays_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, create_authed);
-}
-
 /* ---- DELETE /api/v1/orgs/{id}/holidays/{date} ------------------------ */
 
 static void
@@ -170,8 +158,9 @@ delete_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-static void
-delete_authed(struct rc_req *req)
+/* DELETE /api/v1/orgs/{id}/holidays/{date} */
+void
+rc_api_holidays_delete(struct rc_req *req)
 {
 	const char *p[5];
 
@@ -189,23 +178,3 @@ delete_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
 }
 
-/* DELETE /api/v1/orgs/{id}/holidays/{date} */
-static void
-holidays_delete(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, delete_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_GET, "/api/v1/orgs/{id}/holidays", holidays_list, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/orgs/{id}/holidays", holidays_create,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_DELETE, "/api/v1/orgs/{id}/holidays/{date}", holidays_delete,
-	    0, 0 },
-};
-
-void
-rc_api_holidays_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -2,8 +2,8 @@
  * kiosk then punches people in and out by face (POST /kiosk/punch). Only
  * the token's SHA-256 is stored: the token is 256 random bits, so a slow
  * hash would add nothing, and a leaked table gives no usable token. A
- * kiosk token is accepted by the face routes that say so and nowhere else
- * (rc_auth_require refuses it: it is no JWT). */
+ * kiosk token (src/auth/kiosk.c) is accepted by the routes whose who says
+ * RC_WHO_KIOSK and nowhere else. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +20,12 @@
 
 #include "faces-int.h"
 
-#define KIOSK_TOKEN_PREFIX	"rck_"
-#define KIOSK_TOKEN_LEN		(sizeof(KIOSK_TOKEN_PREFIX) - 1 + \
-				 RC_AUTH_RANDOM_TOKEN_LEN)
 #define KIOSK_NAME_MAX		100
 
 #define KIOSK_JSON \
 	"json_build_object('id', k.id, 'name', k.name, 'created_at', " \
 	RC_REST_INSTANT("k.created_at") ", 'last_used_at', " \
 	RC_REST_INSTANT("k.last_used_at") ")"
-
-/* $1 token hash (hex). */
-static const struct rc_db_stmt SQL_AUTH = {
-	"kiosks_auth",
-	"SELECT id, org_id, name FROM kiosks WHERE token_hash ="
-	" decode($1, 'hex')",
-	1,
-};
 
 /* $1 org, $2 name, $3 token hash (hex), $4 actor, $5 client, $6 request
  * id. */
@@ -114,128 +103,6 @@ static const struct rc_db_stmt SQL_ME = {
 	1,
 };
 
-/* ---- Kiosk authentication ------------------------------------------- */
-
-struct kiosk_auth {
-	struct rc_req	*req;
-	rc_auth_next	 next;
-};
-
-static void
-kiosk_principal_free(struct rc_principal *p)
-{
-	if (p == NULL)
-		return;
-	free(p->org_id);
-	free(p->role);
-	free(p->name);
-	free(p);	/* the struct kiosk_principal it starts */
-}
-
-const char *
-kiosk_of(const struct rc_req *req)
-{
-	if (req->who == NULL || req->who_free != kiosk_principal_free)
-		return NULL;
-	return ((const struct kiosk_principal *)req->who)->kiosk_id;
-}
-
-/* One 401 for every failure, as for access tokens. */
-static void
-kiosk_unauthorized(struct rc_req *req)
-{
-	rc_log_set_request_id(req->id);
-	rc_log(RC_LOG_INFO, "auth: kiosk token refused");
-	rc_http_set_header(req, "WWW-Authenticate",
-	    "Bearer realm=\"rollcall\", error=\"invalid_token\"");
-	rc_http_fail(req, 401, "unauthorized", "a valid token is required");
-}
-
-static void
-kiosk_auth_cb(const struct rc_db_result *r, void *arg)
-{
-	struct kiosk_auth *ka = arg;
-	struct rc_req *req = ka->req;
-	rc_auth_next next = ka->next;
-	struct kiosk_principal *k;
-
-	free(ka);
-	if (!rc_rest_db_ok(req, r, NULL))
-		return;
-	if (PQntuples(r->res) != 1) {
-		kiosk_unauthorized(req);
-		return;
-	}
-	k = rc_calloc(1, sizeof(*k));
-	snprintf(k->kiosk_id, sizeof(k->kiosk_id), "%s",
-	    PQgetvalue(r->res, 0, 0));
-	k->p.org_id = rc_strdup(PQgetvalue(r->res, 0, 1));
-	k->p.name = rc_strdup(PQgetvalue(r->res, 0, 2));
-	k->p.role = rc_strdup("kiosk");
-	req->who = &k->p;
-	req->who_free = kiosk_principal_free;
-	next(req);
-}
-
-/* The token after "Bearer " when it looks like a kiosk's, else NULL. */
-static const char *
-kiosk_token(struct rc_req *req)
-{
-	const char *h = rc_http_header(req, "Authorization");
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	for (h += 7; *h == ' '; h++)
-		;
-	return strncmp(h, KIOSK_TOKEN_PREFIX, strlen(KIOSK_TOKEN_PREFIX)) ==
-	    0 ? h : NULL;
-}
-
-static void
-kiosk_authenticate(struct rc_req *req, const char *tok, rc_auth_next next)
-{
-	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
-	struct kiosk_auth *ka;
-	const char *p[1];
-
-	if (strlen(tok) != KIOSK_TOKEN_LEN) {
-		kiosk_unauthorized(req);
-		return;
-	}
-	rc_auth_token_hash(tok, hash);
-	ka = rc_calloc(1, sizeof(*ka));
-	ka->req = req;
-	ka->next = next;
-	p[0] = hash;
-	if (rc_db_query(req->loop->db, &SQL_AUTH, p, kiosk_auth_cb, ka) !=
-	    RC_AGAIN) {
-		free(ka);
-		rc_http_fail_unavailable(req, "the database is unavailable");
-	}
-}
-
-void
-kiosk_or_user_require(struct rc_req *req, unsigned roles, rc_auth_next next)
-{
-	const char *tok = kiosk_token(req);
-
-	if (tok != NULL)
-		kiosk_authenticate(req, tok, next);
-	else
-		rc_auth_require(req, roles, next);
-}
-
-void
-kiosk_require(struct rc_req *req, rc_auth_next next)
-{
-	const char *tok = kiosk_token(req);
-
-	if (tok != NULL)
-		kiosk_authenticate(req, tok, next);
-	else
-		kiosk_unauthorized(req);
-}
-
 /* ---- POST /api/v1/kiosks --------------------------------------------- */
 
 static void
@@ -254,29 +121,24 @@ create_cb(const struct rc_db_result *r, void *arg)
 }
 
 static void
-token_free(void *arg)
+token_wipe(void *arg)
 {
-	char *token = arg;
-
-	sodium_memzero(token, KIOSK_TOKEN_LEN + 1);
-	free(token);
+	sodium_memzero(arg, RC_AUTH_KIOSK_TOKEN_LEN + 1);
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/kiosks {name} — the token is in this reply only. */
+void
+rc_api_kiosks_create(struct rc_req *req)
 {
-	char raw[RC_AUTH_RANDOM_TOKEN_LEN + 1];
 	char hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	const char *name, *p[6];
 	char *token;
 
 	if (rc_rest_line(req, "name", 1, 1, KIOSK_NAME_MAX, &name) != RC_OK)
 		return;
-	rc_auth_token_random(raw);
-	token = rc_asprintf(KIOSK_TOKEN_PREFIX "%s", raw);
-	sodium_memzero(raw, sizeof(raw));
+	token = rc_req_alloc(req, RC_AUTH_KIOSK_TOKEN_LEN + 1, token_wipe);
+	rc_auth_kiosk_token_new(token);
 	req->data = token;
-	req->data_free = token_free;
 	rc_auth_token_hash(token, hash);
 	p[0] = req->who->org_id;
 	p[1] = name;
@@ -287,26 +149,13 @@ create_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
-/* POST /api/v1/kiosks {name} — the token is in this reply only. */
-static void
-kiosks_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ADMIN, create_authed);
-}
-
 /* ---- GET /api/v1/kiosks ---------------------------------------------- */
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/kiosks?limit=&cursor= — the org's kiosks, no tokens. */
+void
+rc_api_kiosks_list(struct rc_req *req)
 {
 	rc_rest_list_org(req, &SQL_LIST);
-}
-
-/* GET /api/v1/kiosks?limit=&cursor= — the org's kiosks, no tokens. */
-static void
-kiosks_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ADMIN, list_authed);
 }
 
 /* ---- DELETE /api/v1/kiosks/{id} -------------------------------------- */
@@ -321,8 +170,9 @@ delete_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-static void
-delete_authed(struct rc_req *req)
+/* DELETE /api/v1/kiosks/{id} — its token stops working at once. */
+void
+rc_api_kiosks_delete(struct rc_req *req)
 {
 	const char *id, *p[5];
 
@@ -334,13 +184,6 @@ delete_authed(struct rc_req *req)
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
 	rc_rest_query(req, &SQL_DELETE, p, delete_cb);
-}
-
-/* DELETE /api/v1/kiosks/{id} — its token stops working at once. */
-static void
-kiosks_delete(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ADMIN, delete_authed);
 }
 
 /* ---- POST /api/v1/kiosk/punch ---------------------------------------- */
@@ -398,7 +241,7 @@ punch_identified(struct rc_req *req, const struct rc_rest_upload *up,
 	snprintf(w, sizeof(w), "%d", up->img.width);
 	snprintf(h, sizeof(h), "%d", up->img.height);
 	snprintf(bytes, sizeof(bytes), "%zu", up->img.jpeg_len);
-	p[0] = kiosk_of(req);
+	p[0] = req->who->kiosk_id;
 	p[1] = req->who->org_id;
 	p[2] = m[0].user_id;
 	p[3] = sim;
@@ -420,18 +263,12 @@ punch_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	faces_identify(req, up, req->who->org_id, punch_identified);
 }
 
-static void
-punch_authed(struct rc_req *req)
-{
-	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE, punch_uploaded);
-}
-
 /* POST /api/v1/kiosk/punch (image) — the largest face in front of the
  * kiosk, checked in or out. */
-static void
-kiosk_punch(struct rc_req *req)
+void
+rc_api_kiosks_punch(struct rc_req *req)
 {
-	kiosk_require(req, punch_authed);
+	rc_rest_upload(req, RC_REST_UPLOAD_STORE | RC_REST_UPLOAD_FACE, punch_uploaded);
 }
 
 /* ---- GET /api/v1/kiosk/me -------------------------------------------- */
@@ -445,32 +282,13 @@ me_cb(const struct rc_db_result *r, void *arg)
 		rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-me_authed(struct rc_req *req)
+/* GET /api/v1/kiosk/me — the kiosk itself and its org's name and zone
+ * (the screen's title and clock). */
+void
+rc_api_kiosks_me(struct rc_req *req)
 {
-	const char *p[1] = { kiosk_of(req) };
+	const char *p[1] = { req->who->kiosk_id };
 
 	rc_rest_query(req, &SQL_ME, p, me_cb);
 }
 
-/* GET /api/v1/kiosk/me — the kiosk itself and its org's name and zone
- * (the screen's title and clock). */
-static void
-kiosk_me(struct rc_req *req)
-{
-	kiosk_require(req, me_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/kiosks", kiosks_create, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/kiosks", kiosks_list, 0, 0 },
-	{ RC_HTTP_DELETE, "/api/v1/kiosks/{id}", kiosks_delete, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/kiosk/punch", kiosk_punch, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/kiosk/me", kiosk_me, 0, 0 },
-};
-
-void
-rc_api_kiosks_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

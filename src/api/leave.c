@@ -322,17 +322,11 @@ date_member(struct rc_req *req, const char *field, const char **out,
 
 /* ---- GET/POST /api/v1/leave/types ------------------------------------ */
 
-static void
-types_list_authed(struct rc_req *req)
+/* GET /api/v1/leave/types — the caller's org's types, in creation order. */
+void
+rc_api_leave_types_list(struct rc_req *req)
 {
 	rc_rest_list_org(req, &SQL_TYPES_LIST);
-}
-
-/* GET /api/v1/leave/types — the caller's org's types, in creation order. */
-static void
-leave_types_list(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, types_list_authed);
 }
 
 static void
@@ -374,8 +368,9 @@ days_per_year_member(struct rc_req *req, char *buf, size_t len)
 	return RC_OK;
 }
 
-static void
-types_create_authed(struct rc_req *req)
+/* POST /api/v1/leave/types {name, days_per_year, paid?} — admins only. */
+void
+rc_api_leave_types_create(struct rc_req *req)
 {
 	const char *name, *p[7];
 	char days[16];
@@ -393,13 +388,6 @@ types_create_authed(struct rc_req *req)
 	p[5] = rc_http_client(req);
 	p[6] = req->id;
 	rc_rest_query(req, &SQL_TYPES_CREATE, p, types_create_cb);
-}
-
-/* POST /api/v1/leave/types {name, days_per_year, paid?} — admins only. */
-static void
-leave_types_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ADMIN, types_create_authed);
 }
 
 /* ---- POST /api/v1/leave/requests ------------------------------------- */
@@ -472,8 +460,10 @@ create_parse(struct rc_req *req, const char **p)
 	return RC_OK;
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/leave/requests {type_id, start_date, end_date, half_day?,
+ * reason?} — the caller asks for leave; their approver is mailed. */
+void
+rc_api_leave_create(struct rc_req *req)
 {
 	const char *p[10];
 
@@ -485,14 +475,6 @@ create_authed(struct rc_req *req)
 	p[8] = rc_http_client(req);
 	p[9] = req->id;
 	rc_rest_query(req, &SQL_CREATE, p, create_cb);
-}
-
-/* POST /api/v1/leave/requests {type_id, start_date, end_date, half_day?,
- * reason?} — the caller asks for leave; their approver is mailed. */
-static void
-leave_create(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, create_authed);
 }
 
 /* ---- GET /api/v1/leave/requests[/{id}] ------------------------------- */
@@ -511,8 +493,10 @@ list_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/leave/requests?status=&user_id=&limit=&cursor= — what the
+ * caller may see: their own, their reports', or (admin) the org's. */
+void
+rc_api_leave_list(struct rc_req *req)
 {
 	const char *status = rc_http_query(req, "status");
 	const char *user = rc_http_query(req, "user_id");
@@ -547,16 +531,9 @@ list_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_LIST, p, list_cb);
 }
 
-/* GET /api/v1/leave/requests?status=&user_id=&limit=&cursor= — what the
- * caller may see: their own, their reports', or (admin) the org's. */
-static void
-leave_list(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, list_authed);
-}
-
-static void
-get_authed(struct rc_req *req)
+/* GET /api/v1/leave/requests/{id} */
+void
+rc_api_leave_get(struct rc_req *req)
 {
 	const char *p[4];
 
@@ -566,13 +543,6 @@ get_authed(struct rc_req *req)
 	p[2] = req->who->user_id;
 	p[3] = rc_rest_admin_text(req);
 	rc_rest_query(req, &SQL_GET, p, json_or_404_cb);
-}
-
-/* GET /api/v1/leave/requests/{id} */
-static void
-leave_get(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, get_authed);
 }
 
 /* ---- approve / reject / cancel --------------------------------------- */
@@ -638,35 +608,25 @@ decide(struct rc_req *req, const char *status)
 	rc_rest_query(req, &SQL_DECIDE, p, decide_cb);
 }
 
-static void
-approve_authed(struct rc_req *req)
+/* POST /api/v1/leave/requests/{id}/approve {comment?} — the requester's
+ * manager or an admin; the requester is mailed. */
+void
+rc_api_leave_approve(struct rc_req *req)
 {
 	decide(req, "approved");
 }
 
-static void
-reject_authed(struct rc_req *req)
+/* POST /api/v1/leave/requests/{id}/reject {comment?} */
+void
+rc_api_leave_reject(struct rc_req *req)
 {
 	decide(req, "rejected");
 }
 
-/* POST /api/v1/leave/requests/{id}/approve {comment?} — the requester's
- * manager or an admin; the requester is mailed. */
-static void
-leave_approve(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, approve_authed);
-}
-
-/* POST /api/v1/leave/requests/{id}/reject {comment?} */
-static void
-leave_reject(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, reject_authed);
-}
-
-static void
-cancel_authed(struct rc_req *req)
+/* POST /api/v1/leave/requests/{id}/cancel — the requester, while it is
+ * pending or approved and not started. */
+void
+rc_api_leave_cancel(struct rc_req *req)
 {
 	const char *p[6];
 
@@ -678,14 +638,6 @@ cancel_authed(struct rc_req *req)
 	p[4] = rc_http_client(req);
 	p[5] = req->id;
 	rc_rest_query(req, &SQL_CANCEL, p, cancel_cb);
-}
-
-/* POST /api/v1/leave/requests/{id}/cancel — the requester, while it is
- * pending or approved and not started. */
-static void
-leave_cancel(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, cancel_authed);
 }
 
 /* ---- GET /api/v1/leave/balances -------------------------------------- */
@@ -704,8 +656,10 @@ balances_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-balances_authed(struct rc_req *req)
+/* GET /api/v1/leave/balances?user_id=&year= — per type: allowed, taken
+ * (approved), pending, left. */
+void
+rc_api_leave_balances(struct rc_req *req)
 {
 	const char *user = rc_http_query(req, "user_id");
 	const char *year = rc_http_query(req, "year");
@@ -734,33 +688,3 @@ balances_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_BALANCES, p, balances_cb);
 }
 
-/* GET /api/v1/leave/balances?user_id=&year= — per type: allowed, taken
- * (approved), pending, left. */
-static void
-leave_balances(struct rc_req *req)
-{
-	rc_auth_require(req, LEAVE_ROLES, balances_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_GET, "/api/v1/leave/types", leave_types_list, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/leave/types", leave_types_create,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/leave/requests", leave_create,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/leave/requests", leave_list, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/leave/requests/{id}", leave_get, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/leave/requests/{id}/approve", leave_approve,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/leave/requests/{id}/reject", leave_reject,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/leave/requests/{id}/cancel", leave_cancel,
-	    0, 0 },
-	{ RC_HTTP_GET, "/api/v1/leave/balances", leave_balances, 0, 0 },
-};
-
-void
-rc_api_leave_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -531,8 +531,9 @@ create_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 201, r->res, 0);
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/orgs — a superadmin opens a new organisation. */
+void
+rc_api_orgs_create(struct rc_req *req)
 {
 	struct org_input *in = org_input_new(req);
 
@@ -548,13 +549,6 @@ create_authed(struct rc_req *req)
 	}
 }
 
-/* POST /api/v1/orgs — a superadmin opens a new organisation. */
-static void
-orgs_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN, create_authed);
-}
-
 /* ---- GET /api/v1/orgs ------------------------------------------------ */
 
 static void
@@ -567,8 +561,9 @@ list_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/orgs?limit=&cursor= — every organisation, oldest first. */
+void
+rc_api_orgs_list(struct rc_req *req)
 {
 	struct rc_rest_page page;
 
@@ -579,13 +574,6 @@ list_authed(struct rc_req *req)
 
 		rc_rest_query(req, &SQL_LIST, p, list_cb);
 	}
-}
-
-/* GET /api/v1/orgs?limit=&cursor= — every organisation, oldest first. */
-static void
-orgs_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN, list_authed);
 }
 
 /* ---- GET /api/v1/orgs/{id} ------------------------------------------- */
@@ -618,20 +606,14 @@ get_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-get_authed(struct rc_req *req)
+void
+rc_api_orgs_get(struct rc_req *req)
 {
 	const char *p[1];
 
 	if ((p[0] = visible_org(req)) == NULL)
 		return;
 	rc_rest_query(req, &SQL_GET, p, get_cb);
-}
-
-static void
-orgs_get(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, get_authed);
 }
 
 /* ---- PATCH /api/v1/orgs/{id} ----------------------------------------- */
@@ -660,8 +642,10 @@ patch_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-static void
-patch_authed(struct rc_req *req)
+/* PATCH /api/v1/orgs/{id} — any member may be left out (unchanged); an
+ * admin changes their own org but not its slug (403 "forbidden"). */
+void
+rc_api_orgs_patch(struct rc_req *req)
 {
 	struct org_input *in;
 	const char *id;
@@ -690,23 +674,3 @@ patch_authed(struct rc_req *req)
 	}
 }
 
-/* PATCH /api/v1/orgs/{id} — any member may be left out (unchanged); an
- * admin changes their own org but not its slug (403 "forbidden"). */
-static void
-orgs_patch(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, patch_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/orgs", orgs_create, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/orgs", orgs_list, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/orgs/{id}", orgs_get, 0, 0 },
-	{ RC_HTTP_PATCH, "/api/v1/orgs/{id}", orgs_patch, RC_ROUTE_JSON, 0 },
-};
-
-void
-rc_api_orgs_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

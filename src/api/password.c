@@ -62,8 +62,8 @@ accepted_cb(const struct rc_db_result *r, void *arg)
 }
 
 /* POST /api/v1/auth/password/forgot {email} — always 202. */
-static void
-forgot(struct rc_req *req)
+void
+rc_api_password_forgot(struct rc_req *req)
 {
 	char code[7], hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	const char *email;
@@ -171,8 +171,8 @@ reset_code_cb(const struct rc_db_result *r, void *arg)
 }
 
 /* POST /api/v1/auth/password/reset {email, code, new_password} */
-static void
-reset(struct rc_req *req)
+void
+rc_api_password_reset(struct rc_req *req)
 {
 	const char *email, *code, *password, *why;
 	struct flow *f;
@@ -288,8 +288,9 @@ change_lookup_cb(const struct rc_db_result *r, void *arg)
 	rc_cpu_submit(req->loop, change_work, change_done, f);
 }
 
-static void
-change_authed(struct rc_req *req)
+/* POST /api/v1/auth/password/change {current_password, new_password} */
+void
+rc_api_password_change(struct rc_req *req)
 {
 	const char *current, *password, *why;
 	struct flow *f;
@@ -319,25 +320,3 @@ change_authed(struct rc_req *req)
 	}
 }
 
-/* POST /api/v1/auth/password/change {current_password, new_password} */
-static void
-change(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY | RC_AUTH_ALLOW_PENDING_PASSWORD,
-	    change_authed);
-}
-
-static struct rc_route password_routes[] = {
-	{ RC_HTTP_POST, "/api/v1/auth/password/forgot", forgot,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/password/reset", reset,
-	    RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/password/change", change,
-	    RC_ROUTE_JSON, 0 },
-};
-
-void
-auth_password_routes(struct rc_router *r)
-{
-	rc_router_add(r, password_routes, RC_NELEM(password_routes));
-}

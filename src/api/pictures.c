@@ -130,19 +130,13 @@ create_stored(struct rc_req *req, struct rc_rest_upload *up)
 	rc_rest_query(req, &SQL_CREATE, p, create_cb);
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/pictures — an image body or multipart part "file". */
+void
+rc_api_pictures_create(struct rc_req *req)
 {
 	if (!in_an_org(req))
 		return;
 	rc_rest_upload(req, RC_REST_UPLOAD_STORE, create_stored);
-}
-
-/* POST /api/v1/pictures — an image body or multipart part "file". */
-static void
-pictures_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, create_authed);
 }
 
 /* ---- GET /api/v1/pictures/{id}[?size=thumb] -------------------------- */
@@ -169,7 +163,6 @@ read_done(void *arg)
 	struct blob_read *b = arg;
 	struct rc_req *req = b->req;
 
-	rc_log_set_request_id(req->id);
 	if (b->rv == RC_AGAIN) {
 		/* The row went (and its blob with it) after we read it. */
 		rc_log(RC_LOG_WARN, "pictures: blob %s is missing", b->key);
@@ -227,8 +220,9 @@ find_cb(const struct rc_db_result *r, void *arg)
 	rc_cpu_submit(req->loop, read_work, read_done, b);
 }
 
-static void
-get_authed(struct rc_req *req)
+/* GET /api/v1/pictures/{id} — the JPEG, or its thumbnail. */
+void
+rc_api_pictures_get(struct rc_req *req)
 {
 	const char *id, *size = rc_http_query(req, "size");
 
@@ -245,13 +239,6 @@ get_authed(struct rc_req *req)
 
 		rc_rest_query(req, &SQL_FIND, p, find_cb);
 	}
-}
-
-/* GET /api/v1/pictures/{id} — the JPEG, or its thumbnail. */
-static void
-pictures_get(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, get_authed);
 }
 
 /* ---- DELETE /api/v1/pictures/{id} ----------------------------------- */
@@ -275,8 +262,9 @@ delete_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-static void
-delete_authed(struct rc_req *req)
+/* DELETE /api/v1/pictures/{id} — the row now, the blobs by the worker. */
+void
+rc_api_pictures_delete(struct rc_req *req)
 {
 	const char *id;
 
@@ -290,21 +278,3 @@ delete_authed(struct rc_req *req)
 	}
 }
 
-/* DELETE /api/v1/pictures/{id} — the row now, the blobs by the worker. */
-static void
-pictures_delete(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, delete_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/pictures", pictures_create, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/pictures/{id}", pictures_get, 0, 0 },
-	{ RC_HTTP_DELETE, "/api/v1/pictures/{id}", pictures_delete, 0, 0 },
-};
-
-void
-rc_api_pictures_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

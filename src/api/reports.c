@@ -153,37 +153,28 @@ month_report_run(struct rc_req *req, const struct month_report *kind)
 	    strcmp(format, "csv") == 0);
 }
 
-static void
-monthly_authed(struct rc_req *req)
+/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=slug][&format=json|csv] */
+void
+rc_api_reports_monthly(struct rc_req *req)
 {
 	month_report_run(req, &monthly_report);
 }
 
-/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=slug][&format=json|csv] */
-static void
-reports_monthly(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, monthly_authed);
-}
-
-static void
-sheet_authed(struct rc_req *req)
+/* GET /api/v1/reports/sheet?month=YYYY-MM[&org=slug][&format=json|csv] —
+ * the month's attendance sheet: a status per person and date, totals. */
+void
+rc_api_reports_sheet(struct rc_req *req)
 {
 	month_report_run(req, &sheet_report);
 }
 
-/* GET /api/v1/reports/sheet?month=YYYY-MM[&org=slug][&format=json|csv] —
- * the month's attendance sheet: a status per person and date, totals. */
-static void
-reports_sheet(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, sheet_authed);
-}
-
 /* ---- GET /prod/companyrequesthandler (compat) ------------------------ */
 
-static void
-compat_authed(struct rc_req *req)
+/* GET /prod/companyrequesthandler?param1=Monthly&param2=October%202018
+ * &param3=<slug> — the URL clients of the old AWS system call: the same
+ * monthly report (JSON) as /api/v1/reports/monthly, same rules. */
+void
+rc_api_reports_compat(struct rc_req *req)
 {
 	const char *kind = rc_http_query(req, "param1");
 	const char *words = rc_http_query(req, "param2");
@@ -205,19 +196,12 @@ compat_authed(struct rc_req *req)
 	month_query(req, &monthly_report, slug, month, 0);
 }
 
-/* GET /prod/companyrequesthandler?param1=Monthly&param2=October%202018
- * &param3=<slug> — the URL clients of the old AWS system call: the same
- * monthly report (JSON) as /api/v1/reports/monthly, same rules. */
-static void
-reports_compat(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, compat_authed);
-}
-
 /* ---- GET /api/v1/reports/daily --------------------------------------- */
 
-static void
-daily_authed(struct rc_req *req)
+/* GET /api/v1/reports/daily[?date=YYYY-MM-DD][&org=slug] — who is in,
+ * late, absent, on leave on that date (default: today in the org's zone). */
+void
+rc_api_reports_daily(struct rc_req *req)
 {
 	const char *date = rc_http_query(req, "date");
 	const char *slug, *p[4];
@@ -237,24 +221,3 @@ daily_authed(struct rc_req *req)
 	rc_rest_query(req, &rc_reports_sql_daily, p, report_cb);
 }
 
-/* GET /api/v1/reports/daily[?date=YYYY-MM-DD][&org=slug] — who is in,
- * late, absent, on leave on that date (default: today in the org's zone). */
-static void
-reports_daily(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN |
-	    RC_ROLE_MANAGER, daily_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_GET, "/api/v1/reports/monthly", reports_monthly, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/reports/sheet", reports_sheet, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/reports/daily", reports_daily, 0, 0 },
-	{ RC_HTTP_GET, "/prod/companyrequesthandler", reports_compat, 0, 0 },
-};
-
-void
-rc_api_reports_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

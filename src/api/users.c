@@ -299,21 +299,15 @@ create_parse(struct rc_req *req, struct user_op *op)
 	return RC_OK;
 }
 
-static void
-create_authed(struct rc_req *req)
+/* POST /api/v1/users — an admin adds someone to their org. */
+void
+rc_api_users_create(struct rc_req *req)
 {
 	struct user_op *op = user_op_new(req);
 
 	if (create_parse(req, op) != RC_OK)
 		return;
 	rc_cpu_submit(req->loop, temp_password_work, create_hashed, req);
-}
-
-/* POST /api/v1/users — an admin adds someone to their org. */
-static void
-users_create(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, create_authed);
 }
 
 /* ---- GET /api/v1/users ----------------------------------------------- */
@@ -349,8 +343,9 @@ like_pattern(const char *q)
 	return out;
 }
 
-static void
-list_authed(struct rc_req *req)
+/* GET /api/v1/users?role=&q=&limit=&cursor= — the org's people. */
+void
+rc_api_users_list(struct rc_req *req)
 {
 	const char *role = rc_http_query(req, "role");
 	const char *q = rc_http_query(req, "q");
@@ -394,17 +389,10 @@ list_authed(struct rc_req *req)
 	}
 }
 
-/* GET /api/v1/users?role=&q=&limit=&cursor= — the org's people. */
-static void
-users_list(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, list_authed);
-}
-
 /* ---- GET /api/v1/users/{id} ------------------------------------------ */
 
-static void
-get_authed(struct rc_req *req)
+void
+rc_api_users_get(struct rc_req *req)
 {
 	const char *id, *p[2];
 
@@ -419,12 +407,6 @@ get_authed(struct rc_req *req)
 	p[0] = id;
 	p[1] = rc_rest_scope_org(req);
 	rc_rest_query(req, &SQL_GET, p, json_row_cb);
-}
-
-static void
-users_get(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_ANY, get_authed);
 }
 
 /* ---- PATCH /api/v1/users/{id} ---------------------------------------- */
@@ -486,8 +468,9 @@ patch_changes(struct rc_req *req, const char *id)
 	return c;
 }
 
-static void
-patch_authed(struct rc_req *req)
+/* PATCH /api/v1/users/{id} {name?, role?, manager_id?, status?} */
+void
+rc_api_users_patch(struct rc_req *req)
 {
 	const char *id, *p[6];
 	json_t *changes;
@@ -510,13 +493,6 @@ patch_authed(struct rc_req *req)
 	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
 
-/* PATCH /api/v1/users/{id} {name?, role?, manager_id?, status?} */
-static void
-users_patch(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, patch_authed);
-}
-
 /* ---- DELETE /api/v1/users/{id} --------------------------------------- */
 
 static void
@@ -529,8 +505,11 @@ disable_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
-static void
-disable_authed(struct rc_req *req)
+/* DELETE /api/v1/users/{id} — disables the account, ends its sessions and
+ * erases its face templates and pictures (the row stays: attendance
+ * history refers to it). */
+void
+rc_api_users_disable(struct rc_req *req)
 {
 	const char *id, *p[5];
 
@@ -546,15 +525,6 @@ disable_authed(struct rc_req *req)
 	p[3] = rc_http_client(req);
 	p[4] = req->id;
 	rc_rest_query(req, &SQL_DISABLE, p, disable_cb);
-}
-
-/* DELETE /api/v1/users/{id} — disables the account, ends its sessions and
- * erases its face templates and pictures (the row stays: attendance
- * history refers to it). */
-static void
-users_disable(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN, disable_authed);
 }
 
 /* ---- POST /api/v1/users/{id}/credentials ----------------------------- */
@@ -584,8 +554,10 @@ credentials_hashed(void *arg)
 	rc_rest_query(req, &SQL_CREDENTIALS, p, credentials_cb);
 }
 
-static void
-credentials_authed(struct rc_req *req)
+/* POST /api/v1/users/{id}/credentials — a new temporary password, mailed;
+ * the old password and every session stop working. */
+void
+rc_api_users_credentials(struct rc_req *req)
 {
 	struct user_op *op;
 	const char *id;
@@ -598,26 +570,3 @@ credentials_authed(struct rc_req *req)
 	rc_cpu_submit(req->loop, temp_password_work, credentials_hashed, req);
 }
 
-/* POST /api/v1/users/{id}/credentials — a new temporary password, mailed;
- * the old password and every session stop working. */
-static void
-users_credentials(struct rc_req *req)
-{
-	rc_auth_require(req, RC_ROLE_SUPERADMIN | RC_ROLE_ADMIN,
-	    credentials_authed);
-}
-
-static struct rc_route routes[] = {
-	{ RC_HTTP_POST, "/api/v1/users", users_create, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_GET, "/api/v1/users", users_list, 0, 0 },
-	{ RC_HTTP_GET, "/api/v1/users/{id}", users_get, 0, 0 },
-	{ RC_HTTP_PATCH, "/api/v1/users/{id}", users_patch, RC_ROUTE_JSON, 0 },
-	{ RC_HTTP_DELETE, "/api/v1/users/{id}", users_disable, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/users/{id}/credentials", users_credentials, 0, 0 },
-};
-
-void
-rc_api_users_routes(struct rc_router *r)
-{
-	rc_router_add(r, routes, RC_NELEM(routes));
-}

@@ -51,7 +51,6 @@ rc_auth_is_kiosk_token(const char *tok)
 static void
 kiosk_unauthorized(struct rc_req *req)
 {
-	rc_log_set_request_id(req->id);	/* may run in a DB callback */
 	rc_log(RC_LOG_INFO, "auth: kiosk token refused");
 	rc_http_set_header(req, "WWW-Authenticate",
 	    "Bearer realm=\"rollcall\", error=\"invalid_token\"");

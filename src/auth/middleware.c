@@ -169,7 +169,6 @@ auth_db_failed(struct rc_req *req, const struct rc_db_result *r)
 static void
 unauthorized(struct rc_req *req, const char *why)
 {
-	rc_log_set_request_id(req->id);	/* may run in a DB callback */
 	rc_log(RC_LOG_INFO, "auth: token refused: %s", why);
 	rc_http_set_header(req, "WWW-Authenticate",
 	    "Bearer realm=\"rollcall\", error=\"invalid_token\"");
@@ -341,10 +340,4 @@ rc_auth_authenticate(struct rc_req *req, unsigned who, rc_http_handler next)
 		return;
 	}
 	principal_lookup(req, sub, tv, who, next);
-}
-
-void
-rc_auth_require(struct rc_req *req, unsigned roles, rc_http_handler next)
-{
-	rc_auth_authenticate(req, roles & ~RC_WHO_KIOSK, next);
 }

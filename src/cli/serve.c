@@ -243,6 +243,7 @@ rc_cli_serve(const struct rc_config *cfg, int argc, char **argv)
 	queue_reindex_if_stale(cfg);
 	rc_jobs_use_face_engine(srv.face_engine);
 	router = rc_router_new();
+	rc_router_set_auth(router, rc_auth_authenticate);
 	rc_api_routes(router);
 	if (rc_cpu_start(cfg->server_cpu_threads) != RC_OK) {
 		fprintf(stderr, "rollcall: cannot start the CPU pool\n");

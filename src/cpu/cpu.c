@@ -9,6 +9,7 @@
 
 #include "rollcall/cpu.h"
 #include "rollcall/http.h"
+#include "rollcall/log.h"
 
 /* Niceness of the workers, relative to the loops. */
 #define CPU_NICE	10
@@ -18,6 +19,7 @@ struct cpu_job {
 	void		(*work)(void *);
 	void		(*done)(void *);
 	void		*arg;
+	struct rc_log_context ctx;	/* the submitter's */
 	struct cpu_job	*next;
 };
 
@@ -52,11 +54,15 @@ worker_main(void *unused)
 		backlog--;
 		pthread_mutex_unlock(&lock);
 
+		/* The work, and the done posted back, in the context of the
+		 * request that submitted them. */
+		rc_log_context_restore(&job->ctx);
 		job->work(job->arg);
 		if (job->loop != NULL)
 			rc_http_post(job->loop, job->done, job->arg);
 		else if (job->done != NULL)
 			job->done(job->arg);
+		rc_log_context_clear();
 		free(job);
 	}
 }
@@ -106,6 +112,7 @@ rc_cpu_submit(struct rc_loop *loop, void (*work)(void *), void (*done)(void *),
 	job->work = work;
 	job->done = done;
 	job->arg = arg;
+	rc_log_context_save(&job->ctx);
 	pthread_mutex_lock(&lock);
 	if (tail != NULL)
 		tail->next = job;

@@ -25,6 +25,7 @@ struct db_query {
 	int			*formats;
 	rc_db_cb		 cb;
 	void			*arg;
+	struct rc_log_context	 ctx;		/* the sender's */
 	uint64_t		 deadline;	/* usec, monotonic */
 	int			 preparing;
 	PGresult		*res;		/* the last result seen */
@@ -83,6 +84,16 @@ query_free(struct db_query *q)
 	free(q);
 }
 
+/* Runs the query's callback in the context of the request that sent it
+ * (its log lines carry that request's id; no handler sets it). */
+static void
+query_call(struct db_query *q, const struct rc_db_result *r)
+{
+	rc_log_context_restore(&q->ctx);
+	q->cb(r, q->arg);
+	rc_log_context_clear();
+}
+
 /* Calls the query's callback once and frees it. */
 static void
 query_finish(struct db_query *q, enum rc_db_error err, PGresult *res,
@@ -94,7 +105,7 @@ query_finish(struct db_query *q, enum rc_db_error err, PGresult *res,
 		r.sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		r.message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	}
-	q->cb(&r, q->arg);
+	query_call(q, &r);
 	query_free(q);
 }
 
@@ -104,7 +115,7 @@ query_finish_ok(struct db_query *q, PGresult **res)
 {
 	struct rc_db_result r = { RC_DB_OK, *res, NULL, NULL, res };
 
-	q->cb(&r, q->arg);
+	query_call(q, &r);
 	query_free(q);
 }
 
@@ -560,6 +571,7 @@ rc_db_query_bin(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
 	q = query_new(stmt, values, lengths, formats);
 	q->cb = cb;
 	q->arg = arg;
+	rc_log_context_save(&q->ctx);
 	q->deadline = rc_now_usec() + (uint64_t)pool->timeout_ms * 1000u;
 	if (pool->tail != NULL)
 		pool->tail->next = q;

@@ -177,7 +177,6 @@ deliver(void *arg)
 {
 	struct waiter *w = arg;
 
-	rc_log_set_request_id(w->req->id);
 	if (w->snap != NULL)
 		w->cb(w->req, w->snap);
 	else if (w->unavailable)

@@ -47,7 +47,9 @@ mailbox_cb(evutil_socket_t fd, short what, void *arg)
 	while (t != NULL) {
 		struct rc_task *next = t->next;
 
+		rc_log_context_restore(&t->ctx);
 		t->fn(t->arg);
+		rc_log_context_clear();
 		free(t);
 		t = next;
 	}
@@ -60,6 +62,7 @@ rc_http_post(struct rc_loop *loop, void (*fn)(void *), void *arg)
 
 	t->fn = fn;
 	t->arg = arg;
+	rc_log_context_save(&t->ctx);
 	pthread_mutex_lock(&loop->mailbox_lock);
 	if (loop->mailbox_tail != NULL)
 		loop->mailbox_tail->next = t;
@@ -180,6 +183,8 @@ request_cb(struct evhttp_request *ev, void *arg)
 		return;
 	}
 	rc_http_route(req);
+	/* What runs next on this thread restores its own context. */
+	rc_log_context_clear();
 }
 
 static rc_status

@@ -27,8 +27,6 @@ rc_rest_db_ok(struct rc_req *req, const struct rc_db_result *r,
 {
 	if (r->err == RC_DB_OK)
 		return 1;
-	/* Callbacks run outside the request's own log context. */
-	rc_log_set_request_id(req->id);
 	rc_rest_db_failed(req, r, fk_field);
 	return 0;
 }

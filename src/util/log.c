@@ -157,6 +157,31 @@ rc_log_set_request_id(const char *id)
 	log_request_id = id;
 }
 
+const char *
+rc_log_request_id(void)
+{
+	return log_request_id;
+}
+
+void
+rc_log_context_save(struct rc_log_context *c)
+{
+	snprintf(c->request_id, sizeof(c->request_id), "%s",
+	    log_request_id != NULL ? log_request_id : "");
+}
+
+void
+rc_log_context_restore(const struct rc_log_context *c)
+{
+	log_request_id = c->request_id[0] != '\0' ? c->request_id : NULL;
+}
+
+void
+rc_log_context_clear(void)
+{
+	log_request_id = NULL;
+}
+
 void
 rc_log_write_line(const char *line, size_t len)
 {

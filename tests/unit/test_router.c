@@ -24,6 +24,7 @@
 
 #include "rollcall/auth.h"
 #include "rollcall/config.h"
+#include "rollcall/cpu.h"
 #include "rollcall/log.h"
 #include "http/http-int.h"
 
@@ -448,6 +449,46 @@ test_routes_need_an_authenticator(void **state)
 	rc_router_free(r);
 }
 
+/* The request id follows work to the CPU pool and back: the worker runs
+ * it in the submitter's context, and clears it afterwards. */
+static char work_rid[80], done_rid[80];
+
+static void
+record_work(void *arg)
+{
+	(void)arg;
+	snprintf(work_rid, sizeof(work_rid), "%s",
+	    rc_log_request_id() ? rc_log_request_id() : "(none)");
+}
+
+static void
+record_done(void *arg)
+{
+	(void)arg;
+	snprintf(done_rid, sizeof(done_rid), "%s",
+	    rc_log_request_id() ? rc_log_request_id() : "(none)");
+}
+
+static void
+test_context_follows_work(void **state)
+{
+	char id[] = "rid-cpu-1";
+
+	(void)state;
+	assert_int_equal(rc_cpu_start(1), RC_OK);
+	rc_log_set_request_id(id);
+	rc_cpu_submit(NULL, record_work, record_done, NULL);
+	rc_log_set_request_id(NULL);
+	memset(id, 'x', sizeof(id) - 1);	/* the pool kept a copy */
+	rc_cpu_stop();
+	assert_string_equal(work_rid, "rid-cpu-1");
+	assert_string_equal(done_rid, "rid-cpu-1");
+	rc_cpu_submit(NULL, record_work, record_done, NULL);	/* none */
+	assert_int_equal(rc_cpu_start(1), RC_OK);
+	rc_cpu_stop();
+	assert_string_equal(work_rid, "(none)");
+}
+
 int
 main(void)
 {
@@ -462,6 +503,7 @@ main(void)
 		cmocka_unit_test(test_one_bearer_parser),
 		cmocka_unit_test(test_request_memory),
 		cmocka_unit_test(test_routes_need_an_authenticator),
+		cmocka_unit_test(test_context_follows_work),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
