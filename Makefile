@@ -75,15 +75,18 @@ help:
 	@echo "make          build bin/rollcall"
 	@echo "make deps     install the Debian and npm packages (no-op when present)"
 	@echo "make run      start a private PostgreSQL and serve on 127.0.0.1:8080"
-	@echo "make test     every test (unit + API against real PostgreSQL/SMTP)"
-	@echo "make asan     the same tests on an ASan+UBSan build"
+	@echo "make test     every test: unit, API (real PostgreSQL/SMTP), browser, install"
+	@echo "make unit     the C unit tests only (tests/unit, cmocka)"
+	@echo "make api      the API tests only (tests/api; PYTEST_ARGS=\"-k NAME\" selects)"
+	@echo "make asan     every test on an ASan+UBSan build"
 	@echo "make e2e      the browser tests only (headless Chromium, tests/e2e)"
 	@echo "make screenshots  the browser tests, saving docs/screenshots/*.png"
 	@echo "make bench    benchmarks (not pass/fail); figures are printed"
 	@echo "make install  install under PREFIX (/usr/local) into DESTDIR, with the units"
 	@echo "make uninstall  remove what make install put there (not the state)"
 	@echo "make deb      build rollcall_VERSION_ARCH.deb (dpkg-deb)"
-	@echo "make fuzz     each tests/fuzz driver for FUZZ_SECONDS (default 10)"
+	@echo "make fuzz     build the tests/fuzz drivers with clang and run each for"
+	@echo "              FUZZ_SECONDS (default 10) from its corpus; fails on a crash"
 	@echo "make clean    remove build output"
 
 deps:
@@ -142,6 +145,9 @@ test: deps
 
 e2e: deps $(BIN)
 	@scripts/test.sh --e2e $(BIN)
+
+api: deps $(BIN)
+	@scripts/test.sh --api $(BIN)
 
 screenshots: deps $(BIN)
 	@E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots scripts/test.sh --e2e $(BIN)

@@ -7,19 +7,24 @@
 #   scripts/test.sh BIN UNIT_BIN...   (the Makefile passes them)
 #   scripts/test.sh --e2e BIN         the browser tests only (make e2e;
 #                                     make screenshots sets E2E_SCREENSHOTS)
+#   scripts/test.sh --api BIN         the API tests only (make api)
 # PYTEST_ARGS adds arguments to pytest (e.g. "-k metrics").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 only_e2e=0
+only_api=0
 if [ "${1:-}" = --e2e ]; then
 	only_e2e=1
+	shift
+elif [ "${1:-}" = --api ]; then
+	only_api=1
 	shift
 fi
 bin=$1
 shift
 
 unit=0
-[ $only_e2e -eq 1 ] || scripts/run-unit.sh "$@" || unit=1
+[ $only_e2e -eq 1 ] || [ $only_api -eq 1 ] || scripts/run-unit.sh "$@" || unit=1
 
 export ROLLCALL_BIN=$PWD/$bin
 export ROLLCALL_TEST_PGDIR=$PWD/var/test-pg
@@ -30,11 +35,13 @@ if [ $only_e2e -eq 0 ]; then
 	/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/api ${PYTEST_ARGS:-} || api=1
 fi
 e2e=0
-# shellcheck disable=SC2086
-/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/e2e ${PYTEST_ARGS:-} || e2e=1
+if [ $only_api -eq 0 ]; then
+	# shellcheck disable=SC2086
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/e2e ${PYTEST_ARGS:-} || e2e=1
+fi
 PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh stop >/dev/null || true
 install=0
-if [ $only_e2e -eq 0 ]; then
+if [ $only_e2e -eq 0 ] && [ $only_api -eq 0 ]; then
 	# shellcheck disable=SC2086
 	/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/install ${PYTEST_ARGS:-}
 	rc=$?

@@ -28,7 +28,7 @@ static struct rc_route routes[] = {
 	{ RC_HTTP_GET, "/api/v1/users/{id}", nop, 0, 0 },
 	{ RC_HTTP_DELETE, "/api/v1/users/{id}/faces/{face_id}", nop, 0, 0 },
 	{ RC_HTTP_GET, "/api/v1/orgs/{id}/holidays/{date}", nop, 0, 0 },
-	{ RC_HTTP_POST, "/api/v1/auth/login", nop, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_POST, "/api/v1/auth/login", nop, RC_BODY_JSON, 0 },
 };
 
 static struct rc_router *router;
