@@ -14,6 +14,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
@@ -95,7 +96,7 @@ static const struct rc_db_stmt SQL_TYPES_CREATE = {
  * $8 public URL, $9 client, $10 request id. One row: the request (NULL
  * when refused), whether the type is the org's, the working days. Two
  * rules fail the statement instead: overlaps (the exclusion constraint,
- * 23P01) and the yearly balance of paid types (the trigger, RC001), both
+ * 23P01) and the yearly balance of paid types (the trigger, RC_SQLSTATE_LEAVE_BALANCE), both
  * in the database so that concurrent requests cannot slip past them. */
 static const struct rc_db_stmt SQL_CREATE = {
 	"leave_create",
@@ -240,13 +241,6 @@ is_true(const PGresult *res, int col)
 	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
 }
 
-static int
-sqlstate_is(const struct rc_db_result *r, const char *state)
-{
-	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    strcmp(r->sqlstate, state) == 0;
-}
-
 /* A one-row JSON reply, or 404 when the row is missing or NULL. */
 static void
 json_or_404_cb(const struct rc_db_result *r, void *arg)
@@ -340,7 +334,7 @@ types_create_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (sqlstate_is(r, "23505")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE)) {
 		rc_http_fail(req, 409, "conflict",
 		    "a leave type with this name exists");
 		return;
@@ -412,13 +406,13 @@ create_cb(const struct rc_db_result *r, void *arg)
 
 	/* Another pending/approved request of the same person covers one of
 	 * these dates, even one made a moment ago by a concurrent request. */
-	if (sqlstate_is(r, "23P01")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_EXCLUSION)) {
 		rc_http_fail(req, 409, "leave_overlap", "you already have a "
 		    "pending or approved request covering some of these dates");
 		return;
 	}
 	/* The trigger's message says how many days are asked and left. */
-	if (sqlstate_is(r, "RC001")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_LEAVE_BALANCE)) {
 		rc_http_fail(req, 422, "leave_balance_exceeded", r->message);
 		return;
 	}
