@@ -258,47 +258,6 @@ json_or_404_cb(const struct rc_db_result *r, void *arg)
 
 /* ---- Dates ----------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static long
-days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* A real calendar date written exactly YYYY-MM-DD (years 1900..2999);
- * *days gets its day number. */
-static int
-parse_date(const char *s, long *days)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	long y, m, d;
-	int i, leap;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	y = strtol(s, NULL, 10);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
-	    d > mdays[m - 1] + (m == 2 && leap))
-		return 0;
-	*days = days_from_civil(y, m, d);
-	return 1;
-}
-
 /* Reads a required date member; replies 422 naming it when it is bad. */
 static rc_status
 date_member(struct rc_req *req, const char *field, const char **out,
@@ -306,7 +265,7 @@ date_member(struct rc_req *req, const char *field, const char **out,
 {
 	if (rc_rest_line(req, field, 1, 1, 32, out) != RC_OK)
 		return RC_ERR;
-	if (!parse_date(*out, days)) {
+	if (!rc_util_date_days(*out, days)) {
 		rc_http_fail_field(req, field,
 		    "must be a real date written YYYY-MM-DD");
 		return RC_ERR;
