@@ -30,7 +30,7 @@ enum rc_db_error {
 struct rc_db_result {
 	enum rc_db_error err;
 	PGresult	*res;		/* owned by the pool; cleared after the callback */
-	const char	*sqlstate;	/* with RC_DB_FAILED, e.g. "23505" */
+	const char	*sqlstate;	/* with RC_DB_FAILED, e.g. RC_SQLSTATE_UNIQUE */
 	const char	*message;	/* never contains parameter values */
 	PGresult	**keep_;	/* for rc_db_result_take only */
 };
@@ -39,6 +39,9 @@ struct rc_db_result {
  * go to the CPU pool without a copy; the taker PQclears it (on any
  * thread). */
 PGresult	*rc_db_result_take(const struct rc_db_result *r);
+/* True when r failed with that SQLSTATE (RC_SQLSTATE_*, rollcall/sqlstate.h). */
+int		 rc_db_sqlstate_is(const struct rc_db_result *r,
+		    const char *sqlstate);
 
 typedef void (*rc_db_cb)(const struct rc_db_result *r, void *arg);
 

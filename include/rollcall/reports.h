@@ -67,8 +67,6 @@ extern const char *const rc_reports_monthly_columns[];
 
 /* True when s is "YYYY-MM" with a month 01..12 and a year 1900..9999. */
 int	rc_reports_month_valid(const char *s);
-/* True when s is a calendar date "YYYY-MM-DD" (2026-02-30 is not). */
-int	rc_reports_date_valid(const char *s);
 /* The old system's month, "October 2018" (an English month name or its
  * three-letter abbreviation, any case, one or more spaces, a year), into
  * out as "2018-10". RC_ERR when it is not one. */

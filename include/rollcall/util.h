@@ -31,10 +31,13 @@ int	 rc_utf8_valid(const char *s, size_t n);
  * case); false for NULL. */
 int	 rc_util_uuid_valid(const char *s);
 /* True when s is a real calendar date written exactly "YYYY-MM-DD", years
- * 1900..2999 (2026-02-30 and 2026-13-01 are not). */
+ * 1900..2999 (2026-02-30 and 2026-13-01 are not); false for NULL. */
 int	 rc_util_date_valid(const char *s);
+/* The same, and *days gets the date's day number (days since 1970-01-01);
+ * false (and *days untouched) when s is not such a date. */
+int	 rc_util_date_days(const char *s, long *days);
 /* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
- * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
+ * most 6 fractional digits ("2026-11-26T09:03:00Z"); false for NULL. */
 int	 rc_util_instant_valid(const char *s);
 
 #endif
@@ -79,10 +82,13 @@ int	 rc_utf8_valid(const char *s, size_t n);
  * case); false for NULL. */
 int	 rc_util_uuid_valid(const char *s);
 /* True when s is a real calendar date written exactly "YYYY-MM-DD", years
- * 1900..2999 (2026-02-30 and 2026-13-01 are not). */
+ * 1900..2999 (2026-02-30 and 2026-13-01 are not); false for NULL. */
 int	 rc_util_date_valid(const char *s);
+/* The same, and *days gets the date's day number (days since 1970-01-01);
+ * false (and *days untouched) when s is not such a date. */
+int	 rc_util_date_days(const char *s, long *days);
 /* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
- * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
+ * most 6 fractional digits ("2026-11-26T09:03:00Z"); false for NULL. */
 int	 rc_util_instant_valid(const char *s);
 
 #endif

@@ -21,16 +21,13 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 #include "faces-int.h"
 
 #define NOTE_MAX_CHARS	500
 
 /* The state rule's SQLSTATEs (sql/005_attendance.sql). */
-#define SQLSTATE_DOUBLE_IN	"RC001"
-#define SQLSTATE_LONE_OUT	"RC002"
-#define SQLSTATE_SEQUENCE	"RC003"
-#define SQLSTATE_UNIQUE		"23505"
 
 /* The public event object, from an attendance_events row named e. */
 #define EVENT_JSON \
@@ -272,18 +269,23 @@ user_param(struct rc_req *req, const char **out)
 
 /* ---- POST /api/v1/attendance/check-in | check-out -------------------- */
 
+/* The state rule's SQLSTATEs (sql/005_attendance.sql). */
+static int
+sequence_broken(const struct rc_db_result *r)
+{
+	return rc_db_sqlstate_is(r, RC_SQLSTATE_ALREADY_CHECKED_IN) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_NOT_CHECKED_IN) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_SEQUENCE_BROKEN);
+}
+
 /* Any break of the state rule by a check-in means an in is already open
  * (a concurrent one may sort after ours: RC003); by a check-out, that none
  * is. The same instant twice is a concurrent duplicate too. */
 static int
 punch_refused(const struct rc_db_result *r)
 {
-	const char *st = r->err == RC_DB_FAILED ? r->sqlstate : NULL;
-
-	return st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
-	    strcmp(st, SQLSTATE_LONE_OUT) == 0 ||
-	    strcmp(st, SQLSTATE_SEQUENCE) == 0 ||
-	    strcmp(st, SQLSTATE_UNIQUE) == 0);
+	return sequence_broken(r) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE);
 }
 
 static void
@@ -561,16 +563,13 @@ static void
 patch_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	const char *st = r->err == RC_DB_FAILED ? r->sqlstate : NULL;
 
-	if (st != NULL && (strcmp(st, SQLSTATE_DOUBLE_IN) == 0 ||
-	    strcmp(st, SQLSTATE_LONE_OUT) == 0 ||
-	    strcmp(st, SQLSTATE_SEQUENCE) == 0)) {
+	if (sequence_broken(r)) {
 		rc_http_fail(req, 409, "invalid_sequence", "after this change "
 		    "the person's events would not alternate in, out, in...");
 		return;
 	}
-	if (st != NULL && strcmp(st, SQLSTATE_UNIQUE) == 0) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE)) {
 		rc_http_fail(req, 409, "conflict",
 		    "the person has another event at that instant");
 		return;

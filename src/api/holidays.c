@@ -14,6 +14,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 #define HOLIDAY_NAME_MAX	200
 
@@ -112,8 +113,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    strcmp(r->sqlstate, "23505") == 0) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE)) {
 		rc_http_fail(req, 409, "conflict",
 		    "the organisation has a holiday on that date already");
 		return;

@@ -17,6 +17,7 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 #include "faces-int.h"
 
@@ -67,7 +68,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 /* $1 kiosk, $2 org, $3 person, $4 similarity, $5 sha256, $6 thumb,
  * $7 width, $8 height, $9 bytes. Toggles the person: in when their last
  * event is an out (or none), else out; the state rule's trigger settles
- * races (RC001..RC003). No row: the person or the kiosk is gone, and the
+ * races (RC_SQLSTATE_*). No row: the person or the kiosk is gone, and the
  * blobs go with a job. */
 static const struct rc_db_stmt SQL_PUNCH = {
 	"kiosks_punch",
@@ -193,9 +194,10 @@ rc_api_kiosks_delete(struct rc_req *req)
 static int
 punch_raced(const struct rc_db_result *r)
 {
-	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    (strncmp(r->sqlstate, "RC00", 4) == 0 ||
-	    strcmp(r->sqlstate, "23505") == 0);
+	return rc_db_sqlstate_is(r, RC_SQLSTATE_ALREADY_CHECKED_IN) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_NOT_CHECKED_IN) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_SEQUENCE_BROKEN) ||
+	    rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
@@ -95,7 +96,7 @@ static const struct rc_db_stmt SQL_TYPES_CREATE = {
  * $8 public URL, $9 client, $10 request id. One row: the request (NULL
  * when refused), whether the type is the org's, the working days. Two
  * rules fail the statement instead: overlaps (the exclusion constraint,
- * 23P01) and the yearly balance of paid types (the trigger, RC001), both
+ * 23P01) and the yearly balance of paid types (the trigger, RC_SQLSTATE_LEAVE_BALANCE), both
  * in the database so that concurrent requests cannot slip past them. */
 static const struct rc_db_stmt SQL_CREATE = {
 	"leave_create",
@@ -240,13 +241,6 @@ is_true(const PGresult *res, int col)
 	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
 }
 
-static int
-sqlstate_is(const struct rc_db_result *r, const char *state)
-{
-	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    strcmp(r->sqlstate, state) == 0;
-}
-
 /* A one-row JSON reply, or 404 when the row is missing or NULL. */
 static void
 json_or_404_cb(const struct rc_db_result *r, void *arg)
@@ -264,47 +258,6 @@ json_or_404_cb(const struct rc_db_result *r, void *arg)
 
 /* ---- Dates ----------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static long
-days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* A real calendar date written exactly YYYY-MM-DD (years 1900..2999);
- * *days gets its day number. */
-static int
-parse_date(const char *s, long *days)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	long y, m, d;
-	int i, leap;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	y = strtol(s, NULL, 10);
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 ||
-	    d > mdays[m - 1] + (m == 2 && leap))
-		return 0;
-	*days = days_from_civil(y, m, d);
-	return 1;
-}
-
 /* Reads a required date member; replies 422 naming it when it is bad. */
 static rc_status
 date_member(struct rc_req *req, const char *field, const char **out,
@@ -312,7 +265,7 @@ date_member(struct rc_req *req, const char *field, const char **out,
 {
 	if (rc_rest_line(req, field, 1, 1, 32, out) != RC_OK)
 		return RC_ERR;
-	if (!parse_date(*out, days)) {
+	if (!rc_util_date_days(*out, days)) {
 		rc_http_fail_field(req, field,
 		    "must be a real date written YYYY-MM-DD");
 		return RC_ERR;
@@ -334,7 +287,7 @@ types_create_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (sqlstate_is(r, "23505")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE)) {
 		rc_http_fail(req, 409, "conflict",
 		    "a leave type with this name exists");
 		return;
@@ -400,13 +353,13 @@ create_cb(const struct rc_db_result *r, void *arg)
 
 	/* Another pending/approved request of the same person covers one of
 	 * these dates, even one made a moment ago by a concurrent request. */
-	if (sqlstate_is(r, "23P01")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_EXCLUSION)) {
 		rc_http_fail(req, 409, "leave_overlap", "you already have a "
 		    "pending or approved request covering some of these dates");
 		return;
 	}
 	/* The trigger's message says how many days are asked and left. */
-	if (sqlstate_is(r, "RC001")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_LEAVE_BALANCE)) {
 		rc_http_fail(req, 422, "leave_balance_exceeded", r->message);
 		return;
 	}

@@ -14,6 +14,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 #define ORG_NAME_MAX		200
 #define ORG_SLUG_MIN		2
@@ -31,9 +32,6 @@
 #define ORG_DEFAULT_LATE	"15"
 #define ORG_DEFAULT_WEEKEND	"{6,7}"
 #define ORG_DEFAULT_DOMAINS	"{}"
-
-/* PostgreSQL's "invalid value for parameter" of set_config: the zone. */
-#define SQLSTATE_BAD_PARAMETER	"22023"
 
 /* The public org object, from an orgs row named o. */
 #define ORG_JSON \
@@ -510,8 +508,7 @@ org_parse(struct rc_req *req, struct org_input *in, int create)
 static int
 write_ok(struct rc_req *req, const struct rc_db_result *r)
 {
-	if (r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    strcmp(r->sqlstate, SQLSTATE_BAD_PARAMETER) == 0) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_INVALID_PARAMETER)) {
 		rc_http_fail_field(req, "timezone",
 		    "is not a time zone this server knows");
 		return 0;

@@ -206,7 +206,7 @@ rc_api_reports_daily(struct rc_req *req)
 	const char *date = rc_http_query(req, "date");
 	const char *slug, *p[4];
 
-	if (date != NULL && !rc_reports_date_valid(date)) {
+	if (date != NULL && !rc_util_date_valid(date)) {
 		rc_http_fail_field(req, "date", "must be a date YYYY-MM-DD");
 		return;
 	}

@@ -19,6 +19,8 @@
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/log.h"
+#include "rollcall/sqlstate.h"
+
 #include "auth-int.h"
 
 #define USAGE "usage: rollcall user add --email E --name N --role " \
@@ -194,7 +196,7 @@ insert_user(PGconn *pg, const struct user_args *a, const char *org_id,
 		    PQgetvalue(res, 0, 0));
 		rv = 0;
 	} else if ((state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) !=
-	    NULL && strcmp(state, "23505") == 0) {
+	    NULL && strcmp(state, RC_SQLSTATE_UNIQUE) == 0) {
 		fprintf(stderr, "rollcall: a user with e-mail %s exists\n",
 		    a->email);
 	} else {

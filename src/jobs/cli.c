@@ -2,7 +2,6 @@
  * face reindex` queues a face_reindex job. Blocking
  * libpq (CLI only). Prints ids, states and errors; never payloads, whose
  * vars may hold a temporary password. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,26 +79,6 @@ checked(PGresult *res, const char *what)
 	    msg ? msg : "database error");
 	PQclear(res);
 	return NULL;
-}
-
-/* "8-4-4-4-12" hex digits: checked here so a typo gets a plain message
- * rather than PostgreSQL's "invalid input syntax for type uuid". */
-static int
-is_uuid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 /* Errors come from SMTP servers: keep the terminal safe from their bytes. */
@@ -235,7 +214,7 @@ jobs_retry(const struct rc_config *cfg, int argc, char **argv)
 
 	if (argc != 2)
 		return usage();
-	if (!is_uuid(argv[1])) {
+	if (!rc_util_uuid_valid(argv[1])) {
 		fprintf(stderr, "rollcall: jobs retry: \"%s\" is not a job id "
 		    "(a UUID such as 3f2b9c1e-8d4a-4e6f-9b7c-2a1d0e5f6c7b; "
 		    "`rollcall jobs list` shows them)\n", argv[1]);

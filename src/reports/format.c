@@ -1,5 +1,5 @@
 /* What the report route and the export share besides SQL: the checks of
- * months and dates, the old system's "October 2018", file names and the
+ * months, the old system's "October 2018", file names and the
  * RFC 4180 CSV writer. */
 #include <ctype.h>
 #include <math.h>
@@ -36,26 +36,6 @@ rc_reports_month_valid(const char *s)
 	y = digits(s, 4);
 	m = digits(s + 5, 2);
 	return y >= 1900 && m >= 1 && m <= 12;
-}
-
-int
-rc_reports_date_valid(const char *s)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-	int y, m, d, max;
-
-	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	y = digits(s, 4);
-	m = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	if (y < 1900 || m < 1 || m > 12)
-		return 0;
-	max = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		max = 29;
-	return d >= 1 && d <= max;
 }
 
 rc_status

@@ -11,6 +11,7 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 
 #define EMAIL_MAX	254	/* RFC 5321 4.5.3.1.3 path limit, less <> */
 #define EMAIL_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
@@ -324,12 +325,12 @@ rc_rest_db_failed(struct rc_req *req, const struct rc_db_result *r,
 		rc_http_fail_unavailable(req, "the database is unavailable");
 		return;
 	}
-	if (r->sqlstate != NULL && strcmp(r->sqlstate, "23505") == 0) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_UNIQUE)) {
 		rc_http_fail(req, 409, "conflict",
 		    "it conflicts with an existing resource");
 		return;
 	}
-	if (r->sqlstate != NULL && strcmp(r->sqlstate, "23503") == 0) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_FOREIGN_KEY)) {
 		if (fk_field != NULL)
 			rc_http_fail_field(req, fk_field,
 			    "names nothing that exists");

@@ -66,7 +66,32 @@ date_prefix_valid(const char *s)
 int
 rc_util_date_valid(const char *s)
 {
-	return strlen(s) == 10 && date_prefix_valid(s);
+	return s != NULL && strlen(s) == 10 && date_prefix_valid(s);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static long
+days_from_civil(long y, long m, long d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+rc_util_date_days(const char *s, long *days)
+{
+	if (!rc_util_date_valid(s))
+		return 0;
+	*days = days_from_civil(two(s) * 100 + two(s + 2), two(s + 5),
+	    two(s + 8));
+	return 1;
 }
 
 /* RFC 3339 5.6 date-time: full-date "T" HH:MM:SS[.frac] ("Z" | ±HH:MM);
@@ -75,8 +100,11 @@ rc_util_date_valid(const char *s)
 int
 rc_util_instant_valid(const char *s)
 {
-	size_t n = strlen(s), i = 19;
+	size_t n, i = 19;
 
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
 	if (n < 20 || !date_prefix_valid(s) || (s[10] != 'T' && s[10] != 't') ||
 	    !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
 	    s[16] != ':' || !digits(s + 17, 2) || two(s + 11) > 23 ||

@@ -1,5 +1,5 @@
 /* Tests of what the report route and `rollcall export` share: month and
- * date checks, the old system's "October 2018", file names, and the
+ * checks, the old system's "October 2018", file names, and the
  * RFC 4180 CSV writer. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,25 +30,6 @@ test_month_valid(void **state)
 	assert_false(rc_reports_month_valid("2026-10-01"));
 	assert_false(rc_reports_month_valid(""));
 	assert_false(rc_reports_month_valid(NULL));
-}
-
-static void
-test_date_valid(void **state)
-{
-	(void)state;
-	assert_true(rc_reports_date_valid("2026-10-31"));
-	assert_true(rc_reports_date_valid("2028-02-29"));
-	assert_true(rc_reports_date_valid("2000-02-29"));
-	assert_false(rc_reports_date_valid("1900-02-29"));
-	assert_false(rc_reports_date_valid("2026-02-29"));
-	assert_false(rc_reports_date_valid("2026-02-30"));
-	assert_false(rc_reports_date_valid("2026-04-31"));
-	assert_false(rc_reports_date_valid("2026-13-01"));
-	assert_false(rc_reports_date_valid("2026-10-00"));
-	assert_false(rc_reports_date_valid("2026-10-5"));
-	assert_false(rc_reports_date_valid("2026-10-05x"));
-	assert_false(rc_reports_date_valid("2026+10-05"));
-	assert_false(rc_reports_date_valid(NULL));
 }
 
 static void
@@ -165,7 +146,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_month_valid),
-		cmocka_unit_test(test_date_valid),
 		cmocka_unit_test(test_month_from_words),
 		cmocka_unit_test(test_filename),
 		cmocka_unit_test(test_csv),
