@@ -167,9 +167,9 @@ struct rc_req {
 	struct rc_principal	*who;
 	void			(*who_free)(struct rc_principal *who);
 
-	/* Handler state, freed with the request when data_free is set. */
+	/* The handler's state across its callbacks (the callbacks get req):
+	 * allocate it with rc_req_alloc, which frees it with the request. */
 	void			*data;
-	void			(*data_free)(void *data);
 
 	/* Memory of rc_req_alloc: freed, cleanups run, with the request. */
 	struct rc_req_chunk	*chunks;

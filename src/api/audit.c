@@ -243,11 +243,10 @@ list_cb(const struct rc_db_result *r, void *arg)
 void
 rc_api_audit_list(struct rc_req *req)
 {
-	struct audit_query *q = rc_calloc(1, sizeof(*q));
+	struct audit_query *q = rc_req_alloc(req, sizeof(*q), NULL);
 	const char *org_id;
 
 	req->data = q;
-	req->data_free = free;
 	/* The tenant comes from the token; only a superadmin names one. */
 	q->org = req->who->org_id;
 	if (req->who->role_bit == RC_ROLE_SUPERADMIN &&

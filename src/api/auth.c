@@ -61,7 +61,7 @@ user_cleanup(struct user *u)
 }
 
 static void
-flow_free(void *arg)
+flow_cleanup(void *arg)
 {
 	struct flow *f = arg;
 
@@ -71,18 +71,16 @@ flow_free(void *arg)
 		free(f->access);
 	}
 	sodium_memzero(f, sizeof(*f));
-	free(f);
 }
 
 struct flow *
 auth_flow_new(struct rc_req *req)
 {
-	struct flow *f = rc_calloc(1, sizeof(*f));
+	struct flow *f = rc_req_alloc(req, sizeof(*f), flow_cleanup);
 
 	f->req = req;
 	f->cfg = rc_server_config(req->loop->server);
 	req->data = f;
-	req->data_free = flow_free;
 	return f;
 }
 

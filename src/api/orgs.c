@@ -155,22 +155,20 @@ struct org_input {
 };
 
 static void
-org_input_free(void *arg)
+org_input_cleanup(void *arg)
 {
 	struct org_input *in = arg;
 
 	free(in->weekend);
 	free(in->domains);
-	free(in);
 }
 
 static struct org_input *
 org_input_new(struct rc_req *req)
 {
-	struct org_input *in = rc_calloc(1, sizeof(*in));
+	struct org_input *in = rc_req_alloc(req, sizeof(*in), org_input_cleanup);
 
 	req->data = in;
-	req->data_free = org_input_free;
 	return in;
 }
 

@@ -77,12 +77,11 @@ struct blob_read {
 };
 
 static void
-blob_read_free(void *arg)
+blob_read_cleanup(void *arg)
 {
 	struct blob_read *b = arg;
 
 	free(b->data);
-	free(b);
 }
 
 /* Superadmins belong to no org and so own no pictures. Replies 403 and
@@ -206,11 +205,9 @@ find_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_row(req, r, "no such picture"))
 		return;
-	b = rc_calloc(1, sizeof(*b));
+	b = rc_req_alloc(req, sizeof(*b), blob_read_cleanup);
 	b->req = req;
 	snprintf(b->key, sizeof(b->key), "%s", PQgetvalue(r->res, 0, thumb));
-	req->data = b;
-	req->data_free = blob_read_free;
 	snprintf(b->etag, sizeof(b->etag), "\"%s\"", b->key);
 	if (etag_matches(rc_http_header(req, "If-None-Match"), b->etag)) {
 		cache_headers(req, b);

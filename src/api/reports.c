@@ -114,13 +114,12 @@ static void
 month_query(struct rc_req *req, const struct month_report *kind,
     const char *slug, const char *month, int csv)
 {
-	struct report_op *op = rc_calloc(1, sizeof(*op));
+	struct report_op *op = rc_req_alloc(req, sizeof(*op), NULL);
 	const char *p[3] = { rc_rest_scope_org(req), slug, month };
 
 	op->kind = kind;
 	op->csv = csv;
 	req->data = op;
-	req->data_free = free;
 	rc_rest_query(req, kind->stmt, p, report_cb);
 }
 

@@ -180,24 +180,22 @@ struct user_op {
 };
 
 static void
-user_op_free(void *arg)
+user_op_cleanup(void *arg)
 {
 	struct user_op *op = arg;
 
 	free(op->url);
 	sodium_memzero(op, sizeof(*op));
-	free(op);
 }
 
 static struct user_op *
 user_op_new(struct rc_req *req)
 {
-	struct user_op *op = rc_calloc(1, sizeof(*op));
+	struct user_op *op = rc_req_alloc(req, sizeof(*op), user_op_cleanup);
 
 	op->url = rc_asprintf("%s/", rc_server_config(
 	    req->loop->server)->server_public_url);
 	req->data = op;
-	req->data_free = user_op_free;
 	return op;
 }
 
@@ -326,11 +324,12 @@ json_row_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
-/* "%q%" for ILIKE with the pattern characters of q escaped. */
+/* "%q%" for ILIKE with the pattern characters of q escaped, in the
+ * request's memory. */
 static char *
-like_pattern(const char *q)
+like_pattern(struct rc_req *req, const char *q)
 {
-	char *out = rc_malloc(2 * strlen(q) + 3), *p = out;
+	char *out = rc_req_alloc(req, 2 * strlen(q) + 3, NULL), *p = out;
 
 	*p++ = '%';
 	for (; *q != '\0'; q++) {
@@ -377,9 +376,7 @@ rc_api_users_list(struct rc_req *req)
 	if (rc_rest_page_parse(req, &page) != RC_OK)
 		return;
 	if (q != NULL) {
-		pattern = like_pattern(q);
-		req->data = pattern;
-		req->data_free = free;
+		pattern = like_pattern(req, q);
 	}
 	{
 		const char *p[6] = { org, role, pattern, page.after_at,
@@ -474,16 +471,16 @@ rc_api_users_patch(struct rc_req *req)
 {
 	const char *id, *p[6];
 	json_t *changes;
-	char *text;
+	char *dumped, *text;
 
 	if (rc_rest_uuid_param(req, "id", &id) != RC_OK)
 		return;
 	if ((changes = patch_changes(req, id)) == NULL)
 		return;
-	text = json_dumps(changes, JSON_COMPACT);
+	dumped = json_dumps(changes, JSON_COMPACT);
 	json_decref(changes);
-	req->data = text;
-	req->data_free = free;
+	text = rc_req_strdup(req, dumped);
+	free(dumped);
 	p[0] = id;
 	p[1] = rc_rest_scope_org(req);
 	p[2] = text;

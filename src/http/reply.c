@@ -67,8 +67,6 @@ rc_http_req_free(struct rc_req *req)
 {
 	int i;
 
-	if (req->data_free != NULL)
-		req->data_free(req->data);
 	rc_http_req_pool_free(req);
 	if (req->who_free != NULL)
 		req->who_free(req->who);
