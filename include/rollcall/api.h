@@ -4,14 +4,14 @@
 #ifndef ROLLCALL_API_H
 #define ROLLCALL_API_H
 
-struct rc_config;
 struct rc_router;
 
 /* Registers every API route (and the core ones). */
 void	rc_api_routes(struct rc_router *r);
 
-/* ---- Identity routes (src/api/auth.c) -------------------------------- */
+/* ---- Identity routes (src/api/auth.c, password.c) -------------------- */
 void	rc_api_auth_routes(struct rc_router *r);
+void	rc_api_password_routes(struct rc_router *r);
 
 /* ---- People (src/api/users.c) ---------------------------------------- */
 void	rc_api_users_routes(struct rc_router *r);
@@ -23,12 +23,8 @@ void	rc_api_audit_routes(struct rc_router *r);
 /* ---- Reports (src/api/reports.c) ----------------------------------- */
 void	rc_api_reports_routes(struct rc_router *r);
 
-/* ---- Leave (src/api/leave.c, src/api/leave_digest.c) ---------------- */
+/* ---- Leave (src/api/leave.c) ---------------------------------------- */
 void	rc_api_leave_routes(struct rc_router *r);
-/* `rollcall leave digest [--org SLUG]`: queues one mail per active admin
- * of each org (or of SLUG's) listing its pending leave requests. Exit 0
- * done, 1 failed, 2 bad usage. Blocking (libpq): command line only. */
-int	rc_cli_leave(const struct rc_config *cfg, int argc, char **argv);
 
 /* ---- Attendance and holidays (src/api/attendance.c, holidays.c) ----- */
 void	rc_api_attendance_routes(struct rc_router *r);
