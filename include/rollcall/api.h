@@ -8,18 +8,11 @@
 #ifndef ROLLCALL_API_H
 #define ROLLCALL_API_H
 
-struct rc_config;
 struct rc_req;
 struct rc_router;
 
 /* Registers every route: the core ones, then the API's table. */
 void	rc_api_routes(struct rc_router *r);
-
-/* `rollcall leave digest [--org SLUG]` (src/api/leave_digest.c): queues
- * one mail per active admin of each org (or of SLUG's) listing its pending
- * leave requests. Exit 0 done, 1 failed, 2 bad usage. Blocking (libpq):
- * command line only. */
-int	rc_cli_leave(const struct rc_config *cfg, int argc, char **argv);
 
 /* ---- Route handlers, resource by resource ---------------------------- */
 

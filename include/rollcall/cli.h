@@ -14,6 +14,11 @@ int	rc_cli_serve(const struct rc_config *cfg, int argc, char **argv);
 int	rc_cli_migrate(const struct rc_config *cfg, int argc, char **argv);
 int	rc_cli_config(const struct rc_config *cfg, int argc, char **argv);
 
+/* `rollcall leave digest [--org SLUG]` (src/cli/leave_digest.c): queues
+ * one mail per active admin of each org (or of SLUG's) listing its
+ * pending leave requests. Exit 0 done, 1 failed, 2 bad usage. */
+int	rc_cli_leave(const struct rc_config *cfg, int argc, char **argv);
+
 /* Shared by subcommands: 0 when db.url is set, else prints why not and
  * returns 1. */
 int	rc_cli_require_db_url(const struct rc_config *cfg);

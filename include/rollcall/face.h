@@ -281,6 +281,21 @@ void	rc_face_gallery_invalidate(const char *org_id);
 int	rc_face_gallery_start(const struct rc_config *cfg);
 void	rc_face_gallery_stop(void);
 
+/* Templates one person may enrol: bounds the 1:1 comparisons that run on
+ * the loop thread (rc_face_best_similarity). */
+#define RC_FACE_PER_USER_MAX	20
+#define RC_FACE_PER_USER_MAX_TEXT	"20"
+
+struct pg_result;
+
+/* The best similarity of probe among the templates of res (a PGresult):
+ * column method_col holds the method, then the version, then the template
+ * (bytea as text); rows with NULL templates or of another method or
+ * version are skipped. -1 when none compares. Cheap (at most
+ * RC_FACE_PER_USER_MAX templates): fine on a loop thread. */
+double	rc_face_best_similarity(const struct rc_face_template *probe,
+	    const struct pg_result *res, int method_col);
+
 /* A template's version as the int column stores it (two's complement of
  * the uint32: the versions of old methods were file hashes). */
 void	rc_face_version_text(uint32_t version, char out[12]);

@@ -19,6 +19,13 @@
 struct rc_config;
 struct rc_face_engine;
 
+/* The blob_delete job of the outbox (sql/006_faces.sql): keys is a SQL
+ * jsonb array expression of sha256 / thumb_sha256 texts, org an org id
+ * expression; append a FROM / WHERE as needed. */
+#define RC_JOBS_BLOB_DELETE(keys, org) \
+	"INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete'," \
+	" jsonb_build_object('keys', " keys "), " org
+
 /* Starts the worker thread; call from the main thread (it calls
  * rc_mail_init) before the loops serve. The thread connects on its own
  * and retries with backoff while the database is away, so this fails only

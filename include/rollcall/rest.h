@@ -42,6 +42,20 @@ const struct rc_auth_keys	*rc_rest_keys(void);
 const struct rc_auth_passwords	*rc_rest_passwords(void);
 struct rc_store			*rc_rest_store(void);
 struct rc_face_engine		*rc_rest_face_engine(void);
+/* The installation's threshold (face.threshold) as text, for a SQL
+ * COALESCE(orgs.face_threshold, $n::real). */
+const char *rc_rest_face_threshold(const struct rc_req *req);
+
+/* ---- Request state (src/rest/state.c) ------------------------------- */
+/* A handler's state: size bytes, zeroed, in the request's memory
+ * (rc_req_alloc) and req->data until the next one; earlier states (an
+ * upload's) stay valid until the request is freed. */
+void	*rc_rest_state_new(struct rc_req *req, size_t size);
+/* The same; cleanup(state) runs first when the request is freed. */
+void	*rc_rest_state_new_cleanup(struct rc_req *req, size_t size,
+	    void (*cleanup)(void *state));
+/* The state the last rc_rest_state_new (or rc_rest_identify) made. */
+void	*rc_rest_state(struct rc_req *req);
 
 /* ---- Validation of JSON bodies (src/rest/validate.c) ------------------ *
  * Each reads one member of req->body (the object the router parsed for a
@@ -204,5 +218,38 @@ void	rc_rest_upload(struct rc_req *req, unsigned flags, rc_rest_upload_cb done);
  * 500) for a face status other than RC_FACE_OK, with info->reason. */
 void	rc_rest_fail_face(struct rc_req *req, enum rc_face_status st,
 	    const struct rc_face_info *info);
+
+/* Queues a blob_delete job for the blobs up stored (nothing when it
+ * stored none), then replies rc_http_fail(status, code, detail). */
+void	rc_rest_upload_fail(struct rc_req *req, const struct rc_rest_upload *up,
+	    const char *org_id, int status, const char *code,
+	    const char *detail);
+/* The same with rc_rest_fail_face's reply for up->face_status. */
+void	rc_rest_upload_fail_face(struct rc_req *req,
+	    const struct rc_rest_upload *up, const char *org_id);
+
+/* ---- 1:N identification of an upload (src/rest/identify.c) ---------- */
+
+/* Matches identify answers with, at most. */
+#define RC_REST_MATCHES_MAX	5
+
+/* One person an identification found. */
+struct rc_rest_match {
+	char	 user_id[40];
+	double	 similarity;
+};
+
+/* Called on req's loop with the people (at most RC_REST_MATCHES_MAX, best
+ * first, one entry each: their best template) whose similarity reaches the
+ * org's threshold. */
+typedef void (*rc_rest_identify_cb)(struct rc_req *req,
+	    const struct rc_rest_upload *up, const struct rc_rest_match *m,
+	    size_t n, double threshold);
+
+/* Searches org_id's gallery for up->face (RC_FACE_OK) on the CPU pool,
+ * then calls cb. Sets req->data (as rc_rest_state_new does). On
+ * failure it replies itself (404 no org, 503) and cb is not called. */
+void	rc_rest_identify(struct rc_req *req, const struct rc_rest_upload *up,
+	    const char *org_id, rc_rest_identify_cb cb);
 
 #endif

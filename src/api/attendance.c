@@ -23,8 +23,6 @@
 #include "rollcall/rest.h"
 #include "rollcall/sqlstate.h"
 
-#include "faces-int.h"
-
 #define NOTE_MAX_CHARS	500
 
 /* The state rule's SQLSTATEs (sql/005_attendance.sql). */
@@ -79,7 +77,7 @@ static const struct rc_db_stmt SQL_MY_TEMPLATES = {
 	"SELECT COALESCE(o.face_threshold, $2::real)::text, f.method,"
 	" f.version, f.template FROM users u JOIN orgs o ON o.id = u.org_id"
 	" LEFT JOIN face_templates f ON f.user_id = u.id"
-	" WHERE u.id = $1::uuid LIMIT " FACES_PER_USER_MAX_TEXT,
+	" WHERE u.id = $1::uuid LIMIT " RC_FACE_PER_USER_MAX_TEXT,
 	2,
 };
 
@@ -358,7 +356,7 @@ rc_api_attendance_check_out(struct rc_req *req)
 static const struct rc_rest_upload *
 face_upload(struct rc_req *req)
 {
-	return *(const struct rc_rest_upload **)faces_state_of(req);
+	return *(const struct rc_rest_upload **)rc_rest_state(req);
 }
 
 static void
@@ -368,7 +366,7 @@ face_check_in_cb(const struct rc_db_result *r, void *arg)
 	const struct rc_rest_upload *up = face_upload(req);
 
 	if (punch_refused(r)) {
-		faces_fail_discard(req, up, req->who->org_id, 409,
+		rc_rest_upload_fail(req, up, req->who->org_id, 409,
 		    "already_checked_in", "you are checked in already: check "
 		    "out first");
 		return;
@@ -410,14 +408,14 @@ my_templates_cb(const struct rc_db_result *r, void *arg)
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
 	if (PQntuples(r->res) == 0) {
-		faces_fail_discard(req, up, NULL, 404, "not_found",
+		rc_rest_upload_fail(req, up, NULL, 404, "not_found",
 		    "no such person");
 		return;
 	}
 	threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
-	best = faces_best_similarity(up->face, r->res, 1);
+	best = rc_face_best_similarity(up->face, r->res, 1);
 	if (best < 0) {
-		faces_fail_discard(req, up, req->who->org_id, 422,
+		rc_rest_upload_fail(req, up, req->who->org_id, 422,
 		    "no_templates", "you have enrolled no face (with the "
 		    "current face matcher): enrol one first");
 		return;
@@ -425,7 +423,7 @@ my_templates_cb(const struct rc_db_result *r, void *arg)
 	if (best < threshold) {
 		rc_log(RC_LOG_INFO, "attendance: face check-in refused, "
 		    "similarity %.3f < %.3f", best, threshold);
-		faces_fail_discard(req, up, req->who->org_id, 403,
+		rc_rest_upload_fail(req, up, req->who->org_id, 403,
 		    "face_mismatch", "the face does not match yours");
 		return;
 	}
@@ -439,13 +437,13 @@ check_in_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	const char *p[2];
 
 	if (up->face_status != RC_FACE_OK) {
-		faces_fail_face_discard(req, up, req->who->org_id);
+		rc_rest_upload_fail_face(req, up, req->who->org_id);
 		return;
 	}
-	st = faces_state_new(req, sizeof(*st));
+	st = rc_rest_state_new(req, sizeof(*st));
 	*st = up;
 	p[0] = req->who->user_id;
-	p[1] = faces_default_threshold(req);
+	p[1] = rc_rest_face_threshold(req);
 	rc_rest_query(req, &SQL_MY_TEMPLATES, p, my_templates_cb);
 }
 

@@ -3,6 +3,7 @@
  * JWKS (the password routes are in password.c). Hashing and JWT signing
  * run on the CPU pool; everything else on the loop with asynchronous
  * queries. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,43 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
-#include "auth-int.h"
+
+#define EMAIL_MAX		254
+#define NAME_MAX_CHARS		200
+#define SLUG_MAX		100
+
+/* A users row as replies show it. */
+struct user {
+	char	*id, *email, *name, *role, *org_id, *manager_id, *status;
+	int	 must_change;
+	int64_t	 tv;
+};
+
+/* A request's state across queries and CPU work, freed with the request
+ * (req->data). Strings from the body point into req->body. */
+struct flow {
+	struct rc_req		*req;
+	const struct rc_config	*cfg;
+	const char		*email, *password, *new_password;
+	const char		*name, *org, *code;
+	char			 email_key[EMAIL_MAX + 8];
+	char			 ip_key[80];
+	char			 pair_key[EMAIL_MAX + 96];	/* e-mail + source */
+	char			 device_hash[RC_AUTH_TOKEN_HASH_LEN + 1];	/* "" none */
+	int			 trusted;	/* holds a live refresh token */
+	char			 domain[EMAIL_MAX + 1];
+	int			 have_user;
+	struct user		 u;
+	char			 hash[RC_AUTH_PWHASH_LEN];	/* stored */
+	char			 new_hash[RC_AUTH_PWHASH_LEN];	/* "" none */
+	int			 ok;
+	char			*access;
+	char			 refresh[RC_AUTH_RANDOM_TOKEN_LEN + 1];
+	char			 refresh_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	char			 old_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	int			 cookie;	/* the refresh token goes in
+						   an HttpOnly cookie */
+};
 
 /* The brute-force defence (README: "Brute-force defence"). Failures are
  * counted per e-mail + source (the client address, or the refresh family
@@ -73,7 +110,8 @@ flow_cleanup(void *arg)
 	sodium_memzero(f, sizeof(*f));
 }
 
-struct flow *
+/* A new flow in req's memory (req->data), wiped with it. */
+static struct flow *
 auth_flow_new(struct rc_req *req)
 {
 	struct flow *f = rc_req_alloc(req, sizeof(*f), flow_cleanup);
@@ -596,7 +634,8 @@ static const struct rc_db_stmt SQL_LOGOUT = {
 	3,
 };
 
-void
+/* A query callback replying 204 when the query worked. */
+static void
 auth_no_content_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
@@ -672,7 +711,9 @@ signup_cb(const struct rc_db_result *r, void *arg)
 	rc_http_reply_json(req, 201, user_json(&f->u));
 }
 
-void
+/* CPU pool: hashes f->new_password into f->new_hash; f->ok says if it
+ * worked. */
+static void
 auth_hash_work(void *arg)
 {
 	struct flow *f = arg;

@@ -19,13 +19,10 @@
 #include "rollcall/db.h"
 #include "rollcall/face.h"
 #include "rollcall/http.h"
+#include "rollcall/jobs.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
 
-#include "faces-int.h"
-
-/* Rows rc_face_search ranks before one match per person is kept. */
-#define SEARCH_HITS	64
 
 /* The public face object, from a face_templates row named f. */
 #define FACE_JSON \
@@ -53,13 +50,13 @@ static const struct rc_db_stmt SQL_ENROL = {
 	" p AS (INSERT INTO pictures (org_id, owner_id, purpose, sha256,"
 	"  thumb_sha256, width, height, bytes) SELECT u.org_id, u.id, 'face',"
 	"  $5, $6, $7::int, $8::int, $9::bigint FROM u, n"
-	"  WHERE n.c < " FACES_PER_USER_MAX_TEXT " RETURNING id, org_id,"
+	"  WHERE n.c < " RC_FACE_PER_USER_MAX_TEXT " RETURNING id, org_id,"
 	"  owner_id),"
 	" f AS (INSERT INTO face_templates (org_id, user_id, picture_id,"
 	"  method, version, template, quality) SELECT p.org_id, p.owner_id,"
 	"  p.id, $10, $11::int, decode($12, 'hex'), $13::real FROM p"
 	"  RETURNING *),"
-	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
+	" j AS (" RC_JOBS_BLOB_DELETE("jsonb_build_array($5::text,"
 	"  $6::text)", "(SELECT org_id FROM u)")
 	"  WHERE NOT EXISTS (SELECT 1 FROM f)),"
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
@@ -97,7 +94,7 @@ static const struct rc_db_stmt SQL_DELETE = {
 	"  x.picture_id),"
 	" p AS (DELETE FROM pictures WHERE id IN (SELECT picture_id FROM f)"
 	"  RETURNING sha256, thumb_sha256, org_id),"
-	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array(p.sha256,"
+	" j AS (" RC_JOBS_BLOB_DELETE("jsonb_build_array(p.sha256,"
 	"  p.thumb_sha256)", "p.org_id") " FROM p),"
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT f.org_id, $3::uuid,"
 	"  'face_deleted', f.user_id, jsonb_build_object('face_id', f.id),"
@@ -115,159 +112,9 @@ static const struct rc_db_stmt SQL_TEMPLATES = {
 	" f.version, f.template FROM users u JOIN orgs o ON o.id = u.org_id"
 	" LEFT JOIN face_templates f ON f.user_id = u.id"
 	" WHERE u.id = $1::uuid AND ($2::uuid IS NULL OR u.org_id = $2::uuid)"
-	" LIMIT " FACES_PER_USER_MAX_TEXT,
+	" LIMIT " RC_FACE_PER_USER_MAX_TEXT,
 	3,
 };
-
-/* $1 org, $2 default threshold. */
-static const struct rc_db_stmt SQL_THRESHOLD = {
-	"faces_threshold",
-	"SELECT COALESCE(face_threshold, $2::real)::text FROM orgs"
-	" WHERE id = $1::uuid",
-	2,
-};
-
-/* $1 sha256, $2 thumb, $3 org (NULL-able). */
-static const struct rc_db_stmt SQL_DISCARD = {
-	"faces_discard",
-	FACES_BLOB_DELETE_JOB("jsonb_build_array($1::text, $2::text)",
-	"$3::uuid"),
-	3,
-};
-
-/* ---- Helpers the face, kiosk and check-in routes share --------------- */
-
-/* The latest state is req->data; every state lives in the request's
- * memory, so earlier ones (the upload's) stay valid until the reply. */
-void *
-faces_state_of(struct rc_req *req)
-{
-	return req->data;
-}
-
-static void *
-state_new(struct rc_req *req, size_t size, void (*cleanup)(void *))
-{
-	req->data = rc_req_alloc(req, size, cleanup);
-	return req->data;
-}
-
-void *
-faces_state_new(struct rc_req *req, size_t size)
-{
-	return state_new(req, size, NULL);
-}
-
-const char *
-faces_default_threshold(const struct rc_req *req)
-{
-	return rc_server_config(req->loop->server)->face_threshold;
-}
-
-double
-faces_best_similarity(const struct rc_face_template *probe,
-    const PGresult *res, int method_col)
-{
-	const char *method = rc_face_template_method(probe);
-	struct rc_face_template *t;
-	unsigned char *buf;
-	double best = -1, s;
-	char version[12];
-	size_t len;
-	int i;
-
-	rc_face_version_text(rc_face_template_version(probe), version);
-	for (i = 0; i < PQntuples(res); i++) {
-		if (PQgetisnull(res, i, method_col + 2) ||
-		    strcmp(PQgetvalue(res, i, method_col), method) != 0 ||
-		    strcmp(PQgetvalue(res, i, method_col + 1), version) != 0)
-			continue;
-		buf = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i,
-		    method_col + 2), &len);
-		if (buf == NULL)
-			continue;
-		t = rc_face_template_deserialize(buf, len);
-		PQfreemem(buf);
-		if (t == NULL)
-			continue;
-		s = rc_face_similarity(probe, t);
-		rc_face_template_free(t);
-		if (s > best)
-			best = s;
-	}
-	return best;
-}
-
-/* A reply that waits for the blob_delete job. */
-struct discard {
-	struct rc_req		*req;
-	int			 status;
-	int			 face;		/* reply as rc_rest_fail_face */
-	enum rc_face_status	 st;
-	struct rc_face_info	 info;
-	char			 code[40];
-	char			 detail[200];
-};
-
-static void
-discard_reply(struct discard *d)
-{
-	if (d->face)
-		rc_rest_fail_face(d->req, d->st, &d->info);
-	else
-		rc_http_fail(d->req, d->status, d->code, d->detail[0] != '\0' ?
-		    d->detail : NULL);
-	free(d);
-}
-
-static void
-discard_cb(const struct rc_db_result *r, void *arg)
-{
-	struct discard *d = arg;
-
-	if (r->err != RC_DB_OK)
-		rc_log(RC_LOG_ERROR, "faces: cannot queue the blob deletion "
-		    "(store gc will collect them): %s", r->message ?
-		    r->message : "database unavailable");
-	discard_reply(d);
-}
-
-static void
-discard_send(struct rc_req *req, const struct rc_rest_upload *up,
-    const char *org_id, struct discard *d)
-{
-	const char *p[3] = { up->sha256, up->thumb_sha256, org_id };
-
-	d->req = req;
-	if ((up->flags & RC_REST_UPLOAD_STORE) == 0 ||
-	    rc_db_query(req->loop->db, &SQL_DISCARD, p, discard_cb, d) !=
-	    RC_AGAIN)
-		discard_reply(d);
-}
-
-void
-faces_fail_discard(struct rc_req *req, const struct rc_rest_upload *up,
-    const char *org_id, int status, const char *code, const char *detail)
-{
-	struct discard *d = rc_calloc(1, sizeof(*d));
-
-	d->status = status;
-	snprintf(d->code, sizeof(d->code), "%s", code);
-	snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
-	discard_send(req, up, org_id, d);
-}
-
-void
-faces_fail_face_discard(struct rc_req *req, const struct rc_rest_upload *up,
-    const char *org_id)
-{
-	struct discard *d = rc_calloc(1, sizeof(*d));
-
-	d->face = 1;
-	d->st = up->face_status;
-	d->info = up->face_info;
-	discard_send(req, up, org_id, d);
-}
 
 static int
 is_admin(const struct rc_req *req)
@@ -315,7 +162,7 @@ enrol_cb(const struct rc_db_result *r, void *arg)
 	}
 	if (PQgetisnull(r->res, 0, 0)) {
 		rc_http_fail(req, 409, "too_many_faces", "a person enrols at "
-		    "most " FACES_PER_USER_MAX_TEXT " faces: delete one first");
+		    "most " RC_FACE_PER_USER_MAX_TEXT " faces: delete one first");
 		return;
 	}
 	rc_face_gallery_invalidate(PQgetvalue(r->res, 0, 2));
@@ -331,7 +178,7 @@ enrol_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 	size_t len;
 
 	if (up->face_status != RC_FACE_OK) {
-		faces_fail_face_discard(req, up, rc_rest_scope_org(req));
+		rc_rest_upload_fail_face(req, up, rc_rest_scope_org(req));
 		return;
 	}
 	tpl = rc_face_template_serialize(up->face, &len);
@@ -447,7 +294,7 @@ verify_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 	const struct rc_rest_upload *up =
-	    *(struct rc_rest_upload **)faces_state_of(req);
+	    *(struct rc_rest_upload **)rc_rest_state(req);
 	double best, threshold;
 
 	if (!rc_rest_db_ok(req, r, NULL))
@@ -462,7 +309,7 @@ verify_cb(const struct rc_db_result *r, void *arg)
 		    "this person has enrolled no face");
 		return;
 	}
-	best = faces_best_similarity(up->face, r->res, 1);
+	best = rc_face_best_similarity(up->face, r->res, 1);
 	if (best < 0) {
 		rc_http_fail(req, 422, "no_templates", "this person has no "
 		    "face enrolled with the current face matcher yet (a reindex "
@@ -483,11 +330,11 @@ verify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 		rc_rest_fail_face(req, up->face_status, &up->face_info);
 		return;
 	}
-	st = faces_state_new(req, sizeof(*st));
+	st = rc_rest_state_new(req, sizeof(*st));
 	*st = up;
 	p[0] = rc_http_query(req, "user_id");
 	p[1] = caller_org(req);
-	p[2] = faces_default_threshold(req);
+	p[2] = rc_rest_face_threshold(req);
 	rc_rest_query(req, &SQL_TEMPLATES, p, verify_cb);
 }
 
@@ -505,108 +352,11 @@ rc_api_faces_verify(struct rc_req *req)
 	rc_rest_upload(req, RC_REST_UPLOAD_FACE, verify_uploaded);
 }
 
-/* ---- 1:N identification (identify and the kiosk punch) --------------- */
-
-struct ident {
-	const struct rc_rest_upload	*up;
-	const char			*org;
-	faces_identify_cb		 cb;
-	double				 threshold;
-	struct rc_face_gallery_snap		*snap;
-	struct faces_match		 matches[FACES_MATCHES_MAX];
-	size_t				 n;
-};
-
-static void
-ident_cleanup(void *arg)
-{
-	struct ident *id = arg;
-
-	rc_face_gallery_snap_unref(id->snap);
-}
-
-/* CPU pool: the best rows, one per person, those at the threshold. */
-static void
-ident_work(void *arg)
-{
-	struct rc_req *req = arg;
-	struct ident *id = faces_state_of(req);
-	struct rc_face_hit hits[SEARCH_HITS];
-	const struct rc_face_gallery_snap *s = id->snap;
-	size_t k, i, j;
-
-	if (s->n == 0 || s->dim != rc_face_template_dim(id->up->face))
-		return;
-	k = rc_face_gallery_search(s->gallery,
-	    rc_face_template_vector(id->up->face), SEARCH_HITS, hits);
-	for (i = 0; i < k && id->n < FACES_MATCHES_MAX; i++) {
-		if (hits[i].similarity < id->threshold)
-			break;
-		for (j = 0; j < id->n; j++)
-			if (strcmp(id->matches[j].user_id,
-			    s->users[hits[i].index]) == 0)
-				break;
-		if (j < id->n)
-			continue;	/* a worse template of someone listed */
-		snprintf(id->matches[id->n].user_id,
-		    sizeof(id->matches[0].user_id), "%s",
-		    s->users[hits[i].index]);
-		id->matches[id->n++].similarity = hits[i].similarity;
-	}
-}
-
-static void
-ident_done(void *arg)
-{
-	struct rc_req *req = arg;
-	struct ident *id = faces_state_of(req);
-
-	id->cb(req, id->up, id->matches, id->n, id->threshold);
-}
-
-static void
-ident_gallery_cb(struct rc_req *req, struct rc_face_gallery_snap *snap)
-{
-	struct ident *id = faces_state_of(req);
-
-	id->snap = snap;
-	rc_cpu_submit(req->loop, ident_work, ident_done, req);
-}
-
-static void
-ident_threshold_cb(const struct rc_db_result *r, void *arg)
-{
-	struct rc_req *req = arg;
-	struct ident *id = faces_state_of(req);
-	const struct rc_face_template *probe = id->up->face;
-
-	if (!rc_rest_db_row(req, r, "no such organisation"))
-		return;
-	id->threshold = strtod(PQgetvalue(r->res, 0, 0), NULL);
-	rc_face_gallery_get(req, id->org, rc_face_template_method(probe),
-	    rc_face_template_version(probe), ident_gallery_cb);
-}
-
-void
-faces_identify(struct rc_req *req, const struct rc_rest_upload *up,
-    const char *org_id, faces_identify_cb cb)
-{
-	struct ident *id = state_new(req, sizeof(*id), ident_cleanup);
-	const char *p[2];
-
-	id->up = up;
-	id->org = org_id;
-	id->cb = cb;
-	p[0] = org_id;
-	p[1] = faces_default_threshold(req);
-	rc_rest_query(req, &SQL_THRESHOLD, p, ident_threshold_cb);
-}
-
 /* ---- POST /api/v1/faces/identify ------------------------------------- */
 
 static void
 identified(struct rc_req *req, const struct rc_rest_upload *up,
-    const struct faces_match *m, size_t n, double threshold)
+    const struct rc_rest_match *m, size_t n, double threshold)
 {
 	json_t *items = json_array();
 	size_t i;
@@ -626,7 +376,7 @@ identify_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 		rc_rest_fail_face(req, up->face_status, &up->face_info);
 		return;
 	}
-	faces_identify(req, up, req->who->org_id, identified);
+	rc_rest_identify(req, up, req->who->org_id, identified);
 }
 
 /* POST /api/v1/faces/identify (image) — who of the caller's org is this? */

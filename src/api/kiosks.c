@@ -15,11 +15,11 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/jobs.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
 #include "rollcall/sqlstate.h"
 
-#include "faces-int.h"
 
 #define KIOSK_NAME_MAX		100
 
@@ -87,7 +87,7 @@ static const struct rc_db_stmt SQL_PUNCH = {
 	"  p.owner_id, CASE WHEN (SELECT kind FROM last) = 'in' THEN 'out'"
 	"  ELSE 'in' END, now(), 'kiosk', p.id, $4::real, $1::uuid FROM p"
 	"  RETURNING id, user_id, kind, at, similarity),"
-	" j AS (" FACES_BLOB_DELETE_JOB("jsonb_build_array($5::text,"
+	" j AS (" RC_JOBS_BLOB_DELETE("jsonb_build_array($5::text,"
 	"  $6::text)", "$2::uuid") " WHERE NOT EXISTS (SELECT 1 FROM e))"
 	" SELECT json_build_object('user_id', e.user_id, 'kind', e.kind,"
 	" 'at', " RC_REST_INSTANT("e.at") ", 'similarity', e.similarity,"
@@ -205,10 +205,10 @@ punch_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 	const struct rc_rest_upload *up = *(struct rc_rest_upload **)
-	    faces_state_of(req);
+	    rc_rest_state(req);
 
 	if (punch_raced(r)) {
-		faces_fail_discard(req, up, req->who->org_id, 409, "conflict",
+		rc_rest_upload_fail(req, up, req->who->org_id, 409, "conflict",
 		    "another punch of this person came at the same time");
 		return;
 	}
@@ -224,7 +224,7 @@ punch_cb(const struct rc_db_result *r, void *arg)
 
 static void
 punch_identified(struct rc_req *req, const struct rc_rest_upload *up,
-    const struct faces_match *m, size_t n, double threshold)
+    const struct rc_rest_match *m, size_t n, double threshold)
 {
 	const struct rc_rest_upload **st;
 	char sim[24], w[16], h[16], bytes[24];
@@ -232,12 +232,12 @@ punch_identified(struct rc_req *req, const struct rc_rest_upload *up,
 
 	(void)threshold;
 	if (n == 0) {
-		faces_fail_discard(req, up, req->who->org_id, 404,
+		rc_rest_upload_fail(req, up, req->who->org_id, 404,
 		    "unknown_face", "nobody in this organisation matches the "
 		    "face");
 		return;
 	}
-	st = faces_state_new(req, sizeof(*st));
+	st = rc_rest_state_new(req, sizeof(*st));
 	*st = up;
 	snprintf(sim, sizeof(sim), "%.6f", m[0].similarity);
 	snprintf(w, sizeof(w), "%d", up->img.width);
@@ -259,10 +259,10 @@ static void
 punch_uploaded(struct rc_req *req, struct rc_rest_upload *up)
 {
 	if (up->face_status != RC_FACE_OK) {
-		faces_fail_face_discard(req, up, req->who->org_id);
+		rc_rest_upload_fail_face(req, up, req->who->org_id);
 		return;
 	}
-	faces_identify(req, up, req->who->org_id, punch_identified);
+	rc_rest_identify(req, up, req->who->org_id, punch_identified);
 }
 
 /* POST /api/v1/kiosk/punch (image) — the largest face in front of the

@@ -1,5 +1,6 @@
 /* The password routes: forgot (a mailed one-time code), reset with it, and
  * change by the signed-in user. A new password ends every session. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,52 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
-#include "auth-int.h"
 
 #define RESET_CODE_MINUTES	"15"
 #define RESET_CODE_ATTEMPTS	"5"
 /* Codes mailed per user and hour: with 5 tries each, a guesser needs
  * ~100,000 codes for even odds; this keeps that out of reach. */
 #define RESET_CODES_PER_HOUR	"5"
+
+/* A password route's state across its query, the hashing on the CPU pool
+ * and the write; wiped and freed with the request. Strings from the body
+ * point into req->body. */
+struct flow {
+	struct rc_req	*req;
+	const char	*email, *password, *new_password;
+	char		 user_id[40];
+	int64_t		 tv;				/* token_version */
+	char		 hash[RC_AUTH_PWHASH_LEN];	/* stored */
+	char		 new_hash[RC_AUTH_PWHASH_LEN];
+	char		 code_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	int		 ok;
+};
+
+static void
+flow_wipe(void *state)
+{
+	sodium_memzero(state, sizeof(struct flow));
+}
+
+static struct flow *
+flow_new(struct rc_req *req)
+{
+	struct flow *f = rc_rest_state_new_cleanup(req, sizeof(*f), flow_wipe);
+
+	f->req = req;
+	return f;
+}
+
+/* CPU pool: hashes f->new_password into f->new_hash; f->ok says if it
+ * worked. */
+static void
+hash_work(void *arg)
+{
+	struct flow *f = arg;
+
+	f->ok = rc_auth_password_hash(rc_rest_passwords(), f->new_password,
+	    f->new_hash) == RC_OK;
+}
 
 /* ---- POST /auth/password/forgot, /auth/password/reset ---------------- */
 
@@ -144,7 +184,7 @@ reset_hashed(void *arg)
 {
 	struct flow *f = arg;
 	struct rc_req *req = f->req;
-	const char *p[4] = { f->u.id, f->new_hash, rc_http_client(req),
+	const char *p[4] = { f->user_id, f->new_hash, rc_http_client(req),
 	    req->id };
 
 	if (!f->ok) {
@@ -158,7 +198,7 @@ static void
 reset_code_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	struct flow *f = req->data;
+	struct flow *f = rc_rest_state(req);
 
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
@@ -166,8 +206,9 @@ reset_code_cb(const struct rc_db_result *r, void *arg)
 		invalid_code(req);
 		return;
 	}
-	f->u.id = rc_strdup(PQgetvalue(r->res, 0, 0));
-	rc_cpu_submit(req->loop, auth_hash_work, reset_hashed, f);
+	snprintf(f->user_id, sizeof(f->user_id), "%s",
+	    PQgetvalue(r->res, 0, 0));
+	rc_cpu_submit(req->loop, hash_work, reset_hashed, f);
 }
 
 /* POST /api/v1/auth/password/reset {email, code, new_password} */
@@ -194,12 +235,12 @@ rc_api_password_reset(struct rc_req *req)
 		rc_http_fail_field(req, "new_password", why);
 		return;
 	}
-	f = auth_flow_new(req);
+	f = flow_new(req);
 	f->email = email;
 	f->new_password = password;
-	rc_auth_token_hash(code, f->old_hash);
+	rc_auth_token_hash(code, f->code_hash);
 	{
-		const char *p[2] = { email, f->old_hash };
+		const char *p[2] = { email, f->code_hash };
 
 		rc_rest_query(req, &SQL_RESET_CODE, p, reset_code_cb);
 	}
@@ -267,7 +308,7 @@ change_done(void *arg)
 		rc_http_fail(req, 500, "internal", "cannot hash the password");
 		return;
 	}
-	snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
+	snprintf(tv, sizeof(tv), "%lld", (long long)f->tv);
 	rc_rest_query(req, &SQL_CHANGE, p, change_cb);
 }
 
@@ -275,7 +316,7 @@ static void
 change_lookup_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
-	struct flow *f = req->data;
+	struct flow *f = rc_rest_state(req);
 
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
@@ -284,7 +325,7 @@ change_lookup_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	snprintf(f->hash, sizeof(f->hash), "%s", PQgetvalue(r->res, 0, 0));
-	f->u.tv = strtoll(PQgetvalue(r->res, 0, 1), NULL, 10);
+	f->tv = strtoll(PQgetvalue(r->res, 0, 1), NULL, 10);
 	rc_cpu_submit(req->loop, change_work, change_done, f);
 }
 
@@ -310,7 +351,7 @@ rc_api_password_change(struct rc_req *req)
 		    "must differ from the current password");
 		return;
 	}
-	f = auth_flow_new(req);
+	f = flow_new(req);
 	f->password = current;
 	f->new_password = password;
 	{

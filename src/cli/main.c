@@ -8,7 +8,6 @@
 
 #include <sodium.h>
 
-#include "rollcall/api.h"
 #include "rollcall/auth.h"
 #include "rollcall/backup.h"
 #include "rollcall/cli.h"

@@ -570,3 +570,37 @@ rc_face_version_text(uint32_t version, char out[12])
 {
 	snprintf(out, 12, "%d", (int)(int32_t)version);
 }
+
+double
+rc_face_best_similarity(const struct rc_face_template *probe,
+    const PGresult *res, int method_col)
+{
+	const char *method = rc_face_template_method(probe);
+	struct rc_face_template *t;
+	unsigned char *buf;
+	double best = -1, s;
+	char version[12];
+	size_t len;
+	int i;
+
+	rc_face_version_text(rc_face_template_version(probe), version);
+	for (i = 0; i < PQntuples(res); i++) {
+		if (PQgetisnull(res, i, method_col + 2) ||
+		    strcmp(PQgetvalue(res, i, method_col), method) != 0 ||
+		    strcmp(PQgetvalue(res, i, method_col + 1), version) != 0)
+			continue;
+		buf = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i,
+		    method_col + 2), &len);
+		if (buf == NULL)
+			continue;
+		t = rc_face_template_deserialize(buf, len);
+		PQfreemem(buf);
+		if (t == NULL)
+			continue;
+		s = rc_face_similarity(probe, t);
+		rc_face_template_free(t);
+		if (s > best)
+			best = s;
+	}
+	return best;
+}

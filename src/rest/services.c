@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "rollcall/config.h"
+#include "rollcall/http.h"
 #include "rollcall/rest.h"
 
 static const struct rc_auth_keys *_Atomic rest_keys;
@@ -47,4 +49,10 @@ struct rc_face_engine *
 rc_rest_face_engine(void)
 {
 	return rest.face_engine;
+}
+
+const char *
+rc_rest_face_threshold(const struct rc_req *req)
+{
+	return rc_server_config(req->loop->server)->face_threshold;
 }

@@ -15,8 +15,10 @@
 #include "rollcall/api.h"
 #include "rollcall/config.h"
 #include "rollcall/cpu.h"
+#include "rollcall/db.h"
 #include "rollcall/face.h"
 #include "rollcall/http.h"
+#include "rollcall/jobs.h"
 #include "rollcall/log.h"
 #include "rollcall/rest.h"
 #include "rollcall/store.h"
@@ -224,4 +226,85 @@ rc_rest_fail_face(struct rc_req *req, enum rc_face_status st,
 		rc_http_fail(req, 500, "internal", "the face matcher failed");
 		break;
 	}
+}
+
+/* ---- Failing after the store: the blobs go too ---------------------- */
+
+/* $1 sha256, $2 thumb, $3 org (NULL-able). */
+static const struct rc_db_stmt SQL_DISCARD = {
+	"upload_discard",
+	RC_JOBS_BLOB_DELETE("jsonb_build_array($1::text, $2::text)",
+	"$3::uuid"),
+	3,
+};
+
+/* A reply that waits for the blob_delete job. */
+struct discard {
+	struct rc_req		*req;
+	int			 status;
+	int			 face;		/* reply as rc_rest_fail_face */
+	enum rc_face_status	 st;
+	struct rc_face_info	 info;
+	char			 code[40];
+	char			 detail[200];
+};
+
+static void
+discard_reply(struct discard *d)
+{
+	if (d->face)
+		rc_rest_fail_face(d->req, d->st, &d->info);
+	else
+		rc_http_fail(d->req, d->status, d->code, d->detail[0] != '\0' ?
+		    d->detail : NULL);
+	free(d);
+}
+
+static void
+discard_cb(const struct rc_db_result *r, void *arg)
+{
+	struct discard *d = arg;
+
+	if (r->err != RC_DB_OK)
+		rc_log(RC_LOG_ERROR, "upload: cannot queue the blob deletion "
+		    "(store gc will collect them): %s", r->message ?
+		    r->message : "database unavailable");
+	discard_reply(d);
+}
+
+static void
+discard_send(struct rc_req *req, const struct rc_rest_upload *up,
+    const char *org_id, struct discard *d)
+{
+	const char *p[3] = { up->sha256, up->thumb_sha256, org_id };
+
+	d->req = req;
+	if ((up->flags & RC_REST_UPLOAD_STORE) == 0 ||
+	    rc_db_query(req->loop->db, &SQL_DISCARD, p, discard_cb, d) !=
+	    RC_AGAIN)
+		discard_reply(d);
+}
+
+void
+rc_rest_upload_fail(struct rc_req *req, const struct rc_rest_upload *up,
+    const char *org_id, int status, const char *code, const char *detail)
+{
+	struct discard *d = rc_calloc(1, sizeof(*d));
+
+	d->status = status;
+	snprintf(d->code, sizeof(d->code), "%s", code);
+	snprintf(d->detail, sizeof(d->detail), "%s", detail ? detail : "");
+	discard_send(req, up, org_id, d);
+}
+
+void
+rc_rest_upload_fail_face(struct rc_req *req, const struct rc_rest_upload *up,
+    const char *org_id)
+{
+	struct discard *d = rc_calloc(1, sizeof(*d));
+
+	d->face = 1;
+	d->st = up->face_status;
+	d->info = up->face_info;
+	discard_send(req, up, org_id, d);
 }

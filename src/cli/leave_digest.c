@@ -7,11 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rollcall/api.h"
+#include "rollcall/cli.h"
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/log.h"
-#include "rollcall/rest.h"
 
 #define USAGE	"usage: rollcall leave digest [--org SLUG]\n"
 
