@@ -238,7 +238,8 @@ static const struct rc_db_stmt SQL_DISCARD = {
 	3,
 };
 
-/* A reply that waits for the blob_delete job. */
+/* A reply that waits for the blob_delete job; in the request's memory
+ * (the reply copies what it says before the request goes). */
 struct discard {
 	struct rc_req		*req;
 	int			 status;
@@ -257,7 +258,6 @@ discard_reply(struct discard *d)
 	else
 		rc_http_fail(d->req, d->status, d->code, d->detail[0] != '\0' ?
 		    d->detail : NULL);
-	free(d);
 }
 
 static void
@@ -289,7 +289,7 @@ void
 rc_rest_upload_fail(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id, int status, const char *code, const char *detail)
 {
-	struct discard *d = rc_calloc(1, sizeof(*d));
+	struct discard *d = rc_req_alloc(req, sizeof(*d), NULL);
 
 	d->status = status;
 	snprintf(d->code, sizeof(d->code), "%s", code);
@@ -301,7 +301,7 @@ void
 rc_rest_upload_fail_face(struct rc_req *req, const struct rc_rest_upload *up,
     const char *org_id)
 {
-	struct discard *d = rc_calloc(1, sizeof(*d));
+	struct discard *d = rc_req_alloc(req, sizeof(*d), NULL);
 
 	d->face = 1;
 	d->st = up->face_status;
