@@ -217,10 +217,6 @@ const char *rc_http_header(struct rc_req *req, const char *name);
 /* The value of cookie name in the Cookie header, as a new string (caller
  * frees), or NULL when absent or empty. */
 char	*rc_http_cookie(struct rc_req *req, const char *name);
-/* What RC_BODY_JSON does: parses the body as a JSON object into
- * req->body (an empty body is {}). Replies 400/413/415 itself and returns
- * RC_ERR. The router calls it; a handler has no need to. */
-rc_status rc_http_parse_json_body(struct rc_req *req);
 /* The credentials of "Authorization: Bearer <token>" — the scheme matched
  * without regard to case (RFC 7235 2.1, RFC 6750 2.1) — or NULL when the
  * header is absent, of another scheme, or has no token. Points into the

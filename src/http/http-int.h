@@ -98,6 +98,9 @@ rc_status rc_http_check_routes(const struct rc_router *r, char *err,
 long	rc_http_max_body(const struct rc_config *cfg);
 /* Parses req's body as req->route->body says; replies itself on RC_ERR. */
 rc_status rc_http_parse_body(struct rc_req *req);
+/* RC_BODY_JSON: the body as a JSON object into req->body (empty: {}).
+ * Replies 400/413/415 itself and returns RC_ERR. */
+rc_status rc_http_parse_json_body(struct rc_req *req);
 /* The boundary of a "multipart/form-data; boundary=..." Content-Type;
  * RC_ERR when it is not multipart or has no valid boundary. */
 rc_status rc_http_multipart_boundary(const char *ctype,
