@@ -96,8 +96,7 @@ static const char SQL_PURGE[] =
     PURGE_BATCH ") RETURNING org_id, sha256, thumb_sha256),"
     " k AS (SELECT org_id, sha256 AS key FROM d UNION"
     "  SELECT org_id, thumb_sha256 FROM d),"
-    " j AS (INSERT INTO jobs (kind, payload, org_id) SELECT 'blob_delete',"
-    "  jsonb_build_object('keys', jsonb_agg(key ORDER BY key)), org_id"
+    " j AS (" RC_JOBS_BLOB_DELETE("jsonb_agg(key ORDER BY key)", "org_id")
     "  FROM k GROUP BY org_id RETURNING 1)"
     " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j)";
 
