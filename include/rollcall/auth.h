@@ -85,6 +85,8 @@ struct rc_auth_claims {
 	char	*org;	/* organisation id; NULL for a superadmin */
 	char	*role;
 	char	*jti;	/* token id; rc_auth_token_sign() makes one if NULL */
+	char	*sid;	/* session: the refresh family it was minted with;
+			   NULL (absent) in tokens from before sessions */
 	int64_t	 tv;	/* token version: bumped to revoke a user's tokens */
 	int64_t	 iat;	/* issued at, seconds since the epoch */
 	int64_t	 exp;	/* expires at */
@@ -95,7 +97,8 @@ void		rc_auth_claims_init(struct rc_auth_claims *c);
 void		rc_auth_claims_cleanup(struct rc_auth_claims *c);
 
 /* Signs an access token: header {"alg":"ES256","typ":"JWT","kid"}, claims
- * iss, sub, org (omitted when NULL), role, iat, exp, jti, tv from c (the
+ * iss, sub, org and sid (each omitted when NULL), role, iat, exp, jti, tv
+ * from c (the
  * caller sets iat = now, exp = now + ttl). *out is a new string; caller
  * frees. ~1 ms of CPU (libjwt re-parses the PEM key each time): acceptable
  * on the login/refresh paths, or run it on the CPU pool with the hash. */
@@ -128,7 +131,8 @@ const char	*rc_auth_verify_error_str(enum rc_auth_verify_error e);
  * pick e.g. HS256 keyed with our public key, and re-parses the PEM key on
  * every call). Then iss == issuer, exp + leeway > now, iat <= now + leeway
  * + RC_AUTH_IAT_SKEW, nbf (if present) <= now + leeway, and sub, role, jti,
- * tv present and typed (org: string, null or absent). On RC_OK fills *out
+ * tv present and typed (org: string, null or absent; sid: a non-empty
+ * string or absent). On RC_OK fills *out
  * (caller runs rc_auth_claims_cleanup()); on RC_ERR *out is zeroed and *why
  * (if not NULL) says why. ~0.1 ms of CPU: fine on a loop thread. */
 rc_status	rc_auth_token_verify(const struct rc_auth_keys *keys,
@@ -247,8 +251,10 @@ typedef void (*rc_auth_next)(struct rc_req *req);
  * database callback: the caller must not touch req after calling this.
  * Verifies the "Authorization: Bearer" access token (401 "unauthorized"
  * on any failure; the reason goes to the log only), loads the user by the
- * token's sub through the loop's pool (must be active and carry the
- * token's tv, else 401), sets req->who, then answers 403
+ * token's sub from the loop's principal cache or through the loop's pool
+ * (must be active and carry the token's tv, and the token's sid must name
+ * a refresh family that is not revoked, else 401), sets req->who, then
+ * answers 403
  * "password_change_required" when the user must change their password and
  * roles lacks RC_AUTH_ALLOW_PENDING_PASSWORD, and 403 "forbidden" when the
  * user's role bit is not in roles. 503 when the database is down. */
@@ -257,6 +263,22 @@ void		rc_auth_require(struct rc_req *req, unsigned roles,
 
 /* Frees a principal (NULL is a no-op). */
 void		rc_principal_free(struct rc_principal *p);
+
+/* ---- Principal cache (src/auth/principal_cache.c) -------------------- */
+
+/* Starts the thread that LISTENs on "rollcall_principals" over its own
+ * connection to db_url (sql/009's triggers NOTIFY a user id there when the
+ * user's row or a refresh family of theirs changes), reconnecting with
+ * backoff. rc_auth_require serves principals from a per-loop cache only
+ * while that connection is up. Call once before the loops start. */
+rc_status	rc_auth_pcache_start(const char *db_url);
+/* Stops and joins the thread; the cache is bypassed from then on. */
+void		rc_auth_pcache_stop(void);
+/* Drops every cached principal of user_id on every loop of this process
+ * (what a NOTIFY does); any thread. */
+void		rc_auth_pcache_forget(const char *user_id);
+/* True while the listening connection is up (the cache is in use). */
+int		rc_auth_pcache_listening(void);
 
 /* ---- Command line (src/auth/cli.c) ----------------------------------- */
 

@@ -45,6 +45,8 @@ struct flow {
 	char			 refresh[RC_AUTH_RANDOM_TOKEN_LEN + 1];
 	char			 refresh_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	char			 old_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	char			 family[40];	/* the refresh family: the
+						   access token's sid */
 	int			 cookie;	/* the refresh token goes in
 						   an HttpOnly cookie */
 };

@@ -127,6 +127,11 @@ rc_api_start(const struct rc_config *cfg, char *err, size_t errlen)
 	rc_auth_middleware_setup(api_keys, cfg->auth_issuer);
 	rc_log(RC_LOG_INFO, "auth: %zu key(s), signing with kid %s",
 	    rc_auth_keys_count(api_keys), rc_auth_keys_signing_kid(api_keys));
+	if (rc_auth_pcache_start(cfg->db_url) != RC_OK) {
+		snprintf(err, errlen, "auth: cannot start the principal "
+		    "cache's listener");
+		goto fail;
+	}
 	if (start_pictures(cfg, err, errlen) != RC_OK)
 		goto fail;
 	if (faces_gallery_start(cfg) != RC_OK) {
@@ -146,6 +151,7 @@ void
 rc_api_stop(void)
 {
 	rc_auth_middleware_setup(NULL, NULL);
+	rc_auth_pcache_stop();
 	faces_gallery_stop();
 	rc_face_engine_free(api_face_engine);
 	api_face_engine = NULL;

@@ -444,6 +444,9 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "is not another active user of this organisation");
 		return;
 	}
+	/* This daemon's next request sees the change at once; the others
+	 * by NOTIFY (sql/009). */
+	rc_auth_pcache_forget(rc_http_param(req, "id"));
 	rc_api_reply_cell(req, 200, r->res, 0);
 }
 
@@ -525,6 +528,7 @@ disable_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_api_db_row(req, r, "no such user"))
 		return;
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -565,6 +569,7 @@ credentials_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_api_db_row(req, r, "no such active user"))
 		return;
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
 	rc_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
 }
 

@@ -1,7 +1,8 @@
 /* Authentication middleware: Bearer access token → the caller's users row
  * → req->who, role and password-state checks, then the route's handler.
  * Runs on loop threads: verification is OpenSSL only (~0.1 ms), the user
- * row comes through the loop's asynchronous pool. */
+ * row comes from the loop's principal cache (principal_cache.c) or
+ * through the loop's asynchronous pool. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
+#include "auth-int.h"
 
 /* Seconds of clock difference tolerated on exp and nbf: none. The daemons
  * that sign and verify share a clock (NTP), and a token is refused from
@@ -25,9 +27,9 @@ static _Atomic unsigned mw_generation;	/* bumped by every setup */
 
 /* Tokens this loop thread verified lately. A client presents the same
  * access token for its whole life (15 min), and its ECDSA check is most of
- * /me's CPU (~0.13 ms), so each loop remembers the outcome; the users row
- * is still read on every request, so a disable or a token_version bump
- * still takes effect at once. Thread-local: loops share nothing; inline
+ * /me's CPU (~0.13 ms), so each loop remembers the outcome; the principal
+ * (the users row) comes from the principal cache, which NOTIFY keeps
+ * true, or from the database. Thread-local: loops share nothing; inline
  * buffers: nothing to free when a thread ends. */
 #define VCACHE_SLOTS		128
 #define VCACHE_TOKEN_MAX	512
@@ -37,17 +39,24 @@ struct vcache_entry {
 	size_t		 len;
 	char		 tok[VCACHE_TOKEN_MAX];
 	char		 sub[40];
+	char		 sid[40];	/* "": none */
 	int64_t		 tv;
 	int64_t		 exp;
 };
 
 static _Thread_local struct vcache_entry vcache[VCACHE_SLOTS];
 
+/* $1 sub, $2 sid (NULL for a token without one). The last column says
+ * whether the token's session (refresh family) is still live: logging out
+ * revokes the family, and its access tokens with it. */
 static const struct rc_db_stmt SQL_PRINCIPAL = {
 	"auth_principal",
 	"SELECT id, org_id, role, email, name, manager_id, status,"
-	" token_version, must_change_password FROM users WHERE id = $1",
-	1,
+	" token_version, must_change_password, $2::uuid IS NULL OR EXISTS"
+	" (SELECT 1 FROM refresh_tokens t WHERE t.family = $2::uuid"
+	" AND t.user_id = users.id AND t.revoked_at IS NULL)"
+	" FROM users WHERE id = $1",
+	2,
 };
 
 /* What waits for the users row. */
@@ -56,6 +65,8 @@ struct pending {
 	unsigned	 roles;
 	rc_auth_next	 next;
 	int64_t		 tv;
+	char		 sid[40];	/* "": none */
+	struct auth_pcache_ticket ticket;
 };
 
 static const struct {
@@ -110,7 +121,7 @@ vcache_slot(const char *tok, size_t len)
  * not tell a forger how much of a cached token they have guessed. */
 static int
 vcache_get(const char *tok, size_t len, int64_t now, char sub[40],
-    int64_t *tv)
+    char sid[40], int64_t *tv)
 {
 	const struct vcache_entry *e = vcache_slot(tok, len);
 
@@ -119,6 +130,7 @@ vcache_get(const char *tok, size_t len, int64_t now, char sub[40],
 	    e->exp + TOKEN_LEEWAY <= now)
 		return 0;
 	memcpy(sub, e->sub, sizeof(e->sub));
+	memcpy(sid, e->sid, sizeof(e->sid));
 	*tv = e->tv;
 	return 1;
 }
@@ -128,12 +140,14 @@ vcache_put(const char *tok, size_t len, const struct rc_auth_claims *c)
 {
 	struct vcache_entry *e = vcache_slot(tok, len);
 
-	if (len >= VCACHE_TOKEN_MAX || strlen(c->sub) >= sizeof(e->sub))
+	if (len >= VCACHE_TOKEN_MAX || strlen(c->sub) >= sizeof(e->sub) ||
+	    (c->sid != NULL && strlen(c->sid) >= sizeof(e->sid)))
 		return;
 	e->generation = mw_generation;
 	e->len = len;
 	memcpy(e->tok, tok, len);
 	snprintf(e->sub, sizeof(e->sub), "%s", c->sub);
+	snprintf(e->sid, sizeof(e->sid), "%s", c->sid ? c->sid : "");
 	e->tv = c->tv;
 	e->exp = c->exp;
 }
@@ -220,38 +234,10 @@ principal_from_row(const PGresult *res)
 	return p;
 }
 
+/* req->who is set: the password-state and role checks, then next. */
 static void
-principal_cb(const struct rc_db_result *r, void *arg)
+authorize(struct rc_req *req, unsigned roles, rc_auth_next next)
 {
-	struct pending *pd = arg;
-	struct rc_req *req = pd->req;
-	unsigned roles = pd->roles;
-	rc_auth_next next = pd->next;
-	int64_t tv = pd->tv;
-
-	free(pd);
-	if (r->err != RC_DB_OK) {
-		if (r->err == RC_DB_UNAVAILABLE)
-			rc_http_fail_unavailable(req,
-			    "the database is unavailable");
-		else
-			rc_http_fail(req, 500, "internal", NULL);
-		return;
-	}
-	if (PQntuples(r->res) != 1) {
-		unauthorized(req, "no such user");
-		return;
-	}
-	if (strcmp(PQgetvalue(r->res, 0, 6), "active") != 0) {
-		unauthorized(req, "user disabled");
-		return;
-	}
-	if (strtoll(PQgetvalue(r->res, 0, 7), NULL, 10) != tv) {
-		unauthorized(req, "token version revoked");
-		return;
-	}
-	req->who = principal_from_row(r->res);
-	req->who_free = rc_principal_free;
 	/* Before the role: until the password is changed, the answer to every
 	 * other route is the same, whatever the role. */
 	if (req->who->must_change_password &&
@@ -268,9 +254,75 @@ principal_cb(const struct rc_db_result *r, void *arg)
 	next(req);
 }
 
-/* Verifies tok (or finds it verified): RC_OK with its sub and tv. */
+/* The principal cache (principal_cache.c), before the query: true when
+ * this loop holds the token's principal, then req->who is set. */
+static int
+principal_cached(struct rc_req *req, const char *sub, int64_t tv,
+    const char *sid)
+{
+	struct rc_principal *p;
+
+	if (!auth_pcache_get(sub, tv, sid[0] ? sid : NULL, &p))
+		return 0;
+	req->who = p;
+	req->who_free = auth_principal_packed_free;
+	return 1;
+}
+
+/* After a good row: the loop remembers req->who for the token, unless a
+ * NOTIFY for the user came while the query ran (the ticket tells). */
+static void
+principal_remember(const struct pending *pd, const struct rc_req *req,
+    int64_t tv)
+{
+	auth_pcache_put(&pd->ticket, req->who->user_id, tv,
+	    pd->sid[0] ? pd->sid : NULL, req->who);
+}
+
+static void
+principal_cb(const struct rc_db_result *r, void *arg)
+{
+	struct pending *pd = arg;
+	struct rc_req *req = pd->req;
+	int64_t tv = pd->tv;
+
+	if (r->err != RC_DB_OK) {
+		if (r->err == RC_DB_UNAVAILABLE)
+			rc_http_fail_unavailable(req,
+			    "the database is unavailable");
+		else
+			rc_http_fail(req, 500, "internal", NULL);
+		goto out;
+	}
+	if (PQntuples(r->res) != 1) {
+		unauthorized(req, "no such user");
+		goto out;
+	}
+	if (strcmp(PQgetvalue(r->res, 0, 6), "active") != 0) {
+		unauthorized(req, "user disabled");
+		goto out;
+	}
+	if (strtoll(PQgetvalue(r->res, 0, 7), NULL, 10) != tv) {
+		unauthorized(req, "token version revoked");
+		goto out;
+	}
+	if (PQgetvalue(r->res, 0, 9)[0] != 't') {
+		unauthorized(req, "session ended");
+		goto out;
+	}
+	req->who = principal_from_row(r->res);
+	req->who_free = rc_principal_free;
+	principal_remember(pd, req, tv);
+	authorize(req, pd->roles, pd->next);
+out:
+	free(pd);
+}
+
+/* Verifies tok (or finds it verified): RC_OK with its sub, sid ("" when
+ * it has none) and tv. */
 static rc_status
-verify(const char *tok, char sub[40], int64_t *tv, const char **why)
+verify(const char *tok, char sub[40], char sid[40], int64_t *tv,
+    const char **why)
 {
 	enum rc_auth_verify_error e = RC_AUTH_VERIFY_OK;
 	int64_t now = (int64_t)time(NULL);
@@ -280,7 +332,7 @@ verify(const char *tok, char sub[40], int64_t *tv, const char **why)
 	*why = "no keys";
 	if (mw_keys == NULL)
 		return RC_ERR;
-	if (vcache_get(tok, len, now, sub, tv))
+	if (vcache_get(tok, len, now, sub, sid, tv))
 		return RC_OK;
 	if (rc_auth_token_verify(mw_keys, mw_issuer, tok, now, TOKEN_LEEWAY,
 	    &c, &e) != RC_OK) {
@@ -292,8 +344,14 @@ verify(const char *tok, char sub[40], int64_t *tv, const char **why)
 		*why = "sub is not a user id";
 		return RC_ERR;
 	}
+	if (c.sid != NULL && !is_uuid(c.sid)) {
+		rc_auth_claims_cleanup(&c);
+		*why = "sid is not a session id";
+		return RC_ERR;
+	}
 	vcache_put(tok, len, &c);
 	snprintf(sub, 40, "%s", c.sub);
+	snprintf(sid, 40, "%s", c.sid ? c.sid : "");
 	*tv = c.tv;
 	rc_auth_claims_cleanup(&c);
 	return RC_OK;
@@ -303,17 +361,21 @@ void
 rc_auth_require(struct rc_req *req, unsigned roles, rc_auth_next next)
 {
 	const char *tok = bearer_token(req), *why;
-	const char *params[1];
+	const char *params[2];
 	struct pending *pd;
-	char sub[40];
+	char sub[40], sid[40];
 	int64_t tv;
 
 	if (tok == NULL) {
 		unauthorized(req, "no bearer token");
 		return;
 	}
-	if (verify(tok, sub, &tv, &why) != RC_OK) {
+	if (verify(tok, sub, sid, &tv, &why) != RC_OK) {
 		unauthorized(req, why);
+		return;
+	}
+	if (principal_cached(req, sub, tv, sid)) {
+		authorize(req, roles, next);
 		return;
 	}
 	pd = rc_calloc(1, sizeof(*pd));
@@ -321,7 +383,10 @@ rc_auth_require(struct rc_req *req, unsigned roles, rc_auth_next next)
 	pd->roles = roles;
 	pd->next = next;
 	pd->tv = tv;
+	snprintf(pd->sid, sizeof(pd->sid), "%s", sid);
+	auth_pcache_ticket(sub, &pd->ticket);
 	params[0] = sub;	/* the pool copies params */
+	params[1] = sid[0] ? sid : NULL;
 	if (rc_db_query(req->loop->db, &SQL_PRINCIPAL, params, principal_cb,
 	    pd) != RC_AGAIN) {
 		free(pd);

@@ -36,6 +36,8 @@ static size_t			 nroutes;
 static _Atomic uint64_t		 throttled;
 static _Atomic uint64_t		 reindex_recomputed, reindex_failed;
 static _Atomic int64_t		 reindex_left;
+static _Atomic uint64_t		 principal_hits, principal_misses;
+static _Atomic int		 principal_listening;
 static time_t			 start_time;
 
 static const unsigned method_bits[RC_HTTP_NMETHODS] = {
@@ -137,6 +139,19 @@ rc_metrics_face_reindex(long recomputed, long failed, long left)
 	atomic_fetch_add_explicit(&reindex_failed, (uint64_t)failed,
 	    memory_order_relaxed);
 	atomic_store_explicit(&reindex_left, left, memory_order_relaxed);
+}
+
+void
+rc_metrics_principal_lookup(int hit)
+{
+	atomic_fetch_add_explicit(hit ? &principal_hits : &principal_misses, 1,
+	    memory_order_relaxed);
+}
+
+void
+rc_metrics_principal_listening(int on)
+{
+	atomic_store_explicit(&principal_listening, on, memory_order_relaxed);
 }
 
 static const char *
@@ -267,6 +282,23 @@ render_reindex(struct evbuffer *out)
 	    "last reindex batch.", (double)atomic_load(&reindex_left));
 }
 
+static void
+render_principal_cache(struct evbuffer *out)
+{
+	evbuffer_add_printf(out,
+	    "# HELP rollcall_principal_cache_lookups_total Authenticated "
+	    "requests that found their principal cached (hit) or read the "
+	    "users row (miss), while the cache was on.\n"
+	    "# TYPE rollcall_principal_cache_lookups_total counter\n"
+	    "rollcall_principal_cache_lookups_total{result=\"hit\"} %llu\n"
+	    "rollcall_principal_cache_lookups_total{result=\"miss\"} %llu\n",
+	    (unsigned long long)atomic_load(&principal_hits),
+	    (unsigned long long)atomic_load(&principal_misses));
+	gauge(out, "rollcall_principal_cache_listening", "gauge",
+	    "1 while the principal cache's LISTEN connection is up (the cache "
+	    "is bypassed otherwise).", (double)atomic_load(&principal_listening));
+}
+
 void
 rc_metrics_render(struct evbuffer *out, const struct rc_metrics_gauges *g)
 {
@@ -278,6 +310,7 @@ rc_metrics_render(struct evbuffer *out, const struct rc_metrics_gauges *g)
 	    "Requests refused with 429 by the in-flight cap.",
 	    (double)throttled);
 	render_reindex(out);
+	render_principal_cache(out);
 	gauge(out, "rollcall_http_requests_in_flight", "gauge",
 	    "Requests being handled now.", g->in_flight);
 	gauge(out, "rollcall_db_connections", "gauge",
