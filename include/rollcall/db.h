@@ -91,11 +91,12 @@ typedef void (*rc_db_listen_state_cb)(int up, void *arg);
 
 struct rc_db_listener;
 
-/* Starts a thread that LISTENs on channel over its own connection to url
- * and calls on_notify for each notification; reconnects with backoff
- * (100 ms doubling to 2 s), and pings an idle connection every 300 ms,
- * counting it lost when an answer takes 500 ms. NULL when the thread
- * cannot start. */
+/* Starts a thread that LISTENs on channel (lower-case letters, digits,
+ * '_') over its own connection to url, named "rollcall listen CHANNEL" in
+ * pg_stat_activity, and calls on_notify for each notification. Reconnects
+ * with backoff (100 ms doubling to 2 s); pings an idle connection every
+ * 300 ms and counts it lost when an answer takes 500 ms. NULL when the
+ * thread cannot start. */
 struct rc_db_listener *rc_db_listener_start(const char *url,
 	    const char *channel, rc_db_notify_cb on_notify,
 	    rc_db_listen_state_cb on_state, void *arg);

@@ -58,7 +58,10 @@ listen_connect(struct rc_db_listener *l)
 		PQfinish(pg);
 		return NULL;
 	}
-	sql = rc_asprintf("LISTEN %s", ident);
+	/* Named, so that an operator (or a test) can tell it apart in
+	 * pg_stat_activity: after a ping its query column says SELECT 1. */
+	sql = rc_asprintf("SET application_name = 'rollcall listen %s';"
+	    " LISTEN %s", l->channel, ident);
 	PQfreemem(ident);
 	res = PQexec(pg, sql);
 	free(sql);
@@ -173,8 +176,13 @@ struct rc_db_listener *
 rc_db_listener_start(const char *url, const char *channel,
     rc_db_notify_cb on_notify, rc_db_listen_state_cb on_state, void *arg)
 {
-	struct rc_db_listener *l = rc_calloc(1, sizeof(*l));
+	struct rc_db_listener *l;
 
+	/* A plain name: it goes into the application_name literal too. */
+	if (channel[0] == '\0' || strspn(channel,
+	    "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(channel))
+		return NULL;
+	l = rc_calloc(1, sizeof(*l));
 	if (pipe(l->stop_pipe) != 0) {
 		free(l);
 		return NULL;
