@@ -239,8 +239,8 @@ on_state(int up, void *arg)
 		rc_log(RC_LOG_INFO, "auth: principal cache on (LISTEN "
 		    CHANNEL ")");
 	else
-		rc_log(RC_LOG_WARN, "auth: principal cache off until the "
-		    "LISTEN connection is back");
+		rc_log(RC_LOG_INFO, "auth: principal cache off (no LISTEN "
+		    "connection)");
 }
 
 rc_status
