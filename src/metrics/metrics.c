@@ -265,18 +265,25 @@ process_open_fds(void)
 	return n - 1;	/* the directory's own fd */
 }
 
+/* A counter with two values of its "result" label. */
+static void
+counter_results(struct evbuffer *out, const char *name, const char *help,
+    const char *r1, uint64_t v1, const char *r2, uint64_t v2)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n"
+	    "%s{result=\"%s\"} %llu\n%s{result=\"%s\"} %llu\n", name, help,
+	    name, name, r1, (unsigned long long)v1, name, r2,
+	    (unsigned long long)v2);
+}
+
 static void
 render_reindex(struct evbuffer *out)
 {
-	evbuffer_add_printf(out,
-	    "# HELP rollcall_face_reindex_templates_total Face templates a "
-	    "reindex recomputed from their pictures, or could not (kept, "
-	    "marked).\n"
-	    "# TYPE rollcall_face_reindex_templates_total counter\n"
-	    "rollcall_face_reindex_templates_total{result=\"recomputed\"} %llu\n"
-	    "rollcall_face_reindex_templates_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)atomic_load(&reindex_recomputed),
-	    (unsigned long long)atomic_load(&reindex_failed));
+	counter_results(out, "rollcall_face_reindex_templates_total",
+	    "Face templates a reindex recomputed from their pictures, or could "
+	    "not (kept, marked).", "recomputed",
+	    atomic_load(&reindex_recomputed), "failed",
+	    atomic_load(&reindex_failed));
 	gauge(out, "rollcall_face_reindex_remaining", "gauge",
 	    "Face templates of an older method left to recompute, as of the "
 	    "last reindex batch.", (double)atomic_load(&reindex_left));
@@ -285,15 +292,11 @@ render_reindex(struct evbuffer *out)
 static void
 render_principal_cache(struct evbuffer *out)
 {
-	evbuffer_add_printf(out,
-	    "# HELP rollcall_principal_cache_lookups_total Authenticated "
-	    "requests that found their principal cached (hit) or read the "
-	    "users row (miss), while the cache was on.\n"
-	    "# TYPE rollcall_principal_cache_lookups_total counter\n"
-	    "rollcall_principal_cache_lookups_total{result=\"hit\"} %llu\n"
-	    "rollcall_principal_cache_lookups_total{result=\"miss\"} %llu\n",
-	    (unsigned long long)atomic_load(&principal_hits),
-	    (unsigned long long)atomic_load(&principal_misses));
+	counter_results(out, "rollcall_principal_cache_lookups_total",
+	    "Authenticated requests that found their principal cached (hit) "
+	    "or read the users row (miss), while the cache was on.", "hit",
+	    atomic_load(&principal_hits), "miss",
+	    atomic_load(&principal_misses));
 	gauge(out, "rollcall_principal_cache_listening", "gauge",
 	    "1 while the principal cache's LISTEN connection is up (the cache "
 	    "is bypassed otherwise).", (double)atomic_load(&principal_listening));
