@@ -86,6 +86,8 @@ struct rc_auth_claims {
 	char	*org;	/* organisation id; NULL for a superadmin */
 	char	*role;
 	char	*jti;	/* token id; rc_auth_token_sign() makes one if NULL */
+	char	*sid;	/* session: the refresh family it was minted with;
+			   NULL (absent) in tokens from before sessions */
 	int64_t	 tv;	/* token version: bumped to revoke a user's tokens */
 	int64_t	 iat;	/* issued at, seconds since the epoch */
 	int64_t	 exp;	/* expires at */
@@ -96,7 +98,8 @@ void		rc_auth_claims_init(struct rc_auth_claims *c);
 void		rc_auth_claims_cleanup(struct rc_auth_claims *c);
 
 /* Signs an access token: header {"alg":"ES256","typ":"JWT","kid"}, claims
- * iss, sub, org (omitted when NULL), role, iat, exp, jti, tv from c (the
+ * iss, sub, org and sid (each omitted when NULL), role, iat, exp, jti, tv
+ * from c (the
  * caller sets iat = now, exp = now + ttl). *out is a new string; caller
  * frees. ~1 ms of CPU (libjwt re-parses the PEM key each time): acceptable
  * on the login/refresh paths, or run it on the CPU pool with the hash. */
@@ -129,7 +132,8 @@ const char	*rc_auth_verify_error_str(enum rc_auth_verify_error e);
  * pick e.g. HS256 keyed with our public key, and re-parses the PEM key on
  * every call). Then iss == issuer, exp + leeway > now, iat <= now + leeway
  * + RC_AUTH_IAT_SKEW, nbf (if present) <= now + leeway, and sub, role, jti,
- * tv present and typed (org: string, null or absent). On RC_OK fills *out
+ * tv present and typed (org: string, null or absent; sid: a non-empty
+ * string or absent). On RC_OK fills *out
  * (caller runs rc_auth_claims_cleanup()); on RC_ERR *out is zeroed and *why
  * (if not NULL) says why. ~0.1 ms of CPU: fine on a loop thread. */
 rc_status	rc_auth_token_verify(const struct rc_auth_keys *keys,
@@ -261,6 +265,22 @@ int		rc_auth_is_kiosk_token(const char *tok);
  * replies 401 (503 when the database is down). */
 void		rc_auth_kiosk_authenticate(struct rc_req *req, const char *tok,
 		    rc_http_handler next);
+
+/* ---- Principal cache (src/auth/principal_cache.c) -------------------- */
+
+/* Starts the thread that LISTENs on "rollcall_principals" over its own
+ * connection to db_url (sql/009's triggers NOTIFY a user id there when the
+ * user's row or a refresh family of theirs changes), reconnecting with
+ * backoff. rc_auth_authenticate serves principals from a per-loop cache only
+ * while that connection is up. Call once before the loops start. */
+rc_status	rc_auth_pcache_start(const char *db_url);
+/* Stops and joins the thread; the cache is bypassed from then on. */
+void		rc_auth_pcache_stop(void);
+/* Drops every cached principal of user_id on every loop of this process
+ * (what a NOTIFY does); any thread. */
+void		rc_auth_pcache_forget(const char *user_id);
+/* True while the listening connection is up (the cache is in use). */
+int		rc_auth_pcache_listening(void);
 
 /* ---- Command line (src/auth/cli.c) ----------------------------------- */
 

@@ -83,6 +83,30 @@ rc_status rc_db_query_bin(struct rc_db_pool *pool,
 /* Returns a connection or NULL with a message in err. */
 PGconn	*rc_db_connect_blocking(const char *url, char *err, size_t errlen);
 
+/* ---- LISTEN threads (src/db/listen.c) -------------------------------- */
+
+/* Both run on the listener's thread: keep them short and lock-free or
+ * briefly locked. payload is the NOTIFY's (valid during the call). */
+typedef void (*rc_db_notify_cb)(const char *payload, void *arg);
+/* up 1: LISTEN is in effect from now on; 0: the connection is gone and
+ * notifications may be missed until the next up. */
+typedef void (*rc_db_listen_state_cb)(int up, void *arg);
+
+struct rc_db_listener;
+
+/* Starts a thread that LISTENs on channel (lower-case letters, digits,
+ * '_') over its own connection to url, named "rollcall listen CHANNEL" in
+ * pg_stat_activity, and calls on_notify for each notification. Reconnects
+ * with backoff (100 ms doubling to 2 s); pings an idle connection every
+ * 300 ms and counts it lost when an answer takes 500 ms. NULL when the
+ * thread cannot start. */
+struct rc_db_listener *rc_db_listener_start(const char *url,
+	    const char *channel, rc_db_notify_cb on_notify,
+	    rc_db_listen_state_cb on_state, void *arg);
+/* Stops and joins the thread (on_state(0) comes first when it was up);
+ * NULL is a no-op. */
+void	rc_db_listener_stop(struct rc_db_listener *l);
+
 /* Applies sql/NNN_name.sql files in order, each in its own transaction,
  * recording name and checksum in schema_migrations. Refuses an applied file
  * whose checksum changed. Prints what it did to the log. */

@@ -24,6 +24,11 @@ void	rc_metrics_throttled(void);
  * how many of an older method are left. */
 void	rc_metrics_face_reindex(long recomputed, long failed, long left);
 
+/* A principal cache lookup (hit or miss), made while the cache is on. */
+void	rc_metrics_principal_lookup(int hit);
+/* The principal cache's listener connected (1) or lost (0). */
+void	rc_metrics_principal_listening(int on);
+
 /* Gauges sampled at render time. */
 struct rc_metrics_gauges {
 	int	 in_flight;

@@ -54,6 +54,8 @@ struct flow {
 	char			 refresh[RC_AUTH_RANDOM_TOKEN_LEN + 1];
 	char			 refresh_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
 	char			 old_hash[RC_AUTH_TOKEN_HASH_LEN + 1];
+	char			 family[40];	/* the refresh family: the
+						   access token's sid */
 	int			 cookie;	/* the refresh token goes in
 						   an HttpOnly cookie */
 };
@@ -174,11 +176,29 @@ sign_access(struct flow *f)
 	c.org = f->u.org_id;
 	c.role = f->u.role;
 	c.tv = f->u.tv;
+	c.sid = f->family[0] != '\0' ? f->family : NULL;
 	c.iat = now;
 	c.exp = now + f->cfg->auth_access_ttl;
 	if (rc_auth_token_sign(rc_rest_keys(), f->cfg->auth_issuer, &c,
 	    &f->access) != RC_OK)
 		f->access = NULL;
+}
+
+/* A new refresh family id (a random UUID, RFC 9562 5.4): made here rather
+ * than by the INSERT, since login signs the access token, whose sid names
+ * the family, before the row is written. */
+static void
+new_family(struct flow *f)
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(f->family, sizeof(f->family), "%02x%02x%02x%02x-%02x%02x-"
+	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+	    b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
 }
 
 static void
@@ -368,14 +388,14 @@ static const struct rc_db_stmt SQL_LOGIN_OK = {
 	" WHERE id = $1 AND status = 'active' AND token_version = $2"
 	" RETURNING " USER_COLS "),"
 	" r AS (INSERT INTO refresh_tokens (user_id, family, token_hash,"
-	" expires_at) SELECT id, gen_random_uuid(), $5,"
+	" expires_at) SELECT id, $10::uuid, $5,"
 	" now() + make_interval(days => $6::int) FROM u),"
 	" d AS (DELETE FROM login_failures WHERE key = $7"
 	" AND EXISTS (SELECT 1 FROM u)),"
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT org_id, id, 'login_ok', id,"
 	" '{}', $8, $9 FROM u)"
 	" SELECT " USER_COLS " FROM u",
-	9,
+	10,
 };
 
 static void
@@ -426,6 +446,7 @@ login_work(void *arg)
 	if (rc_auth_password_needs_rehash(pw, f->hash) &&
 	    rc_auth_password_hash(pw, f->password, f->new_hash) != RC_OK)
 		f->new_hash[0] = '\0';
+	new_family(f);
 	sign_access(f);
 	new_refresh(f);
 }
@@ -438,9 +459,9 @@ login_done(void *arg)
 	char tv[24], days[16], pmax[16], smax[16], mem[16], delay[16], lock[16];
 
 	if (f->ok) {
-		const char *p[9] = { f->u.id, tv, f->new_hash[0] ? f->new_hash :
-		    NULL, f->hash, f->refresh_hash, days, f->pair_key,
-		    rc_http_client(req), req->id };
+		const char *p[10] = { f->u.id, tv, f->new_hash[0] ?
+		    f->new_hash : NULL, f->hash, f->refresh_hash, days,
+		    f->pair_key, rc_http_client(req), req->id, f->family };
 
 		snprintf(tv, sizeof(tv), "%lld", (long long)f->u.tv);
 		snprintf(days, sizeof(days), "%d", f->cfg->auth_refresh_ttl_days);
@@ -560,7 +581,7 @@ static const struct rc_db_stmt SQL_REFRESH = {
 	" 'refresh_reused', us.id, jsonb_build_object('family', t.family),"
 	" $4, $5 FROM t JOIN users us ON us.id = t.user_id"
 	" WHERE NOT t.live AND EXISTS (SELECT 1 FROM burn))"
-	" SELECT " USER_COLS " FROM u",
+	" SELECT " USER_COLS ", (SELECT family FROM t) FROM u",
 	5,
 };
 
@@ -592,6 +613,7 @@ refresh_cb(const struct rc_db_result *r, void *arg)
 		return;
 	}
 	user_read(&f->u, r->res, 0);
+	snprintf(f->family, sizeof(f->family), "%s", PQgetvalue(r->res, 0, 9));
 	rc_cpu_submit(req->loop, sign_work, refresh_done, f);
 }
 
@@ -630,18 +652,22 @@ static const struct rc_db_stmt SQL_LOGOUT = {
 	" WHERE family IN (SELECT family FROM t) AND revoked_at IS NULL),"
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT u.org_id, u.id, 'logout', u.id,"
 	" '{}', $2, $3 FROM t JOIN users u ON u.id = t.user_id)"
-	" SELECT 1",
+	" SELECT user_id FROM t",
 	3,
 };
 
-/* A query callback replying 204 when the query worked. */
+/* The family's access tokens end with it: on this daemon at once, on the
+ * others by NOTIFY (sql/009). */
 static void
-auth_no_content_cb(const struct rc_db_result *r, void *arg)
+logout_cb(const struct rc_db_result *r, void *arg)
 {
 	struct rc_req *req = arg;
 
-	if (rc_rest_db_ok(req, r, NULL))
-		rc_http_reply(req, 204, NULL, NULL, 0);
+	if (!rc_rest_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) == 1)
+		rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
+	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
 /* POST /api/v1/auth/logout {refresh_token | cookie?} — 204 even for an
@@ -664,7 +690,7 @@ rc_api_auth_logout(struct rc_req *req)
 	{
 		const char *p[3] = { hash, rc_http_client(req), req->id };
 
-		rc_rest_query(req, &SQL_LOGOUT, p, auth_no_content_cb);
+		rc_rest_query(req, &SQL_LOGOUT, p, logout_cb);
 	}
 }
 

@@ -173,10 +173,14 @@ reset_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	if (PQntuples(r->res) != 1)
+	if (PQntuples(r->res) != 1) {
 		invalid_code(req);
-	else
-		rc_http_reply(req, 204, NULL, NULL, 0);
+		return;
+	}
+	/* This daemon's next request sees the change at once; the others
+	 * by NOTIFY (sql/009). */
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
+	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
 static void
@@ -271,11 +275,13 @@ change_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	if (PQntuples(r->res) != 1)	/* the password changed meanwhile */
+	if (PQntuples(r->res) != 1) {	/* the password changed meanwhile */
 		rc_http_fail(req, 409, "conflict",
 		    "the password was changed meanwhile; sign in again");
-	else
-		rc_http_reply(req, 204, NULL, NULL, 0);
+		return;
+	}
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
+	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
 static void

@@ -424,6 +424,9 @@ patch_cb(const struct rc_db_result *r, void *arg)
 		    "is not another active user of this organisation");
 		return;
 	}
+	/* This daemon's next request sees the change at once; the others
+	 * by NOTIFY (sql/009). */
+	rc_auth_pcache_forget(rc_http_param(req, "id"));
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
@@ -499,6 +502,7 @@ disable_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_row(req, r, "no such user"))
 		return;
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
 	rc_http_reply(req, 204, NULL, NULL, 0);
 }
 
@@ -533,6 +537,7 @@ credentials_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_row(req, r, "no such active user"))
 		return;
+	rc_auth_pcache_forget(PQgetvalue(r->res, 0, 0));
 	rc_http_reply_json(req, 202, json_pack("{s:s}", "status", "queued"));
 }
 

@@ -4,6 +4,7 @@
 #define ROLLCALL_AUTH_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 
@@ -50,5 +51,37 @@ char			*auth_token_low_s(const char *tok);
 struct rc_db_result;
 struct rc_req;
 void	auth_db_failed(struct rc_req *req, const struct rc_db_result *r);
+/* ---- The principal cache (principal_cache.c) ------------------------- */
+
+#define AUTH_PCACHE_SLOTS	1024	/* entries per loop thread */
+#define AUTH_PCACHE_STAMPS	4096	/* shared invalidation counters */
+
+/* What a lookup that missed notes before its query, so that a NOTIFY
+ * arriving while the query runs leaves the row it returns uncached. */
+struct auth_pcache_ticket {
+	uint64_t	 session;
+	uint32_t	 stamp;
+};
+
+/* On a loop thread: true when this thread holds a principal for (sub, tv,
+ * sid) that no NOTIFY has dropped since, in the current listening
+ * session; *out is then a new packed copy, freed with
+ * auth_principal_packed_free(). sid NULL: a token without one. False
+ * whenever the listener is not connected. */
+int		 auth_pcache_get(const char *sub, int64_t tv, const char *sid,
+		    struct rc_principal **out);
+/* Before the query of a miss. */
+void		 auth_pcache_ticket(const char *sub,
+		    struct auth_pcache_ticket *t);
+/* After a good row (active, tv matched, session live): remembers a copy of
+ * p on this thread, unless the listener was down when t was taken. */
+void		 auth_pcache_put(const struct auth_pcache_ticket *t,
+		    const char *sub, int64_t tv, const char *sid,
+		    const struct rc_principal *p);
+
+/* A copy of src in one allocation (strings after the struct): what the
+ * cache keeps and hands out; free it with auth_principal_packed_free(). */
+struct rc_principal *auth_principal_pack(const struct rc_principal *src);
+void		 auth_principal_packed_free(struct rc_principal *p);
 
 #endif

@@ -95,6 +95,7 @@ rc_auth_claims_cleanup(struct rc_auth_claims *c)
 	free(c->org);
 	free(c->role);
 	free(c->jti);
+	free(c->sid);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -131,6 +132,8 @@ claims_json(const char *issuer, const struct rc_auth_claims *c,
 		return NULL;
 	if (c->org != NULL)
 		json_object_set_new(obj, "org", json_string(c->org));
+	if (c->sid != NULL)
+		json_object_set_new(obj, "sid", json_string(c->sid));
 	s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(obj);
 	return s;
@@ -296,6 +299,7 @@ check_claims(json_t *cl, const char *issuer, int64_t now, int leeway,
 	const char *iss = json_string_value(json_object_get(cl, "iss"));
 	json_t *org = json_object_get(cl, "org");
 	json_t *nbf = json_object_get(cl, "nbf");
+	json_t *sid = json_object_get(cl, "sid");
 	int64_t nbf_v = 0;
 
 	if (iss == NULL || strcmp(iss, issuer) != 0)
@@ -306,6 +310,7 @@ check_claims(json_t *cl, const char *issuer, int64_t now, int leeway,
 	    str_claim(cl, "sub") == NULL || str_claim(cl, "role") == NULL ||
 	    str_claim(cl, "jti") == NULL ||
 	    (org != NULL && !json_is_null(org) && str_claim(cl, "org") == NULL) ||
+	    (sid != NULL && str_claim(cl, "sid") == NULL) ||
 	    (nbf != NULL && int_claim(cl, "nbf", &nbf_v) != RC_OK) ||
 	    out->exp <= out->iat)
 		return RC_AUTH_VERIFY_BAD_CLAIMS;
@@ -319,6 +324,8 @@ check_claims(json_t *cl, const char *issuer, int64_t now, int leeway,
 	out->jti = rc_strdup(str_claim(cl, "jti"));
 	if (str_claim(cl, "org") != NULL)
 		out->org = rc_strdup(str_claim(cl, "org"));
+	if (sid != NULL)
+		out->sid = rc_strdup(str_claim(cl, "sid"));
 	return RC_AUTH_VERIFY_OK;
 }
 

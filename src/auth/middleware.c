@@ -2,7 +2,8 @@
  * principal (their users row) → req->who → authorisation against the
  * route's who (password state, role), then the router's next step. Kiosk
  * tokens go to kiosk.c. Runs on loop threads: verification is OpenSSL only
- * (~0.1 ms), the principal comes through the loop's asynchronous pool. */
+ * (~0.1 ms), the principal comes from the loop's principal cache
+ * (principal_cache.c) or through the loop's asynchronous pool. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,9 +29,9 @@ static _Atomic unsigned mw_generation;	/* bumped by every setup */
 
 /* Tokens this loop thread verified lately. A client presents the same
  * access token for its whole life (15 min), and its ECDSA check is most of
- * /me's CPU (~0.13 ms), so each loop remembers the outcome; the users row
- * is still read on every request, so a disable or a token_version bump
- * still takes effect at once. Thread-local: loops share nothing; inline
+ * /me's CPU (~0.13 ms), so each loop remembers the outcome; the principal
+ * (the users row) comes from the principal cache, which NOTIFY keeps
+ * true, or from the database. Thread-local: loops share nothing; inline
  * buffers: nothing to free when a thread ends. */
 #define VCACHE_SLOTS		128
 #define VCACHE_TOKEN_MAX	512
@@ -40,17 +41,24 @@ struct vcache_entry {
 	size_t		 len;
 	char		 tok[VCACHE_TOKEN_MAX];
 	char		 sub[40];
+	char		 sid[40];	/* "": none */
 	int64_t		 tv;
 	int64_t		 exp;
 };
 
 static _Thread_local struct vcache_entry vcache[VCACHE_SLOTS];
 
+/* $1 sub, $2 sid (NULL for a token without one). The last column says
+ * whether the token's session (refresh family) is still live: logging out
+ * revokes the family, and its access tokens with it. */
 static const struct rc_db_stmt SQL_PRINCIPAL = {
 	"auth_principal",
 	"SELECT id, org_id, role, email, name, manager_id, status,"
-	" token_version, must_change_password FROM users WHERE id = $1",
-	1,
+	" token_version, must_change_password, $2::uuid IS NULL OR EXISTS"
+	" (SELECT 1 FROM refresh_tokens t WHERE t.family = $2::uuid"
+	" AND t.user_id = users.id AND t.revoked_at IS NULL)"
+	" FROM users WHERE id = $1",
+	2,
 };
 
 /* What waits for the principal. */
@@ -59,6 +67,8 @@ struct pending {
 	unsigned	 who;
 	rc_http_handler	 next;
 	int64_t		 tv;
+	char		 sid[40];	/* "": none */
+	struct auth_pcache_ticket ticket;
 };
 
 static const struct {
@@ -113,7 +123,7 @@ vcache_slot(const char *tok, size_t len)
  * not tell a forger how much of a cached token they have guessed. */
 static int
 vcache_get(const char *tok, size_t len, int64_t now, char sub[40],
-    int64_t *tv)
+    char sid[40], int64_t *tv)
 {
 	const struct vcache_entry *e = vcache_slot(tok, len);
 
@@ -122,6 +132,7 @@ vcache_get(const char *tok, size_t len, int64_t now, char sub[40],
 	    e->exp + TOKEN_LEEWAY <= now)
 		return 0;
 	memcpy(sub, e->sub, sizeof(e->sub));
+	memcpy(sid, e->sid, sizeof(e->sid));
 	*tv = e->tv;
 	return 1;
 }
@@ -131,12 +142,14 @@ vcache_put(const char *tok, size_t len, const struct rc_auth_claims *c)
 {
 	struct vcache_entry *e = vcache_slot(tok, len);
 
-	if (len >= VCACHE_TOKEN_MAX || strlen(c->sub) >= sizeof(e->sub))
+	if (len >= VCACHE_TOKEN_MAX || strlen(c->sub) >= sizeof(e->sub) ||
+	    (c->sid != NULL && strlen(c->sid) >= sizeof(e->sid)))
 		return;
 	e->generation = mw_generation;
 	e->len = len;
 	memcpy(e->tok, tok, len);
 	snprintf(e->sub, sizeof(e->sub), "%s", c->sub);
+	snprintf(e->sid, sizeof(e->sid), "%s", c->sid ? c->sid : "");
 	e->tv = c->tv;
 	e->exp = c->exp;
 }
@@ -237,6 +250,30 @@ authorise(struct rc_req *req, unsigned who, rc_http_handler next)
 	next(req);
 }
 
+/* The principal cache (principal_cache.c), before the query: true when
+ * this loop holds the token's principal, then req->who is set. */
+static int
+principal_cached(struct rc_req *req, const char *sub, int64_t tv,
+    const char *sid)
+{
+	struct rc_principal *p;
+
+	if (!auth_pcache_get(sub, tv, sid[0] ? sid : NULL, &p))
+		return 0;
+	req->who = p;
+	req->who_free = auth_principal_packed_free;
+	return 1;
+}
+
+/* After a good row: the loop remembers req->who for the token, unless a
+ * NOTIFY for the user came while the query ran (the ticket tells). */
+static void
+principal_remember(const struct pending *pd, const struct rc_req *req)
+{
+	auth_pcache_put(&pd->ticket, req->who->user_id, pd->tv,
+	    pd->sid[0] ? pd->sid : NULL, req->who);
+}
+
 static void
 principal_cb(const struct rc_db_result *r, void *arg)
 {
@@ -260,26 +297,39 @@ principal_cb(const struct rc_db_result *r, void *arg)
 		unauthorized(req, "token version revoked");
 		return;
 	}
+	if (PQgetvalue(r->res, 0, 9)[0] != 't') {
+		unauthorized(req, "session ended");
+		return;
+	}
 	req->who = principal_from_row(r->res);
 	req->who_free = rc_principal_free;
+	principal_remember(&pd, req);
 	authorise(req, pd.who, pd.next);
 }
 
-/* Looks up the principal of (user_id, tv) — the users row, which must be
- * active and carry tv — into req->who, then authorises it against who.
- * The one place a principal comes from: a cache of principals hooks in
- * here. */
+/* Looks up the principal of (user_id, tv, sid) — the users row, which
+ * must be active and carry tv, with sid's session live — into req->who,
+ * from this loop's cache or the database, then authorises it against
+ * who. */
 static void
 principal_lookup(struct rc_req *req, const char *user_id, int64_t tv,
-    unsigned who, rc_http_handler next)
+    const char *sid, unsigned who, rc_http_handler next)
 {
-	struct pending *pd = rc_calloc(1, sizeof(*pd));
-	const char *params[1] = { user_id };	/* the pool copies params */
+	struct pending *pd;
+	const char *params[2] = { user_id, sid[0] ? sid : NULL };
 
+	if (principal_cached(req, user_id, tv, sid)) {
+		authorise(req, who, next);
+		return;
+	}
+	pd = rc_calloc(1, sizeof(*pd));
 	pd->req = req;
 	pd->who = who;
 	pd->next = next;
 	pd->tv = tv;
+	snprintf(pd->sid, sizeof(pd->sid), "%s", sid);
+	auth_pcache_ticket(user_id, &pd->ticket);
+	/* the pool copies params */
 	if (rc_db_query(req->loop->db, &SQL_PRINCIPAL, params, principal_cb,
 	    pd) != RC_AGAIN) {
 		free(pd);
@@ -287,9 +337,11 @@ principal_lookup(struct rc_req *req, const char *user_id, int64_t tv,
 	}
 }
 
-/* Verifies tok (or finds it verified): RC_OK with its sub and tv. */
+/* Verifies tok (or finds it verified): RC_OK with its sub, sid ("" when
+ * it has none) and tv. */
 static rc_status
-verify(const char *tok, char sub[40], int64_t *tv, const char **why)
+verify(const char *tok, char sub[40], char sid[40], int64_t *tv,
+    const char **why)
 {
 	enum rc_auth_verify_error e = RC_AUTH_VERIFY_OK;
 	int64_t now = (int64_t)time(NULL);
@@ -299,7 +351,7 @@ verify(const char *tok, char sub[40], int64_t *tv, const char **why)
 	*why = "no keys";
 	if (mw_keys == NULL)
 		return RC_ERR;
-	if (vcache_get(tok, len, now, sub, tv))
+	if (vcache_get(tok, len, now, sub, sid, tv))
 		return RC_OK;
 	if (rc_auth_token_verify(mw_keys, mw_issuer, tok, now, TOKEN_LEEWAY,
 	    &c, &e) != RC_OK) {
@@ -311,8 +363,14 @@ verify(const char *tok, char sub[40], int64_t *tv, const char **why)
 		*why = "sub is not a user id";
 		return RC_ERR;
 	}
+	if (c.sid != NULL && !is_uuid(c.sid)) {
+		rc_auth_claims_cleanup(&c);
+		*why = "sid is not a session id";
+		return RC_ERR;
+	}
 	vcache_put(tok, len, &c);
 	snprintf(sub, 40, "%s", c.sub);
+	snprintf(sid, 40, "%s", c.sid ? c.sid : "");
 	*tv = c.tv;
 	rc_auth_claims_cleanup(&c);
 	return RC_OK;
@@ -322,7 +380,7 @@ void
 rc_auth_authenticate(struct rc_req *req, unsigned who, rc_http_handler next)
 {
 	const char *tok = rc_http_bearer(req), *why;
-	char sub[40];
+	char sub[40], sid[40];
 	int64_t tv;
 
 	/* A route either may call takes a kiosk's token by its prefix. */
@@ -335,9 +393,9 @@ rc_auth_authenticate(struct rc_req *req, unsigned who, rc_http_handler next)
 		unauthorized(req, "no bearer token");
 		return;
 	}
-	if (verify(tok, sub, &tv, &why) != RC_OK) {
+	if (verify(tok, sub, sid, &tv, &why) != RC_OK) {
 		unauthorized(req, why);
 		return;
 	}
-	principal_lookup(req, sub, tv, who, next);
+	principal_lookup(req, sub, tv, sid, who, next);
 }

@@ -114,6 +114,11 @@ start_auth(const struct rc_config *cfg, char *err, size_t errlen)
 	rc_auth_middleware_setup(srv.keys, cfg->auth_issuer);
 	rc_log(RC_LOG_INFO, "auth: %zu key(s), signing with kid %s",
 	    rc_auth_keys_count(srv.keys), rc_auth_keys_signing_kid(srv.keys));
+	if (rc_auth_pcache_start(cfg->db_url) != RC_OK) {
+		snprintf(err, errlen, "auth: cannot start the principal "
+		    "cache's listener");
+		return RC_ERR;
+	}
 	return RC_OK;
 }
 
@@ -153,6 +158,7 @@ serve_stop(void)
 {
 	rc_rest_services_set(NULL);
 	rc_auth_middleware_setup(NULL, NULL);
+	rc_auth_pcache_stop();
 	rc_face_gallery_stop();
 	rc_face_engine_free(srv.face_engine);
 	srv.face_engine = NULL;

@@ -36,6 +36,8 @@ static size_t			 nroutes;
 static _Atomic uint64_t		 throttled;
 static _Atomic uint64_t		 reindex_recomputed, reindex_failed;
 static _Atomic int64_t		 reindex_left;
+static _Atomic uint64_t		 principal_hits, principal_misses;
+static _Atomic int		 principal_listening;
 static time_t			 start_time;
 
 static const unsigned method_bits[RC_HTTP_NMETHODS] = {
@@ -137,6 +139,19 @@ rc_metrics_face_reindex(long recomputed, long failed, long left)
 	atomic_fetch_add_explicit(&reindex_failed, (uint64_t)failed,
 	    memory_order_relaxed);
 	atomic_store_explicit(&reindex_left, left, memory_order_relaxed);
+}
+
+void
+rc_metrics_principal_lookup(int hit)
+{
+	atomic_fetch_add_explicit(hit ? &principal_hits : &principal_misses, 1,
+	    memory_order_relaxed);
+}
+
+void
+rc_metrics_principal_listening(int on)
+{
+	atomic_store_explicit(&principal_listening, on, memory_order_relaxed);
 }
 
 static const char *
@@ -250,21 +265,41 @@ process_open_fds(void)
 	return n - 1;	/* the directory's own fd */
 }
 
+/* A counter with two values of its "result" label. */
+static void
+counter_results(struct evbuffer *out, const char *name, const char *help,
+    const char *r1, uint64_t v1, const char *r2, uint64_t v2)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n"
+	    "%s{result=\"%s\"} %llu\n%s{result=\"%s\"} %llu\n", name, help,
+	    name, name, r1, (unsigned long long)v1, name, r2,
+	    (unsigned long long)v2);
+}
+
 static void
 render_reindex(struct evbuffer *out)
 {
-	evbuffer_add_printf(out,
-	    "# HELP rollcall_face_reindex_templates_total Face templates a "
-	    "reindex recomputed from their pictures, or could not (kept, "
-	    "marked).\n"
-	    "# TYPE rollcall_face_reindex_templates_total counter\n"
-	    "rollcall_face_reindex_templates_total{result=\"recomputed\"} %llu\n"
-	    "rollcall_face_reindex_templates_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)atomic_load(&reindex_recomputed),
-	    (unsigned long long)atomic_load(&reindex_failed));
+	counter_results(out, "rollcall_face_reindex_templates_total",
+	    "Face templates a reindex recomputed from their pictures, or could "
+	    "not (kept, marked).", "recomputed",
+	    atomic_load(&reindex_recomputed), "failed",
+	    atomic_load(&reindex_failed));
 	gauge(out, "rollcall_face_reindex_remaining", "gauge",
 	    "Face templates of an older method left to recompute, as of the "
 	    "last reindex batch.", (double)atomic_load(&reindex_left));
+}
+
+static void
+render_principal_cache(struct evbuffer *out)
+{
+	counter_results(out, "rollcall_principal_cache_lookups_total",
+	    "Authenticated requests that found their principal cached (hit) "
+	    "or read the users row (miss), while the cache was on.", "hit",
+	    atomic_load(&principal_hits), "miss",
+	    atomic_load(&principal_misses));
+	gauge(out, "rollcall_principal_cache_listening", "gauge",
+	    "1 while the principal cache's LISTEN connection is up (the cache "
+	    "is bypassed otherwise).", (double)atomic_load(&principal_listening));
 }
 
 void
@@ -278,6 +313,7 @@ rc_metrics_render(struct evbuffer *out, const struct rc_metrics_gauges *g)
 	    "Requests refused with 429 by the in-flight cap.",
 	    (double)throttled);
 	render_reindex(out);
+	render_principal_cache(out);
 	gauge(out, "rollcall_http_requests_in_flight", "gauge",
 	    "Requests being handled now.", g->in_flight);
 	gauge(out, "rollcall_db_connections", "gauge",

@@ -409,6 +409,47 @@ test_sign_verify_round_trip(void **state)
 	rc_auth_keys_free(keys);
 }
 
+/* sid (the refresh family) goes in when set and comes back; a token
+ * without one verifies with sid NULL; a sid that is not a non-empty string
+ * is refused. */
+static void
+test_sid_claim(void **state)
+{
+	struct rc_auth_keys *keys = fresh_keys();
+	static const char *bad[] = { "7", "\"\"", "null", "[\"x\"]" };
+	struct rc_auth_claims c, out;
+	char *tok = NULL, *raw;
+	size_t i;
+
+	(void)state;
+	claims_fill(&c, NOW, NOW + 900);
+	c.sid = "5a1d0000-0000-4000-8000-00000000000f";
+	assert_int_equal(rc_auth_token_sign(keys, ISS, &c, &tok), RC_OK);
+	assert_int_equal(rc_auth_token_verify(keys, ISS, tok, NOW + 1, 0,
+	    &out, NULL), RC_OK);
+	assert_string_equal(out.sid, c.sid);
+	rc_auth_claims_cleanup(&out);
+	free(tok);
+	tok = sign_ok(keys, ISS, NOW, NOW + 900);
+	assert_int_equal(rc_auth_token_verify(keys, ISS, tok, NOW + 1, 0,
+	    &out, NULL), RC_OK);
+	assert_null(out.sid);
+	rc_auth_claims_cleanup(&out);
+	free(tok);
+	for (i = 0; i < RC_NELEM(bad); i++) {
+		raw = rc_asprintf("{\"iss\":\"" ISS "\",\"sub\":\"u\","
+		    "\"role\":\"admin\",\"iat\":1800000000,"
+		    "\"exp\":1800000900,\"jti\":\"j\",\"tv\":1,"
+		    "\"sid\":%s}", bad[i]);
+		tok = sign_raw(keys, raw);
+		assert_int_equal(verify_why(keys, tok, NOW + 1, 0),
+		    RC_AUTH_VERIFY_BAD_CLAIMS);
+		free(tok);
+		free(raw);
+	}
+	rc_auth_keys_free(keys);
+}
+
 /* (r, n - s) is as valid a signature as (r, s): only the low-s one of a
  * pair passes, and every token we sign is low-s (OpenSSL makes either). */
 static void
@@ -1016,6 +1057,7 @@ main(void)
 		cmocka_unit_test(test_keys_newest_file_signs),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_sign_verify_round_trip),
+		cmocka_unit_test(test_sid_claim),
 		cmocka_unit_test(test_superadmin_has_no_org),
 		cmocka_unit_test(test_verify_jose_token),
 		cmocka_unit_test(test_high_s_signature_is_refused),
