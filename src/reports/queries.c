@@ -1,6 +1,9 @@
 /* The report statements, shared by the /reports routes (async pool) and
  * `rollcall export` (blocking libpq), so both give the same numbers. Every
- * figure is aggregated from attendance_days() in one statement. */
+ * figure is aggregated in one statement from attendance_days(): the
+ * monthly report and the sheet read it from its rollup
+ * (attendance_days_rollup(), sql/010_attendance_rollup.sql), the daily
+ * list (one date) from the function itself. */
 #include <stddef.h>
 
 #include "rollcall/db.h"
@@ -52,7 +55,7 @@ const struct rc_db_stmt rc_reports_sql_monthly = {
 	"WITH " REPORT_ORG ","
 	" " REPORT_MONTH ","
 	" d AS (SELECT a.* FROM o, m,"
-	"  attendance_days(o.id, m.first, m.last) a),"
+	"  attendance_days_rollup(o.id, m.first, m.last) a),"
 	" " REPORT_HALF_DAYS ","
 	" per AS (SELECT d.user_id,"
 	"  count(*) FILTER (WHERE d.status = 'present') AS present,"
@@ -135,7 +138,7 @@ const struct rc_db_stmt rc_reports_sql_sheet = {
 	"   ELSE a.status END AS st,"
 	"  CASE WHEN a.date > t.today THEN NULL ELSE a.worked_minutes END AS wm"
 	"  FROM o CROSS JOIN m CROSS JOIN t CROSS JOIN LATERAL"
-	"  attendance_days(o.id, m.first, m.last) a"
+	"  attendance_days_rollup(o.id, m.first, m.last) a"
 	"  LEFT JOIN hd ON hd.user_id = a.user_id AND hd.date = a.date),"
 	" per AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
 	"  json_agg(d.wm ORDER BY d.date) AS minutes,"
