@@ -38,6 +38,26 @@
 	"  AND r.status = 'approved' AND r.half_day" \
 	"  AND r.start_date BETWEEN m.first AND m.last)"
 
+/* t: today in the org's zone. */
+#define REPORT_TODAY \
+	"t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o)"
+
+/* cal: the calendar of the month's dates up to last, counted once (a day
+ * without a stored row in the rollup is plain: its status is the
+ * calendar's, the same for everyone): holidays, other weekend days,
+ * working days, and working days up to today. */
+#define REPORT_CALENDAR(last) \
+	"cal AS (SELECT count(*) FILTER (WHERE c.holiday) AS holiday," \
+	"  count(*) FILTER (WHERE c.weekend AND NOT c.holiday) AS weekend," \
+	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday) AS working," \
+	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday" \
+	"   AND c.date <= c.today) AS to_date" \
+	"  FROM (SELECT g AS date, t.today," \
+	"   extract(isodow FROM g)::int = ANY (o.weekend_days) AS weekend," \
+	"   EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = o.id" \
+	"   AND h.date = g) AS holiday" \
+	"   FROM o, m, t, attendance_dates(m.first, " last ") g) c)"
+
 #define NOW_INSTANT \
 	"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -68,17 +88,8 @@ const struct rc_db_stmt rc_reports_sql_monthly = {
 	"WITH " REPORT_ORG ","
 	" " REPORT_MONTH ","
 	" " REPORT_HALF_DAYS ","
-	" t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o),"
-	" cal AS (SELECT count(*) FILTER (WHERE c.holiday) AS holiday,"
-	"  count(*) FILTER (WHERE c.weekend AND NOT c.holiday) AS weekend,"
-	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday) AS working,"
-	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday"
-	"   AND c.date <= c.today) AS to_date"
-	"  FROM (SELECT g AS date, t.today,"
-	"   extract(isodow FROM g)::int = ANY (o.weekend_days) AS weekend,"
-	"   EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = o.id"
-	"   AND h.date = g) AS holiday"
-	"   FROM o, m, t, attendance_dates(m.first, m.last) g) c),"
+	" " REPORT_TODAY ","
+	" " REPORT_CALENDAR("m.last") ","
 	" st AS (SELECT r.user_id,"
 	"  count(*) FILTER (WHERE r.status = 'present') AS present,"
 	"  count(*) FILTER (WHERE r.status = 'late') AS late,"
@@ -149,13 +160,15 @@ const struct rc_db_stmt rc_reports_sql_daily = {
 
 /* d: each person's dates with the sheet's status: half_day over
  * on_leave/present/late (as the monthly report's 0.5 of leave), nothing
- * yet for the dates after today. */
-#define SHEET_COUNT(st) \
-	"'" st "', count(*) FILTER (WHERE d.st = '" st "')"
+ * yet for the dates after today; the arrays come from it. The totals, as
+ * the monthly report's figures, from the stored rows up to today (st)
+ * and the calendar up to today (cal): counting them over d's person x
+ * date product cost as much as the arrays. */
 const struct rc_db_stmt rc_reports_sql_sheet = {
 	"reports_sheet",
 	"WITH " REPORT_ORG ", " REPORT_MONTH ", " REPORT_HALF_DAYS ","
-	" t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o),"
+	" " REPORT_TODAY ","
+	" " REPORT_CALENDAR("least(m.last, t.today)") ","
 	" d AS (SELECT a.user_id, a.date,"
 	"  CASE WHEN a.date > t.today THEN NULL WHEN hd.user_id IS NOT NULL"
 	"   AND a.status IN ('on_leave', 'present', 'late') THEN 'half_day'"
@@ -164,14 +177,33 @@ const struct rc_db_stmt rc_reports_sql_sheet = {
 	"  FROM o CROSS JOIN m CROSS JOIN t CROSS JOIN LATERAL"
 	"  attendance_days_rollup(o.id, m.first, m.last) a"
 	"  LEFT JOIN hd ON hd.user_id = a.user_id AND hd.date = a.date),"
-	" per AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
-	"  json_agg(d.wm ORDER BY d.date) AS minutes,"
-	"  json_build_object(" SHEET_COUNT("present") ", "
-	SHEET_COUNT("late") ", " SHEET_COUNT("absent") ", "
-	SHEET_COUNT("on_leave") ", " SHEET_COUNT("half_day") ", "
-	SHEET_COUNT("holiday") ", " SHEET_COUNT("weekend") ","
-	"  'worked_minutes', COALESCE(sum(d.wm), 0)::int) AS totals"
-	"  FROM d GROUP BY d.user_id)"
+	" arr AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
+	"  json_agg(d.wm ORDER BY d.date) AS minutes FROM d GROUP BY d.user_id),"
+	" st AS (SELECT r.user_id,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'present')"
+	"   AS present,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'late')"
+	"   AS late,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'on_leave')"
+	"   AS on_leave,"
+	"  count(*) FILTER (WHERE hd.user_id IS NOT NULL AND r.status IN"
+	"   ('on_leave', 'present', 'late')) AS half_day,"
+	"  count(*) FILTER (WHERE r.status IN ('present', 'late', 'on_leave'))"
+	"   AS not_absent,"
+	"  sum(r.worked_minutes) AS worked_minutes"
+	"  FROM o CROSS JOIN m CROSS JOIN t JOIN attendance_rollup r"
+	"  ON r.org_id = o.id AND r.date BETWEEN m.first AND t.today"
+	"  AND r.date <= m.last"
+	"  LEFT JOIN hd ON hd.user_id = r.user_id AND hd.date = r.date"
+	"  GROUP BY r.user_id),"
+	" per AS (SELECT arr.*, json_build_object("
+	"  'present', COALESCE(st.present, 0), 'late', COALESCE(st.late, 0),"
+	"  'absent', cal.to_date - COALESCE(st.not_absent, 0),"
+	"  'on_leave', COALESCE(st.on_leave, 0),"
+	"  'half_day', COALESCE(st.half_day, 0), 'holiday', cal.holiday,"
+	"  'weekend', cal.weekend,"
+	"  'worked_minutes', COALESCE(st.worked_minutes, 0)::int) AS totals"
+	"  FROM arr CROSS JOIN cal LEFT JOIN st ON st.user_id = arr.user_id)"
 	" SELECT json_build_object('month', m.month, 'timezone', o.timezone,"
 	" 'org', json_build_object('id', o.id, 'name', o.name, 'slug', o.slug),"
 	" 'days', (SELECT json_agg(to_char(g, 'YYYY-MM-DD') ORDER BY g) FROM"

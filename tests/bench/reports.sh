@@ -30,14 +30,7 @@ trap cleanup EXIT
 bench_start_daemon
 base=http://127.0.0.1:$PORT
 
-if [ "$(q -c "SELECT count(*) FROM orgs WHERE slug = '$slug'")" = 0 ]; then
-	month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
-	t0=$(date +%s.%N)
-	q -v slug="$slug" -v month="$month" -v people="$people" \
-		-f "$(dirname "$0")/seed_attendance.sql"
-	awk -v p="$people" -v m="$month" -v t0="$t0" -v t1="$(date +%s.%N)" \
-		'BEGIN { printf "seeded %s people x %s in %.1f s (rollup triggers included)\n", p, m, t1 - t0 }'
-fi
+bench_seed_org "$slug" "$people"	# rollup triggers included
 org_id=$(q -c "SELECT id FROM orgs WHERE slug = '$slug'")
 month=$(q -c "SELECT to_char(min(e.at AT TIME ZONE o.timezone), 'YYYY-MM')
 	FROM attendance_events e JOIN orgs o ON o.id = e.org_id
