@@ -3,14 +3,15 @@
 # of events (seed_attendance.sql, made once and kept in var/bench/pg), then
 #   - GET /reports/monthly (JSON, CSV) and GET /reports/sheet (JSON, CSV):
 #     time per request over sequential runs, p50/p99 (targets: monthly
-#     p50 <= 30 ms, sheet <= 50 ms), read from the rollup ("after") and,
-#     in the same run, from attendance_days() itself ("before": the same
-#     statements with attendance_days_rollup() made a wrapper of it, which
-#     is main's code);
-#   - EXPLAIN ANALYZE of the statements the routes run, both ways;
-#   - what the rollup costs the writes: an event, a holiday, a change of
+#     p50 <= 30 ms, sheet <= 50 ms), read from the rollup ("after", this
+#     tree's daemon) and, in the same run on the same database, from
+#     attendance_days() ("before": the daemon of BENCH_BEFORE_REF, default
+#     main, built once into var/bench/before-<commit>; or BENCH_BEFORE_BIN);
+#   - the statements alone (psql, server time) both ways, and EXPLAIN
+#     ANALYZE of the ones the routes run;
+#   - what the rollup costs the writes: check-ins, a holiday, a change of
 #     the org's zone (each in a transaction rolled back).
-# Prints figures; never fails on them.
+# Prints figures; never fails on them. The machine is shared: run it twice.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 runs=${BENCH_REPORT_RUNS:-41}
@@ -20,13 +21,7 @@ export PGDIR=${BENCH_PGDIR:-$PGDIR}
 
 bench_start_db
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
-reader_sql=$bench_dir/attendance_days_rollup.sql
-cleanup() {
-	bench_stop_daemon
-	# Put the rollup's reader back if the "before" run replaced it.
-	[ -s "$reader_sql" ] && q -f "$reader_sql" >/dev/null && rm -f "$reader_sql"
-}
-trap cleanup EXIT
+trap bench_stop_daemon EXIT
 bench_start_daemon
 base=http://127.0.0.1:$PORT
 
@@ -41,11 +36,32 @@ q -c "UPDATE users SET status = 'disabled' WHERE org_id = '$org_id'
 	AND email LIKE 'bench-admin-%'" >/dev/null
 bench_login admin "$slug"
 
-# The statements exactly as the routes send them.
+# The statements exactly as the routes send them, this tree's and the
+# reference's (report_sql.c prints one).
+before_ref=$(git -C "$root" rev-parse --short "${BENCH_BEFORE_REF:-main}")
 sql_bin=$bench_dir/report_sql
 cc -std=c17 -I"$root/include" $(pkg-config --cflags libpq jansson) \
 	"$root/tests/bench/report_sql.c" "$root/src/reports/queries.c" \
 	-o "$sql_bin"
+git -C "$root" show "$before_ref:src/reports/queries.c" \
+	>"$bench_dir/queries-before.c"
+cc -std=c17 -I"$root/include" $(pkg-config --cflags libpq jansson) \
+	"$root/tests/bench/report_sql.c" "$bench_dir/queries-before.c" \
+	-o "$sql_bin-before"
+
+# The reference daemon, built once per commit.
+before_bin=${BENCH_BEFORE_BIN:-}
+if [ -z "$before_bin" ]; then
+	src=$bench_dir/before-$before_ref
+	if [ ! -x "$src/bin/rollcall" ]; then
+		echo "building $before_ref's daemon in $src (once)..."
+		mkdir -p "$src"
+		git -C "$root" archive "$before_ref" | tar -x -C "$src"
+		make -C "$src" -j2 bin/rollcall >"$src.log" 2>&1 ||
+			{ echo "bench: building $before_ref failed ($src.log)" >&2; exit 1; }
+	fi
+	before_bin=$src/bin/rollcall
+fi
 
 monthly_url="$base/api/v1/reports/monthly?month=$month"
 sheet_url="$base/api/v1/reports/sheet?month=$month"
@@ -80,25 +96,39 @@ all_times() {
 
 # EXPLAIN ANALYZE of a report statement (monthly|sheet) for the org.
 explain() {
-	local kind=$1 tag=$2
+	local kind=$1 tag=$2 bin=$3
 	echo "-- EXPLAIN ANALYZE reports_$kind ($tag):"
 	{
-		echo "PREPARE s AS $("$sql_bin" "$kind");"
+		echo "PREPARE s AS $("$bin" "$kind");"
 		echo "EXPLAIN (ANALYZE, BUFFERS, SUMMARY ON)"
 		echo "EXECUTE s('$org_id', NULL, '$month');"
 	} | q | grep -E "$EXPLAIN_LINES" | sed 's/^ */   /' | cut -c1-150
 }
 EXPLAIN_LINES=${BENCH_EXPLAIN_LINES:-'Execution Time|Planning Time|attendance_rollup|attendance_days|Hash Join|Aggregate  |Sort  |Function Scan'}
 
+# The statement alone, prepared, N runs in one session: p50 and min of
+# psql's \timing (server time plus the transfer of the JSON).
+stmt_times() {
+	local label=$1 bin=$2 kind=$3 i
+	{
+		echo '\timing on'
+		echo "PREPARE s AS $("$bin" "$kind");"
+		for i in $(seq "$runs"); do
+			echo "EXECUTE s('$org_id', NULL, '$month') \\g /dev/null"
+		done
+	} | q | awk '/^Time:/ { print $2 }' | tail -n "$runs" | sort -n |
+		awk -v label="$label" '{ t[NR] = $1 } END {
+		printf "%-30s p50 %6.1f ms  min %6.1f  (psql, statement only)\n",
+		label, t[int((NR + 1) / 2)], t[1] }'
+}
+
 all_times after
-explain monthly after
-explain sheet after
-echo "-- EXPLAIN ANALYZE attendance_days_rollup() alone vs attendance_days():"
-for f in attendance_days_rollup attendance_days; do
-	q -c "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON)
-		SELECT * FROM $f('$org_id', '$first', '$last')" |
-		grep -E 'Execution Time|Planning Time' | sed "s/^ */   $f: /"
+for k in monthly sheet; do
+	stmt_times "$k statement (after)" "$sql_bin" "$k"
+	stmt_times "$k statement (before)" "$sql_bin-before" "$k"
 done
+explain monthly after "$sql_bin"
+explain sheet after "$sql_bin"
 
 # What the rollup adds to writes, each in a transaction rolled back:
 # check-ins of 200 people (one statement each, as the route does), a
@@ -123,19 +153,12 @@ write_cost "a holiday on a working day" "INSERT INTO holidays VALUES
 write_cost "a change of the org's time zone" "UPDATE orgs SET timezone =
 	'Europe/London' WHERE id = '$org_id'"
 
-# Before: the same statements fed by attendance_days() (main's code).
-q -c "SELECT pg_get_functiondef('attendance_days_rollup'::regproc)" \
-	>"$reader_sql"
-q -c "CREATE OR REPLACE FUNCTION attendance_days_rollup(p_org uuid,
-	p_from date, p_to date) RETURNS TABLE (user_id uuid, date date,
-	first_in timestamptz, last_out timestamptz, worked_minutes int,
-	open_pair boolean, status text) LANGUAGE sql STABLE AS
-	\$\$ SELECT * FROM attendance_days(p_org, p_from, p_to) \$\$"
+# Before: the reference daemon (attendance_days() behind every report) on
+# the same database, which it reads as it is (no migration).
 bench_stop_daemon
-bench_start_daemon
+BIN=$before_bin bench_start_daemon ROLLCALL_DB_MIGRATE_ON_START=false
 base=http://127.0.0.1:$PORT
 monthly_url="$base/api/v1/reports/monthly?month=$month"
 sheet_url="$base/api/v1/reports/sheet?month=$month"
-all_times before
-explain monthly before
-q -f "$reader_sql" >/dev/null && rm -f "$reader_sql"
+all_times "before, $before_ref"
+explain monthly "before, $before_ref" "$sql_bin-before"
