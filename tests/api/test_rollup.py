@@ -363,3 +363,47 @@ def test_backfill_builds_the_rollup_of_existing_data(world):
     assert d.psql("SELECT md5(string_agg(t::text, ',' ORDER BY user_id,"
                   " date)) FROM attendance_rollup t") == before
     assert_same(d, "rebuilt")
+
+
+def test_concurrent_changes_leave_the_rollup_right(world):
+    """Changes that touch the same person-days at once, in separate
+    sessions: check-ins of many people, events and approved leave of one
+    person, a holiday and a lateness change of the whole org. The rollup's
+    locks serialise the refreshes, so whichever commits last saw the
+    others' rows."""
+    import subprocess
+    d = world
+    build_month(d)
+    d.psql("INSERT INTO users (org_id, email, name, role, password_hash)"
+           " SELECT '%s', 'many' || i || '@acme.test', 'Many ' || i,"
+           " 'employee', '!' FROM generate_series(1, 12) i" % d.acme)
+    many = d.psql("SELECT string_agg(id::text, ' ') FROM users WHERE email"
+                  " LIKE 'many%%'").split()
+    annual = d.psql("SELECT id FROM leave_types WHERE org_id = '%s'" % d.acme)
+    alice = d.ids["alice@acme.test"]
+    stmts = ["INSERT INTO attendance_events (org_id, user_id, kind, at)"
+             " VALUES ('%s', '%s', 'in', '2026-10-22 07:%02d+00'),"
+             " ('%s', '%s', 'out', '2026-10-22 16:00+00')"
+             % (d.acme, u, i, d.acme, u) for i, u in enumerate(many)]
+    stmts += [
+        "INSERT INTO holidays (org_id, date, name) VALUES ('%s',"
+        " '2026-10-22', 'Sudden')" % d.acme,
+        "UPDATE orgs SET late_after_minutes = 5 WHERE id = '%s'" % d.acme,
+        "INSERT INTO leave_requests (org_id, user_id, type_id, start_date,"
+        " end_date, status, days) VALUES ('%s', '%s', '%s', '2026-10-21',"
+        " '2026-10-23', 'approved', 3)" % (d.acme, alice, annual),
+        "UPDATE attendance_events SET at = at + interval '20 minutes'"
+        " WHERE user_id = '%s' AND at::date = '2026-10-22'" % alice,
+    ]
+    url = d.pg.url_for(d.dbname)
+    procs = [subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                               url, "-c", "BEGIN", "-c", s, "-c",
+                               "SELECT pg_sleep(0.2)", "-c", "COMMIT"],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+             for s in stmts]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert_same(d, "concurrent")
+    assert day(d, "many3@acme.test", "2026-10-22")["status"] == "holiday"
+    assert day(d, "alice@acme.test", "2026-10-21")["status"] == "on_leave"
