@@ -1,6 +1,10 @@
 /* The report statements, shared by the /reports routes (async pool) and
  * `rollcall export` (blocking libpq), so both give the same numbers. Every
- * figure is aggregated from attendance_days() in one statement. */
+ * figure is aggregated in one statement from attendance_days(): the
+ * monthly report and the sheet read it from its rollup (the table
+ * attendance_rollup and attendance_days_rollup(),
+ * sql/010_attendance_rollup.sql), the daily list (one date) from the
+ * function itself. */
 #include <stddef.h>
 
 #include "rollcall/db.h"
@@ -34,6 +38,26 @@
 	"  AND r.status = 'approved' AND r.half_day" \
 	"  AND r.start_date BETWEEN m.first AND m.last)"
 
+/* t: today in the org's zone. */
+#define REPORT_TODAY \
+	"t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o)"
+
+/* cal: the calendar of the month's dates up to last, counted once (a day
+ * without a stored row in the rollup is plain: its status is the
+ * calendar's, the same for everyone): holidays, other weekend days,
+ * working days, and working days up to today. */
+#define REPORT_CALENDAR(last) \
+	"cal AS (SELECT count(*) FILTER (WHERE c.holiday) AS holiday," \
+	"  count(*) FILTER (WHERE c.weekend AND NOT c.holiday) AS weekend," \
+	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday) AS working," \
+	"  count(*) FILTER (WHERE NOT c.weekend AND NOT c.holiday" \
+	"   AND c.date <= c.today) AS to_date" \
+	"  FROM (SELECT g AS date, t.today," \
+	"   extract(isodow FROM g)::int = ANY (o.weekend_days) AS weekend," \
+	"   EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = o.id" \
+	"   AND h.date = g) AS holiday" \
+	"   FROM o, m, t, attendance_dates(m.first, " last ") g) c)"
+
 #define NOW_INSTANT \
 	"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
@@ -45,44 +69,58 @@ const char *const rc_reports_monthly_columns[] = {
 	"leave", "holiday", "weekend", "worked_minutes", "worked_hours", NULL,
 };
 
-/* A half day is worth 0.5 of leave whether the person stayed away
- * (on_leave) or came in for the other half. */
+/* The monthly report reads the month's stored rows of the rollup
+ * (sql/010_attendance_rollup.sql) and no person x date product: a day
+ * without a stored row is a plain day, whose status is the calendar's
+ * alone and the same for everyone, so each person's figures are what
+ * their stored rows say plus the calendar's counts (cal):
+ *   holiday, weekend: every holiday, every other weekend day, whatever
+ *     was done on it (attendance_days() puts those statuses first);
+ *   absent: the working days up to today, less the ones with a stored
+ *     present, late or on_leave (a stored row without a status is absent
+ *     too: worked minutes from a pair carried over, no check-in);
+ *   present, late, leave, worked minutes: from the stored rows.
+ * tests/api/test_rollup.py holds it equal to the same report made from
+ * attendance_days() day by day. A half day is worth 0.5 of leave whether
+ * the person stayed away (on_leave) or came in for the other half. */
 const struct rc_db_stmt rc_reports_sql_monthly = {
 	"reports_monthly",
 	"WITH " REPORT_ORG ","
 	" " REPORT_MONTH ","
-	" d AS (SELECT a.* FROM o, m,"
-	"  attendance_days(o.id, m.first, m.last) a),"
 	" " REPORT_HALF_DAYS ","
-	" per AS (SELECT d.user_id,"
-	"  count(*) FILTER (WHERE d.status = 'present') AS present,"
-	"  count(*) FILTER (WHERE d.status = 'late') AS late,"
-	"  count(*) FILTER (WHERE d.status = 'absent') AS absent,"
-	"  COALESCE(sum(CASE WHEN hd.user_id IS NOT NULL AND d.status IN"
-	"   ('on_leave', 'present', 'late') THEN 0.5 WHEN d.status ="
-	"   'on_leave' THEN 1 END), 0) AS leave,"
-	"  count(*) FILTER (WHERE d.status = 'holiday') AS holiday,"
-	"  count(*) FILTER (WHERE d.status = 'weekend') AS weekend,"
-	"  COALESCE(sum(d.worked_minutes), 0)::int AS worked_minutes"
-	"  FROM d LEFT JOIN hd ON hd.user_id = d.user_id AND hd.date = d.date"
-	"  GROUP BY d.user_id),"
-	" wd AS (SELECT count(*) AS n FROM o, m,"
-	"  generate_series(m.first, m.last, interval '1 day') g"
-	"  WHERE NOT extract(isodow FROM g)::int = ANY (o.weekend_days)"
-	"  AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.org_id = o.id"
-	"  AND h.date = g::date))"
+	" " REPORT_TODAY ","
+	" " REPORT_CALENDAR("m.last") ","
+	" st AS (SELECT r.user_id,"
+	"  count(*) FILTER (WHERE r.status = 'present') AS present,"
+	"  count(*) FILTER (WHERE r.status = 'late') AS late,"
+	"  count(*) FILTER (WHERE r.status IN ('present', 'late', 'on_leave')"
+	"   AND r.date <= t.today) AS not_absent,"
+	"  sum(CASE WHEN hd.user_id IS NOT NULL AND r.status IN"
+	"   ('on_leave', 'present', 'late') THEN 0.5 WHEN r.status ="
+	"   'on_leave' THEN 1 END) AS leave,"
+	"  sum(r.worked_minutes) AS worked_minutes"
+	"  FROM o CROSS JOIN m CROSS JOIN t JOIN attendance_rollup r"
+	"  ON r.org_id = o.id AND r.date BETWEEN m.first AND m.last"
+	"  LEFT JOIN hd ON hd.user_id = r.user_id AND hd.date = r.date"
+	"  GROUP BY r.user_id),"
+	" per AS (SELECT u.id, u.name, u.email, u.role,"
+	"  COALESCE(st.present, 0) AS present, COALESCE(st.late, 0) AS late,"
+	"  cal.to_date - COALESCE(st.not_absent, 0) AS absent,"
+	"  COALESCE(st.leave, 0) AS leave, cal.holiday, cal.weekend,"
+	"  COALESCE(st.worked_minutes, 0)::int AS worked_minutes"
+	"  FROM o JOIN users u ON u.org_id = o.id AND u.status = 'active'"
+	"  CROSS JOIN cal LEFT JOIN st ON st.user_id = u.id)"
 	" SELECT json_build_object('org', " REPORT_ORG_JSON ","
 	" 'month', m.month, 'from', m.first, 'to', m.last,"
-	" 'working_days', wd.n, 'generated_at', " NOW_INSTANT ","
+	" 'working_days', cal.working, 'generated_at', " NOW_INSTANT ","
 	" 'rows', COALESCE((SELECT json_agg(json_build_object("
-	"  'user_id', u.id, 'name', u.name, 'email', u.email, 'role', u.role,"
+	"  'user_id', p.id, 'name', p.name, 'email', p.email, 'role', p.role,"
 	"  'present', p.present, 'late', p.late, 'absent', p.absent,"
 	"  'leave', p.leave, 'holiday', p.holiday, 'weekend', p.weekend,"
 	"  'worked_minutes', p.worked_minutes,"
 	"  'worked_hours', round(p.worked_minutes / 60.0, 2))"
-	"  ORDER BY u.name, u.email, u.id)"
-	"  FROM per p JOIN users u ON u.id = p.user_id), '[]'))::text"
-	" FROM o, m, wd",
+	"  ORDER BY p.name, p.email, p.id) FROM per p), '[]'))::text"
+	" FROM o, m, cal",
 	3,
 };
 
@@ -122,29 +160,50 @@ const struct rc_db_stmt rc_reports_sql_daily = {
 
 /* d: each person's dates with the sheet's status: half_day over
  * on_leave/present/late (as the monthly report's 0.5 of leave), nothing
- * yet for the dates after today. */
-#define SHEET_COUNT(st) \
-	"'" st "', count(*) FILTER (WHERE d.st = '" st "')"
+ * yet for the dates after today; the arrays come from it. The totals, as
+ * the monthly report's figures, from the stored rows up to today (st)
+ * and the calendar up to today (cal): counting them over d's person x
+ * date product cost as much as the arrays. */
 const struct rc_db_stmt rc_reports_sql_sheet = {
 	"reports_sheet",
 	"WITH " REPORT_ORG ", " REPORT_MONTH ", " REPORT_HALF_DAYS ","
-	" t AS (SELECT (now() AT TIME ZONE o.timezone)::date AS today FROM o),"
+	" " REPORT_TODAY ","
+	" " REPORT_CALENDAR("least(m.last, t.today)") ","
 	" d AS (SELECT a.user_id, a.date,"
 	"  CASE WHEN a.date > t.today THEN NULL WHEN hd.user_id IS NOT NULL"
 	"   AND a.status IN ('on_leave', 'present', 'late') THEN 'half_day'"
 	"   ELSE a.status END AS st,"
 	"  CASE WHEN a.date > t.today THEN NULL ELSE a.worked_minutes END AS wm"
 	"  FROM o CROSS JOIN m CROSS JOIN t CROSS JOIN LATERAL"
-	"  attendance_days(o.id, m.first, m.last) a"
+	"  attendance_days_rollup(o.id, m.first, m.last) a"
 	"  LEFT JOIN hd ON hd.user_id = a.user_id AND hd.date = a.date),"
-	" per AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
-	"  json_agg(d.wm ORDER BY d.date) AS minutes,"
-	"  json_build_object(" SHEET_COUNT("present") ", "
-	SHEET_COUNT("late") ", " SHEET_COUNT("absent") ", "
-	SHEET_COUNT("on_leave") ", " SHEET_COUNT("half_day") ", "
-	SHEET_COUNT("holiday") ", " SHEET_COUNT("weekend") ","
-	"  'worked_minutes', COALESCE(sum(d.wm), 0)::int) AS totals"
-	"  FROM d GROUP BY d.user_id)"
+	" arr AS (SELECT d.user_id, json_agg(d.st ORDER BY d.date) AS statuses,"
+	"  json_agg(d.wm ORDER BY d.date) AS minutes FROM d GROUP BY d.user_id),"
+	" st AS (SELECT r.user_id,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'present')"
+	"   AS present,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'late')"
+	"   AS late,"
+	"  count(*) FILTER (WHERE hd.user_id IS NULL AND r.status = 'on_leave')"
+	"   AS on_leave,"
+	"  count(*) FILTER (WHERE hd.user_id IS NOT NULL AND r.status IN"
+	"   ('on_leave', 'present', 'late')) AS half_day,"
+	"  count(*) FILTER (WHERE r.status IN ('present', 'late', 'on_leave'))"
+	"   AS not_absent,"
+	"  sum(r.worked_minutes) AS worked_minutes"
+	"  FROM o CROSS JOIN m CROSS JOIN t JOIN attendance_rollup r"
+	"  ON r.org_id = o.id AND r.date BETWEEN m.first AND t.today"
+	"  AND r.date <= m.last"
+	"  LEFT JOIN hd ON hd.user_id = r.user_id AND hd.date = r.date"
+	"  GROUP BY r.user_id),"
+	" per AS (SELECT arr.*, json_build_object("
+	"  'present', COALESCE(st.present, 0), 'late', COALESCE(st.late, 0),"
+	"  'absent', cal.to_date - COALESCE(st.not_absent, 0),"
+	"  'on_leave', COALESCE(st.on_leave, 0),"
+	"  'half_day', COALESCE(st.half_day, 0), 'holiday', cal.holiday,"
+	"  'weekend', cal.weekend,"
+	"  'worked_minutes', COALESCE(st.worked_minutes, 0)::int) AS totals"
+	"  FROM arr CROSS JOIN cal LEFT JOIN st ON st.user_id = arr.user_id)"
 	" SELECT json_build_object('month', m.month, 'timezone', o.timezone,"
 	" 'org', json_build_object('id', o.id, 'name', o.name, 'slug', o.slug),"
 	" 'days', (SELECT json_agg(to_char(g, 'YYYY-MM-DD') ORDER BY g) FROM"

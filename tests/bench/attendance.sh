@@ -23,14 +23,7 @@ trap bench_stop_daemon EXIT
 base=http://127.0.0.1:$PORT
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$DB_URL" "$@"; }
 
-if [ "$(q -c "SELECT count(*) FROM orgs WHERE slug = '$slug'")" = 0 ]; then
-	month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
-	t0=$(date +%s.%N)
-	q -v slug="$slug" -v month="$month" -v people="$people" \
-		-f "$(dirname "$0")/seed_attendance.sql"
-	awk -v p="$people" -v m="$month" -v t0="$t0" -v t1="$(date +%s.%N)" \
-		'BEGIN { printf "seeded %s people x %s in %.1f s\n", p, m, t1 - t0 }'
-fi
+bench_seed_org "$slug" "$people"
 month=$(q -c "SELECT to_char(min(e.at AT TIME ZONE o.timezone), 'YYYY-MM')
 	FROM attendance_events e JOIN orgs o ON o.id = e.org_id
 	WHERE o.slug = '$slug'")

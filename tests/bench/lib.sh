@@ -53,6 +53,21 @@ bench_login() {
 	auth="Authorization: Bearer $tok"
 }
 
+# bench_seed_org SLUG PEOPLE: an org of PEOPLE people with last month's
+# attendance (seed_attendance.sql), once: kept in the cluster for the next
+# runs. Needs q() (psql on $DB_URL).
+bench_seed_org() {
+	local slug=$1 people=$2 month t0
+	[ "$(q -c "SELECT count(*) FROM orgs WHERE slug = '$slug'")" = 0 ] ||
+		return 0
+	month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
+	t0=$(date +%s.%N)
+	q -v slug="$slug" -v month="$month" -v people="$people" \
+		-f "$root/tests/bench/seed_attendance.sql"
+	awk -v p="$people" -v m="$month" -v t0="$t0" -v t1="$(date +%s.%N)" \
+		'BEGIN { printf "seeded %s people x %s in %.1f s\n", p, m, t1 - t0 }'
+}
+
 rss_mib() {
 	awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
