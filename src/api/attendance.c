@@ -19,6 +19,7 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/json.h"
 #include "rollcall/log.h"
 
 #include "faces-int.h"
@@ -105,13 +106,30 @@ static const struct rc_db_stmt SQL_FACE_CHECK_IN = {
 	7,
 };
 
+/* The columns of an event (e an attendance_events row) that EVENT_JSON
+ * names, in its order: what event_put writes from a typed row. */
+#define EVENT_COLUMNS \
+	"e.id, e.user_id, e.kind, e.at, e.source, e.note, e.picture_id," \
+	" e.created_at, e.corrected_at, e.corrected_by"
+
+/* The flags row of the two reads, before their typed columns: visible?,
+ * reversed?, too long? (each false when not visible). */
+#define RANGE_FLAGS \
+	"SELECT EXISTS (SELECT 1 FROM t) AS visible, COALESCE((SELECT" \
+	" reversed FROM ok), false) AS reversed, COALESCE((SELECT too_long" \
+	" FROM ok), false) AS too_long"
+
 /* $1..$4 as VISIBLE_TARGET, $5/$6 from as a date or an instant, $7/$8 to
  * likewise (all NULL-able), $9/$10 cursor, $11 limit. A date from is its
  * local midnight; a date to is the end of that local day; an instant to is
  * exclusive. Defaults: to = the end of today, from = 30 days before today
- * (local midnight). One row: visible?, reversed?, too long?, the page. */
+ * (local midnight). Typed rows (binary): visible?, reversed?, too long?,
+ * the limit, then EVENT_COLUMNS of up to limit + 1 events in (at, id)
+ * order; one row with NULL events when there are none. The JSON is
+ * written in C (events_cb): PostgreSQL building it (json_build_object,
+ * to_char, json_agg) was most of the statement's time. */
 static const struct rc_db_stmt SQL_EVENTS = {
-	"attendance_events",
+	"attendance_events_typed",
 	"WITH " VISIBLE_TARGET ","
 	" r AS (SELECT COALESCE($6::timestamptz, $5::date::timestamp AT TIME"
 	"  ZONE t.tz, (t.today - 30)::timestamp AT TIME ZONE t.tz) AS lo,"
@@ -120,40 +138,37 @@ static const struct rc_db_stmt SQL_EVENTS = {
 	" ok AS (SELECT r.lo, r.hi, r.lo > r.hi OR COALESCE($5::date >"
 	"  $7::date, false) AS reversed, r.hi - r.lo > interval '"
 	RANGE_MAX_DAYS " days 1 hour' AS too_long FROM r),"
-	" page AS (SELECT e.at AS created_at, e.id, " EVENT_JSON " AS j"
+	" page AS (SELECT " EVENT_COLUMNS
 	"  FROM attendance_events e, t, ok WHERE e.user_id = t.id"
 	"  AND NOT ok.reversed AND NOT ok.too_long"
 	"  AND e.at >= ok.lo AND e.at < ok.hi"
 	"  AND ($9::timestamptz IS NULL OR (e.at, e.id) >"
 	"   ($9::timestamptz, $10::uuid))"
 	"  ORDER BY e.at, e.id LIMIT $11::int + 1)"
-	" SELECT EXISTS (SELECT 1 FROM t), COALESCE((SELECT reversed FROM ok),"
-	" false), COALESCE((SELECT too_long FROM ok), false),"
-	" (" RC_API_PAGE_SELECT("page", "$11") ")",
+	" SELECT f.*, $11::int, page.* FROM (" RANGE_FLAGS ") f"
+	" LEFT JOIN page ON true ORDER BY page.at, page.id",
 	11,
 };
 
 /* $1..$4 as VISIBLE_TARGET, $5 from, $6 to (dates, NULL-able; defaults:
- * to = today, from = the first of to's month). One row: visible?,
- * reversed?, too long?, {user_id, from, to, items: [...]}. */
+ * to = today, from = the first of to's month). Typed rows (binary):
+ * visible?, reversed?, too long?, the person, from, to, then per date
+ * attendance_days()'s date, first_in, last_out, worked_minutes,
+ * open_pair, status in date order (NULL from the person on when not
+ * visible or the range is refused). */
 static const struct rc_db_stmt SQL_DAYS = {
-	"attendance_days",
+	"attendance_days_typed",
 	"WITH " VISIBLE_TARGET ","
 	" r0 AS (SELECT COALESCE($6::date, t.today) AS hi FROM t),"
 	" r AS (SELECT COALESCE($5::date, date_trunc('month', r0.hi)::date)"
 	"  AS lo, r0.hi FROM r0),"
 	" ok AS (SELECT r.lo, r.hi, r.lo > r.hi AS reversed,"
 	"  r.hi - r.lo >= " RANGE_MAX_DAYS " AS too_long FROM r)"
-	" SELECT EXISTS (SELECT 1 FROM t), COALESCE((SELECT reversed FROM ok),"
-	" false), COALESCE((SELECT too_long FROM ok), false),"
-	" (SELECT json_build_object('user_id', t.id, 'from', ok.lo,"
-	"  'to', ok.hi, 'items', COALESCE((SELECT json_agg(json_build_object("
-	"  'date', a.date, 'first_in', " RC_API_INSTANT("a.first_in") ","
-	"  'last_out', " RC_API_INSTANT("a.last_out") ","
-	"  'worked_minutes', a.worked_minutes, 'open_pair', a.open_pair,"
-	"  'status', a.status) ORDER BY a.date)"
-	"  FROM attendance_days(t.org_id, ok.lo, ok.hi, t.id) a), '[]'))"
-	"  FROM t, ok WHERE NOT ok.reversed AND NOT ok.too_long)::text",
+	" SELECT f.*, t.id, ok.lo, ok.hi, a.date, a.first_in, a.last_out,"
+	" a.worked_minutes, a.open_pair, a.status FROM (" RANGE_FLAGS ") f"
+	" LEFT JOIN (t CROSS JOIN ok) ON NOT ok.reversed AND NOT ok.too_long"
+	" LEFT JOIN LATERAL attendance_days(t.org_id, ok.lo, ok.hi, t.id) a"
+	" ON true ORDER BY a.date",
 	6,
 };
 
@@ -561,31 +576,96 @@ attendance_check_out(struct rc_req *req)
 
 /* ---- GET /api/v1/attendance/events | days ----------------------------- */
 
-/* The common reply of the two reads: 404, 422 on the range, or column 3. */
-static void
-range_read_cb(const struct rc_db_result *r, void *arg)
+/* The common checks of the two reads' typed rows: 404, or 422 on the
+ * range (replied), or true: the rows may be written. */
+static int
+range_read_ok(struct rc_req *req, const struct rc_db_result *r)
 {
-	struct rc_req *req = arg;
-	const char *field;
+	const char *field = rc_http_query(req, "to") != NULL ? "to" : "from";
 
 	if (!rc_api_db_ok(req, r, NULL))
-		return;
-	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
+		return 0;
+	if (PQntuples(r->res) < 1 || !rc_db_bin_bool(r->res, 0, 0)) {
 		rc_http_fail(req, 404, "not_found", "no such person");
-		return;
+		return 0;
 	}
-	if (PQgetvalue(r->res, 0, 1)[0] == 't') {
-		rc_http_fail_field(req, rc_http_query(req, "to") != NULL ? "to" :
-		    "from", "the range ends before it starts");
-		return;
+	if (rc_db_bin_bool(r->res, 0, 1)) {
+		rc_http_fail_field(req, field, "the range ends before it starts");
+		return 0;
 	}
-	if (PQgetvalue(r->res, 0, 2)[0] == 't') {
-		field = rc_http_query(req, "to") != NULL ? "to" : "from";
+	if (rc_db_bin_bool(r->res, 0, 2)) {
 		rc_http_fail_field(req, field, "the range is longer than "
 		    RANGE_MAX_DAYS " days");
-		return;
+		return 0;
 	}
-	rc_api_reply_cell(req, 200, r->res, 3);
+	return 1;
+}
+
+/* SQL_EVENTS' row, from column 4: the object EVENT_JSON builds. */
+static void
+event_put(struct rc_json *w, const PGresult *res, int row)
+{
+	rc_json_object_begin(w);
+	rc_api_put_uuid(w, "id", res, row, 4);
+	rc_api_put_uuid(w, "user_id", res, row, 5);
+	rc_api_put_text(w, "kind", res, row, 6);
+	rc_api_put_time(w, "at", res, row, 7);
+	rc_api_put_text(w, "source", res, row, 8);
+	rc_api_put_text(w, "note", res, row, 9);
+	rc_api_put_uuid(w, "picture_id", res, row, 10);
+	rc_api_put_time(w, "created_at", res, row, 11);
+	rc_api_put_time(w, "corrected_at", res, row, 12);
+	rc_api_put_uuid(w, "corrected_by", res, row, 13);
+	rc_json_object_end(w);
+}
+
+static void
+events_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct rc_json w;
+
+	if (!range_read_ok(req, r))
+		return;
+	rc_json_init(&w);
+	rc_api_put_page(&w, r->res, (int)rc_db_bin_int(r->res, 0, 3), 7, 4,
+	    event_put);
+	rc_api_reply_json(req, 200, &w);
+}
+
+/* SQL_DAYS' rows: {user_id, from, to, items: [{date, first_in, last_out,
+ * worked_minutes, open_pair, status}]}. */
+static void
+days_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const PGresult *res;
+	struct rc_json w;
+	int i;
+
+	if (!range_read_ok(req, r))
+		return;
+	res = r->res;
+	rc_json_init(&w);
+	rc_json_object_begin(&w);
+	rc_api_put_uuid(&w, "user_id", res, 0, 3);
+	rc_api_put_date(&w, "from", res, 0, 4);
+	rc_api_put_date(&w, "to", res, 0, 5);
+	rc_json_key(&w, "items");
+	rc_json_array_begin(&w);
+	for (i = 0; i < PQntuples(res) && !PQgetisnull(res, i, 6); i++) {
+		rc_json_object_begin(&w);
+		rc_api_put_date(&w, "date", res, i, 6);
+		rc_api_put_time(&w, "first_in", res, i, 7);
+		rc_api_put_time(&w, "last_out", res, i, 8);
+		rc_api_put_int(&w, "worked_minutes", res, i, 9);
+		rc_api_put_bool(&w, "open_pair", res, i, 10);
+		rc_api_put_text(&w, "status", res, i, 11);
+		rc_json_object_end(&w);
+	}
+	rc_json_array_end(&w);
+	rc_json_object_end(&w);
+	rc_api_reply_json(req, 200, &w);
 }
 
 /* The caller's half of VISIBLE_TARGET's parameters. */
@@ -613,7 +693,7 @@ events_authed(struct rc_req *req)
 	p[9] = page.after_id;
 	p[10] = page.limit;
 	/* The page struct lives on this stack: the pool copies parameters. */
-	rc_api_query(req, &SQL_EVENTS, p, range_read_cb);
+	rc_api_query_typed(req, &SQL_EVENTS, p, events_cb);
 }
 
 /* GET /api/v1/attendance/events?user_id=&from=&to=&limit=&cursor= —
@@ -634,7 +714,7 @@ days_authed(struct rc_req *req)
 	    range_param(req, "to", 0, &p[5], &unused) != RC_OK)
 		return;
 	caller_params(req, p);
-	rc_api_query(req, &SQL_DAYS, p, range_read_cb);
+	rc_api_query_typed(req, &SQL_DAYS, p, days_cb);
 }
 
 /* GET /api/v1/attendance/days?user_id=&from=&to= — per local date, from
