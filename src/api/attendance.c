@@ -127,26 +127,32 @@ static const struct rc_db_stmt SQL_FACE_CHECK_IN = {
  * the limit, then EVENT_COLUMNS of up to limit + 1 events in (at, id)
  * order; one row with NULL events when there are none. The JSON is
  * written in C (events_cb): PostgreSQL building it (json_build_object,
- * to_char, json_agg) was most of the statement's time. */
+ * to_char, json_agg) was most of the statement's time, and initialising
+ * the CTE scans and sorts of the old form most of the rest. So: one
+ * person row (t, inlined), its range, and the person's events by the
+ * (user_id, at) index in index order. That order is (at, id): at is
+ * unique per person (attendance_events_user_at). The lateral join keeps
+ * it, being a nested loop over at most one outer row. */
 static const struct rc_db_stmt SQL_EVENTS = {
 	"attendance_events_typed",
-	"WITH " VISIBLE_TARGET ","
-	" r AS (SELECT COALESCE($6::timestamptz, $5::date::timestamp AT TIME"
-	"  ZONE t.tz, (t.today - 30)::timestamp AT TIME ZONE t.tz) AS lo,"
-	"  COALESCE($8::timestamptz, ($7::date + 1)::timestamp AT TIME ZONE"
-	"  t.tz, (t.today + 1)::timestamp AT TIME ZONE t.tz) AS hi FROM t),"
-	" ok AS (SELECT r.lo, r.hi, r.lo > r.hi OR COALESCE($5::date >"
-	"  $7::date, false) AS reversed, r.hi - r.lo > interval '"
-	RANGE_MAX_DAYS " days 1 hour' AS too_long FROM r),"
-	" page AS (SELECT " EVENT_COLUMNS
-	"  FROM attendance_events e, t, ok WHERE e.user_id = t.id"
-	"  AND NOT ok.reversed AND NOT ok.too_long"
-	"  AND e.at >= ok.lo AND e.at < ok.hi"
+	"WITH " VISIBLE_TARGET
+	" SELECT v.id IS NOT NULL, COALESCE(v.reversed, false),"
+	" COALESCE(v.too_long, false), $11::int, e.*"
+	" FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT t.id, r.lo, r.hi,"
+	"  r.lo > r.hi OR COALESCE($5::date > $7::date, false) AS reversed,"
+	"  r.hi - r.lo > interval '" RANGE_MAX_DAYS " days 1 hour' AS too_long"
+	"  FROM t CROSS JOIN LATERAL (SELECT COALESCE($6::timestamptz,"
+	"  $5::date::timestamp AT TIME ZONE t.tz, (t.today - 30)::timestamp"
+	"  AT TIME ZONE t.tz) AS lo, COALESCE($8::timestamptz, ($7::date + 1)"
+	"  ::timestamp AT TIME ZONE t.tz, (t.today + 1)::timestamp AT TIME"
+	"  ZONE t.tz) AS hi) r) v ON true"
+	" LEFT JOIN LATERAL (SELECT " EVENT_COLUMNS
+	"  FROM attendance_events e WHERE e.user_id = v.id"
+	"  AND NOT v.reversed AND NOT v.too_long"
+	"  AND e.at >= v.lo AND e.at < v.hi"
 	"  AND ($9::timestamptz IS NULL OR (e.at, e.id) >"
 	"   ($9::timestamptz, $10::uuid))"
-	"  ORDER BY e.at, e.id LIMIT $11::int + 1)"
-	" SELECT f.*, $11::int, page.* FROM (" RANGE_FLAGS ") f"
-	" LEFT JOIN page ON true ORDER BY page.at, page.id",
+	"  ORDER BY e.at LIMIT $11::int + 1) e ON true",
 	11,
 };
 

@@ -30,7 +30,7 @@ static char *
 reserve(struct rc_json *w, size_t n)
 {
 	if (w->len + n > w->cap) {
-		size_t cap = w->cap ? w->cap : 1024;
+		size_t cap = w->cap ? w->cap : 8192;	/* a page of 20 events: ~7 KB */
 
 		while (cap < w->len + n)
 			cap *= 2;
@@ -239,6 +239,31 @@ floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* v as exactly n decimal digits (v < 10^n) at p; returns p + n. The
+ * instants of a page are most of its bytes: no printf per field. */
+static char *
+digits(char *p, unsigned v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/* "YYYY-MM-DD" at p for years 0..9999; returns the end. */
+static char *
+ymd(char *p, int y, int m, int d)
+{
+	p = digits(p, (unsigned)y, 4);
+	*p++ = '-';
+	p = digits(p, (unsigned)m, 2);
+	*p++ = '-';
+	return digits(p, (unsigned)d, 2);
+}
+
 size_t
 rc_json_format_date(char *out, int32_t days)
 {
@@ -246,16 +271,20 @@ rc_json_format_date(char *out, int32_t days)
 	int m, d;
 
 	civil_from_days(days, &y, &m, &d);
-	/* PostgreSQL's dates end in year 5874897: seven digits fit. */
-	return (size_t)snprintf(out, RC_JSON_DATE_MAX, "%04d-%02d-%02d", (int)y,
-	    m, d);
+	if (y < 0 || y > 9999)
+		/* PostgreSQL's dates end in year 5874897: seven digits fit. */
+		return (size_t)snprintf(out, RC_JSON_DATE_MAX, "%04d-%02d-%02d",
+		    (int)y, m, d);
+	*ymd(out, (int)y, m, d) = '\0';
+	return 10;
 }
 
 size_t
 rc_json_format_time(char *out, int64_t usec, int micro)
 {
 	int64_t days, rem, y;
-	int m, d, n;
+	int m, d;
+	char *p;
 
 	out[0] = '\0';
 	if (usec == RC_JSON_TIME_INFINITY || usec == RC_JSON_TIME_NEG_INFINITY)
@@ -265,16 +294,20 @@ rc_json_format_time(char *out, int64_t usec, int micro)
 	civil_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		return 0;
-	n = snprintf(out, RC_JSON_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d",
-	    (int)y, m, d, (int)(rem / (3600 * USEC_PER_SEC)),
-	    (int)(rem / (60 * USEC_PER_SEC) % 60),
-	    (int)(rem / USEC_PER_SEC % 60));
-	if (micro)
-		n += snprintf(out + n, (size_t)(RC_JSON_TIME_MAX - n), ".%06d",
-		    (int)(rem % USEC_PER_SEC));
-	out[n++] = 'Z';
-	out[n] = '\0';
-	return (size_t)n;
+	p = ymd(out, (int)y, m, d);
+	*p++ = 'T';
+	p = digits(p, (unsigned)(rem / (3600 * USEC_PER_SEC)), 2);
+	*p++ = ':';
+	p = digits(p, (unsigned)(rem / (60 * USEC_PER_SEC) % 60), 2);
+	*p++ = ':';
+	p = digits(p, (unsigned)(rem / USEC_PER_SEC % 60), 2);
+	if (micro) {
+		*p++ = '.';
+		p = digits(p, (unsigned)(rem % USEC_PER_SEC), 6);
+	}
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 void
