@@ -13,6 +13,8 @@
 # node + npm and the npm registry, pgbench, wrk).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# The config's relative paths (static/, the face models) are the tree's.
+cd "$root"
 ulimit -n 65536 2>/dev/null || true
 DUR=${DUR:-10s}
 export DUR
@@ -50,7 +52,7 @@ if [ "$(q -c "SELECT count(*) FROM orgs WHERE slug = '$slug'")" = 0 ]; then
 	env ROLLCALL_CONFIG="$root/conf/rollcall.conf" ROLLCALL_DB_URL="$DB_URL" \
 		"$BIN" user add --email "$email" --name Peer --role employee \
 		--org "$slug" <<<"$pw" >/dev/null
-	q -v slug="$slug" -v email="$email" -f "$(dirname "$0")/seed_peer.sql"
+	q -v slug="$slug" -v email="$email" -f "$root/tests/bench/seed_peer.sql"
 fi
 tok=$(curl -sf -H 'Content-Type: application/json' \
 	-d "{\"email\":\"$email\",\"password\":\"$pw\"}" \
