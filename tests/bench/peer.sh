@@ -69,6 +69,9 @@ bench_peer() {
 	local label=$1 u=$2 conns=${CONNS:-64} w rss
 	shift 2
 	wrk -t1 -c"$conns" -d3s "$@" "$u" >/dev/null 2>&1 || true
+	# Let requests the warm-up left queued drain: at -c1000 they would
+	# fill db.queue_max and answer 503.
+	sleep 2
 	wrk -t1 -c"$conns" -d"$DUR" --latency "$@" "$u" >"$bench_dir/wrk.out" 2>&1 &
 	w=$!
 	sleep "$(( ${DUR%s} - 1 ))"
