@@ -62,6 +62,13 @@ n=$(curl -sf -H "$auth" "$url" | jq '.items | length')
 [ "$n" = 20 ] || echo "bench: expected 20 events, got $n: the figure is meaningless" >&2
 
 pool=$(sed -n 's/^pool_size *= *//p' "$root/conf/rollcall.conf")
+# CPU per request (the daemon's, and its PostgreSQL backends'): the figure
+# that holds on a shared machine, where req/s follow the neighbours' load.
+pgdata=$(psql -X -tA "$DB_URL" -c 'SHOW data_directory')
+pg_backends() { ps -o pid= --ppid "$(head -1 "$pgdata/postmaster.pid")"; }
+cpu_ticks() { local t=0 p; for p in "$@"; do
+	t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done; echo "$t"; }
 # bench_peer LABEL URL [wrk args]: run-peer.sh's way (-t1 -c64, 3 s warm-up,
 # then DUR with the daemon's RSS sampled a second before the end).
 rows=()
@@ -72,15 +79,24 @@ bench_peer() {
 	# Let requests the warm-up left queued drain: at -c1000 they would
 	# fill db.queue_max and answer 503.
 	sleep 2
+	local backends r0 p0 r1 p1
+	backends=$(pg_backends)
+	r0=$(cpu_ticks "$PID")
+	p0=$(cpu_ticks $backends)
 	wrk -t1 -c"$conns" -d"$DUR" --latency "$@" "$u" >"$bench_dir/wrk.out" 2>&1 &
 	w=$!
 	sleep "$(( ${DUR%s} - 1 ))"
 	rss=$(rss_mib "$PID")
 	wait "$w" || true
-	rows+=("$(awk -v l="$label" -v rss="$rss MiB" '
+	r1=$(cpu_ticks "$PID")
+	p1=$(cpu_ticks $backends)
+	rows+=("$(awk -v l="$label" -v rss="$rss MiB" -v hz="$(getconf CLK_TCK)" \
+		-v rc=$((r1 - r0)) -v pg=$((p1 - p0)) '
 		/Requests\/sec/ {rps=$2} / 50%/ {p50=$2} / 99%/ {p99=$2}
+		/requests in/ {n=$1}
 		/Non-2xx/ {bad+=$NF} /Socket errors/ {gsub(/,/,""); bad+=$4+$6+$8+$10}
-		END {printf "%s|%.0f|%s|%s|%d|%s", l, rps, p50, p99, bad, rss}' \
+		END {printf "%s|%.0f|%s|%s|%d|%s|%.0f + %.0f us", l, rps, p50, p99,
+			bad, rss, n ? rc / hz / n * 1e6 : 0, n ? pg / hz / n * 1e6 : 0}' \
 		"$bench_dir/wrk.out")")
 	REQS=$(awk '/Requests\/sec/ { printf "%.0f", $2 }' "$bench_dir/wrk.out")
 }
@@ -93,7 +109,7 @@ echo
 echo "== rollcall vs the peer ($(nproc) cores, wrk -t1, $DUR per run;" \
 	"RSS: rollcall's, ${rss_idle} MiB idle with the face models;" \
 	"db.pool_size $pool per loop)"
-{ echo "what|req/s|p50|p99|non-2xx/errors|RSS"; printf '%s\n' "${rows[@]}"; } |
+{ echo "what|req/s|p50|p99|non-2xx/errors|RSS|CPU/req daemon + db"; printf '%s\n' "${rows[@]}"; } |
 	column -t -s'|'
 awk -v e="$ev_rps" -v p="${peer_rps:-0}" -v t="${pgb_tps:-0}" 'BEGIN {
 	if (p > 0) printf "events route / Node peer:       %.2fx (target >= 3)\n", e / p
