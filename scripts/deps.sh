@@ -16,7 +16,7 @@ debs=(
 	# pg_dump / pg_restore, run by `rollcall backup` and `restore`.
 	postgresql-client
 	python3-pytest python3-requests python3-aiosmtpd python3-pil
-	prometheus wrk curl
+	prometheus wrk curl jq
 	chromium
 )
 command -v node >/dev/null 2>&1 || debs+=(nodejs npm)

@@ -79,6 +79,28 @@ rc_status rc_db_query_bin(struct rc_db_pool *pool,
 	    const struct rc_db_stmt *stmt, const char *const *values,
 	    const int *lengths, const int *formats, rc_db_cb cb, void *arg);
 
+/* Same as rc_db_query, with every result column in PostgreSQL's binary
+ * format: typed values a handler writes out itself (rc_db_bin_*). */
+rc_status rc_db_query_typed(struct rc_db_pool *pool,
+	    const struct rc_db_stmt *stmt, const char *const *values,
+	    rc_db_cb cb, void *arg);
+
+/* Values of a binary-format result (src/db/binary.c), by the column's
+ * type. The caller checks PQgetisnull first; a value of the wrong size
+ * reads as 0 (false, the epoch), never past the cell. */
+int	rc_db_bin_bool(const PGresult *res, int row, int col);
+/* int2, int4 or int8. */
+int64_t	rc_db_bin_int(const PGresult *res, int row, int col);
+/* float4 or float8. */
+double	rc_db_bin_float(const PGresult *res, int row, int col);
+/* timestamptz as microseconds since 1970-01-01 UTC; 'infinity' and
+ * '-infinity' as INT64_MAX and INT64_MIN. */
+int64_t	rc_db_bin_time(const PGresult *res, int row, int col);
+/* date as days since 1970-01-01. */
+int32_t	rc_db_bin_date(const PGresult *res, int row, int col);
+/* uuid: its 16 bytes, or NULL when the value is not 16 bytes long. */
+const unsigned char *rc_db_bin_uuid(const PGresult *res, int row, int col);
+
 /* Blocking helpers for the CLI, migrations and worker threads. */
 /* Returns a connection or NULL with a message in err. */
 PGconn	*rc_db_connect_blocking(const char *url, char *err, size_t errlen);

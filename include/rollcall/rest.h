@@ -252,4 +252,41 @@ typedef void (*rc_rest_identify_cb)(struct rc_req *req,
 void	rc_rest_identify(struct rc_req *req, const struct rc_rest_upload *up,
 	    const char *org_id, rc_rest_identify_cb cb);
 
+
+/* ---- Typed rows (src/rest/rows.c) ------------------------------------ *
+ * For reads whose JSON is cheaper written here than built by PostgreSQL:
+ * the statement selects typed columns, the callback writes them. */
+struct rc_json;
+/* rc_rest_query with the results in binary format (rc_db_bin_*). */
+void	rc_rest_query_typed(struct rc_req *req, const struct rc_db_stmt *stmt,
+	    const char *const *params, rc_rest_db_cb cb);
+/* Replies status with what w holds (application/json), then cleans w. */
+void	rc_rest_reply_json(struct rc_req *req, int status, struct rc_json *w);
+/* Member key with the value of column col of a binary result, of the
+ * column's type (text, uuid, timestamptz as RC_REST_INSTANT, date,
+ * int2/4/8, bool); null when it is NULL. */
+void	rc_rest_put_text(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+void	rc_rest_put_uuid(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+void	rc_rest_put_time(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+void	rc_rest_put_date(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+void	rc_rest_put_int(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+void	rc_rest_put_bool(struct rc_json *w, const char *key,
+	    const PGresult *res, int row, int col);
+
+/* Writes row of res as one item of a list. */
+typedef void (*rc_rest_item_fn)(struct rc_json *w, const PGresult *res,
+	    int row);
+/* {"items": [...], "next_cursor": ...} from the typed rows of a page:
+ * up to limit + 1 rows in (at, id) order (rows whose id_col is NULL, as a
+ * LEFT JOIN makes for none, are not items); items are the first limit,
+ * the cursor is RC_REST_PAGE_SELECT's, of the last item, when there are
+ * more. at_col is a timestamptz, id_col a uuid. */
+void	rc_rest_put_page(struct rc_json *w, const PGresult *res, int limit,
+	    int at_col, int id_col, rc_rest_item_fn item);
+
 #endif

@@ -23,6 +23,7 @@ struct db_query {
 	char			**values;
 	int			*lengths;
 	int			*formats;
+	int			 result_format;	/* 1: binary */
 	rc_db_cb		 cb;
 	void			*arg;
 	struct rc_log_context	 ctx;		/* the sender's */
@@ -286,7 +287,8 @@ conn_send(struct db_conn *c)
 		ok = PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL);
 	else
 		ok = PQsendQueryPrepared(c->pg, s->name, s->nparams,
-		    (const char *const *)q->values, q->lengths, q->formats, 0);
+		    (const char *const *)q->values, q->lengths, q->formats,
+		    q->result_format);
 	if (!ok) {
 		conn_lost(c, PQerrorMessage(c->pg));
 		return;
@@ -557,10 +559,10 @@ query_new(const struct rc_db_stmt *stmt, const char *const *values,
 	return q;
 }
 
-rc_status
-rc_db_query_bin(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
+static rc_status
+pool_enqueue(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
     const char *const *values, const int *lengths, const int *formats,
-    rc_db_cb cb, void *arg)
+    int result_format, rc_db_cb cb, void *arg)
 {
 	struct db_query *q;
 
@@ -569,6 +571,7 @@ rc_db_query_bin(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
 	if (pool->waiting >= pool->queue_max)
 		return RC_ERR;
 	q = query_new(stmt, values, lengths, formats);
+	q->result_format = result_format;
 	q->cb = cb;
 	q->arg = arg;
 	rc_log_context_save(&q->ctx);
@@ -586,10 +589,25 @@ rc_db_query_bin(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
 }
 
 rc_status
+rc_db_query_bin(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
+    const char *const *values, const int *lengths, const int *formats,
+    rc_db_cb cb, void *arg)
+{
+	return pool_enqueue(pool, stmt, values, lengths, formats, 0, cb, arg);
+}
+
+rc_status
 rc_db_query(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
     const char *const *values, rc_db_cb cb, void *arg)
 {
-	return rc_db_query_bin(pool, stmt, values, NULL, NULL, cb, arg);
+	return pool_enqueue(pool, stmt, values, NULL, NULL, 0, cb, arg);
+}
+
+rc_status
+rc_db_query_typed(struct rc_db_pool *pool, const struct rc_db_stmt *stmt,
+    const char *const *values, rc_db_cb cb, void *arg)
+{
+	return pool_enqueue(pool, stmt, values, NULL, NULL, 1, cb, arg);
 }
 
 PGconn *

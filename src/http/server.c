@@ -1,8 +1,8 @@
-/* The server: one listening socket, N loop threads each with its own
- * event_base, evhttp (on a dup() of the socket) and database pool; the main
- * thread handles signals. A request goes: in-flight cap → route → who →
- * body → handler (dispatch.c), and the reply path (reply.c) closes the
- * books. */
+/* The server: one listening port, N loop threads each with its own
+ * event_base, evhttp (on its own socket of one SO_REUSEPORT group) and
+ * database pool; the main thread handles signals. A request goes:
+ * in-flight cap → route → who → body → handler (dispatch.c), and the reply
+ * path (reply.c) closes the books. */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -250,9 +250,16 @@ rc_server_metrics_allowed(const struct rc_server *s, const char *addr)
 	return 0;
 }
 
+/* A listening socket on host:port. The first (join 0) is bound without
+ * SO_REUSEPORT, so that a port another process holds still fails with
+ * "address in use", and then opened to a reuseport group; each further
+ * loop joins that group (join 1) on the first one's port. The kernel then
+ * spreads new connections over the loops by their address hash: with one
+ * socket dup()ed to every loop, whichever loop woke first accepted a whole
+ * burst (wrk's 64 connections all on one loop, the other idle). */
 static int
-open_listener(const char *host, int port, int *bound_port, char *err,
-    size_t errlen)
+open_listener(const char *host, int port, int join, int *bound_port,
+    char *err, size_t errlen)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
 	struct sockaddr_storage ss;
@@ -271,7 +278,11 @@ open_listener(const char *host, int port, int *bound_port, char *err,
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+	    (join && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) < 0) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4096) < 0 ||
+	    (!join && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) < 0)) {
 		snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port,
 		    strerror(errno));
 		if (fd >= 0)
@@ -285,6 +296,21 @@ open_listener(const char *host, int port, int *bound_port, char *err,
 	    ((struct sockaddr_in6 *)&ss)->sin6_port :
 	    ((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
+}
+
+/* The socket loop accepts on: its own. Loop 0 takes a dup() of the
+ * server's (which rc_server keeps to close), the others join its reuseport
+ * group. */
+static int
+loop_listener(struct rc_server *s, const struct rc_loop *loop, char *err,
+    size_t errlen)
+{
+	int port;
+
+	if (loop->index == 0)
+		return dup(s->listen_fd);
+	return open_listener(s->cfg->server_host, s->port, 1, &port, err,
+	    errlen);
 }
 
 static rc_status
@@ -320,9 +346,11 @@ loop_init(struct rc_server *s, struct rc_loop *loop, struct rc_static *st,
 	evhttp_set_gencb(loop->http, request_cb, loop);
 	/* Each evhttp owns its own fd: freeing one must not close the
 	 * others' (STYLE: never hand one fd to several evhttps). */
-	if ((fd = dup(s->listen_fd)) < 0 ||
+	err[0] = '\0';
+	if ((fd = loop_listener(s, loop, err, errlen)) < 0 ||
 	    (loop->bound = evhttp_accept_socket_with_handle(loop->http, fd)) == NULL) {
-		snprintf(err, errlen, "cannot accept on the listener");
+		if (err[0] == '\0')
+			snprintf(err, errlen, "cannot accept on the listener");
 		return RC_ERR;
 	}
 	loop->db = rc_db_pool_new(loop->base, &dbc);
@@ -350,7 +378,7 @@ rc_server_new(const struct rc_config *cfg, struct rc_router *router,
 	if ((st = rc_static_load(cfg->server_static_dir,
 	    cfg->server_vendor_dir, err, errlen)) == NULL)
 		goto fail;
-	s->listen_fd = open_listener(cfg->server_host, cfg->server_port,
+	s->listen_fd = open_listener(cfg->server_host, cfg->server_port, 0,
 	    &s->port, err, errlen);
 	if (s->listen_fd < 0) {
 		rc_static_unref(st);
