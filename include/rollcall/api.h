@@ -198,6 +198,9 @@ int	rc_api_date_valid(const char *s);
  * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
 int	rc_api_instant_valid(const char *s);
 
+/* ---- Slack: the slash command (src/api/slack.c) --------------------- */
+void	rc_api_slack_routes(struct rc_router *r);
+
 /* ---- Pictures, faces, kiosks (src/api/upload.c, pictures.c, faces.c,
  * kiosks.c) ----------------------------------------------------------- */
 #include "rollcall/face.h"

@@ -22,6 +22,7 @@
 #include "rollcall/log.h"
 
 #include "faces-int.h"
+#include "slack-int.h"
 
 #define NOTE_MAX_CHARS	500
 
@@ -756,6 +757,9 @@ static struct rc_route routes[] = {
 	{ RC_HTTP_PATCH, "/api/v1/attendance/events/{id}", attendance_patch,
 	    RC_ROUTE_JSON, 0 },
 };
+
+/* The slash command's `in` and `out` (src/api/slack.c) punch the same way. */
+const struct rc_db_stmt *const attendance_stmt_punch = &SQL_PUNCH;
 
 void
 rc_api_attendance_routes(struct rc_router *r)

@@ -14,6 +14,8 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 
+#include "slack-int.h"
+
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
 #define TYPE_NAME_MAX	100
@@ -757,6 +759,9 @@ static struct rc_route routes[] = {
 	    0, 0 },
 	{ RC_HTTP_GET, "/api/v1/leave/balances", leave_balances, 0, 0 },
 };
+
+/* The slash command's `leave` (src/api/slack.c) asks the same way. */
+const struct rc_db_stmt *const leave_stmt_create = &SQL_CREATE;
 
 void
 rc_api_leave_routes(struct rc_router *r)
