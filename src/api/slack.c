@@ -44,8 +44,9 @@ static const struct rc_db_stmt SQL_LOOKUP = {
 
 /* $1 person. Today's status and state from attendance_days() and the
  * last event (as GET /attendance/today), this month's worked minutes and
- * days present; the open pair counts up to now. One row: status, last
- * kind, its local time "YYYY-MM-DD HH24:MI", today's minutes, the
+ * days present; the open pair counts up to now. attendance_days() runs
+ * once, over the month: it is planned at each call. One row: status,
+ * last kind, its local time "YYYY-MM-DD HH24:MI", today's minutes, the
  * month's, days present, the month "YYYY-MM". */
 static const struct rc_db_stmt SQL_STATUS = {
 	"slack_status",
@@ -57,17 +58,16 @@ static const struct rc_db_stmt SQL_STATUS = {
 	" open AS (SELECT CASE WHEN l.kind = 'in' THEN floor(extract(epoch"
 	"  FROM now() - greatest(l.at, t.today::timestamp AT TIME ZONE t.tz))"
 	"  / 60)::int ELSE 0 END AS mins FROM t LEFT JOIN l ON true),"
-	" d AS (SELECT a.* FROM t, attendance_days(t.org_id, t.today, t.today,"
-	"  t.id) a),"
+	" a AS (SELECT a.* FROM t, attendance_days(t.org_id, date_trunc("
+	"  'month', t.today)::date, t.today, t.id) a),"
 	" m AS (SELECT COALESCE(sum(a.worked_minutes), 0)::int AS mins,"
 	"  count(*) FILTER (WHERE a.status IN ('present', 'late')) AS days"
-	"  FROM t, attendance_days(t.org_id, date_trunc('month', t.today)"
-	"  ::date, t.today, t.id) a)"
+	"  FROM a)"
 	" SELECT d.status, l.kind, to_char(l.at AT TIME ZONE t.tz,"
 	" 'YYYY-MM-DD HH24:MI'), COALESCE(d.worked_minutes, 0) + open.mins,"
 	" m.mins + open.mins, m.days, to_char(t.today, 'YYYY-MM')"
 	" FROM t CROSS JOIN open CROSS JOIN m LEFT JOIN l ON true"
-	" LEFT JOIN d ON true",
+	" LEFT JOIN a d ON d.date = t.today",
 	1,
 };
 

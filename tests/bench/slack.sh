@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Slash-command reply time: 50 concurrent signed commands from 50 linked
 # people (wrk -c50), each reply a full verify → act → reply: the team
-# lookup, the HMAC check, then `status` (attendance_days over the month)
-# or `in`/`out` (the punch statement; a toggle that loses a race answers
+# lookup, the HMAC check, then `status` (attendance_days over the month,
+# beside GET /attendance/today by token, the API's nearest work) or
+# `in`/`out` (the punch statement; a toggle that loses a race answers
 # "already checked in", the same path). Slack allows 3 s; the target is
 # p99 ≤ 100 ms. /readyz in the same run for scale. Prints figures; never
 # fails on them. The signatures are made here, valid for 300 s.
@@ -60,13 +61,16 @@ print('end')
 PY
 }
 
+# The API's nearest work, for the ratio: one person's day by token.
+bench_login employee "$slug"
+
 make_lua status >"$bench_dir/slack-status.lua"
 make_lua in out >"$bench_dir/slack-punch.lua"
-curl -sf -H 'Content-Type: application/x-www-form-urlencoded' \
-	-o /dev/null -w '' "$base/readyz"
 
 echo "== rollcall slash commands ($(nproc) cores, ${secs}s per run, $people people)"
 wrk_line "/readyz -c50" 50 "$secs" "$base/readyz"
+wrk_line "GET /attendance/today -c50" 50 "$secs" "$base/api/v1/attendance/today" \
+	-H "$auth"
 wrk_line "slack status -c50" 50 "$secs" "$base/api/v1/integrations/slack/command" \
 	-s "$bench_dir/slack-status.lua"
 wrk_line "slack in/out -c50" 50 "$secs" "$base/api/v1/integrations/slack/command" \
