@@ -149,7 +149,9 @@ db_ok(struct rc_req *req, const struct rc_db_result *r)
 {
 	if (r->err == RC_DB_OK)
 		return 1;
-	rc_log(RC_LOG_ERROR, "[%s] slack: query failed: %s", req->id,
+	/* Callbacks run outside the request's own log context. */
+	rc_log_set_request_id(req->id);
+	rc_log(RC_LOG_ERROR, "slack: query failed: %s",
 	    r->message != NULL ? r->message : "database unavailable");
 	reply(req, "Sorry, rollcall could not do that just now (request %s). "
 	    "Try again in a moment.", req->id);
@@ -496,7 +498,8 @@ act(struct rc_req *req)
 static void
 refuse(struct rc_req *req, const char *why)
 {
-	rc_log(RC_LOG_WARN, "[%s] slack: command refused: %s", req->id, why);
+	rc_log_set_request_id(req->id);
+	rc_log(RC_LOG_WARN, "slack: command refused: %s", why);
 	rc_http_fail(req, 401, "bad_signature", "the request is not signed "
 	    "by Slack for a linked workspace (X-Slack-Signature, "
 	    "X-Slack-Request-Timestamp within 300 s)");
