@@ -42,6 +42,15 @@ LANGUAGE sql STABLE AS $$
 SELECT slack_public(s) FROM slack_links s WHERE s.org_id = p_org
 $$;
 
+-- Whether org p_org wants notifications of kind p_what and can get them:
+-- the triggers ask first, so that an org without Slack pays one index
+-- lookup per change.
+CREATE FUNCTION slack_wants(p_org uuid, p_what text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+SELECT EXISTS (SELECT 1 FROM slack_links s WHERE s.org_id = p_org
+    AND s.webhook_url IS NOT NULL AND p_what = ANY (s.notify))
+$$;
+
 -- Queues one webhook job for org p_org when it has a webhook and asks for
 -- notifications of kind p_what. The payload names people and dates only;
 -- the worker builds the Block Kit message (src/slack) and reads the URL
@@ -59,6 +68,9 @@ $$;
 CREATE FUNCTION slack_leave_requested() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+	IF NOT slack_wants(NEW.org_id, 'leave') THEN
+		RETURN NULL;
+	END IF;
 	PERFORM slack_queue(NEW.org_id, 'leave', jsonb_build_object(
 	    'event', 'leave_requested', 'request_id', NEW.id,
 	    'requester', u.name, 'requester_slack', u.slack_user_id,
@@ -83,6 +95,9 @@ CREATE TRIGGER slack_leave_requested AFTER INSERT ON leave_requests
 CREATE FUNCTION slack_leave_decided() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+	IF NOT slack_wants(NEW.org_id, 'leave') THEN
+		RETURN NULL;
+	END IF;
 	PERFORM slack_queue(NEW.org_id, 'leave', jsonb_build_object(
 	    'event', 'leave_decided', 'request_id', NEW.id,
 	    'decision', NEW.status, 'requester', u.name,
@@ -104,6 +119,9 @@ CREATE TRIGGER slack_leave_decided AFTER UPDATE OF status ON leave_requests
 CREATE FUNCTION slack_punch() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+	IF NOT slack_wants(NEW.org_id, 'punches') THEN
+		RETURN NULL;
+	END IF;
 	PERFORM slack_queue(NEW.org_id, 'punches', jsonb_build_object(
 	    'event', 'punch', 'kind', NEW.kind, 'source', NEW.source,
 	    'name', u.name, 'slack', u.slack_user_id,
