@@ -91,6 +91,9 @@ void	rc_api_faces_delete(struct rc_req *req);
 void	rc_api_faces_verify(struct rc_req *req);
 void	rc_api_faces_identify(struct rc_req *req);
 
+/* Slack's slash command (src/api/slack.c) */
+void	rc_api_slack_command(struct rc_req *req);
+
 /* Kiosks (src/api/kiosks.c) */
 void	rc_api_kiosks_create(struct rc_req *req);
 void	rc_api_kiosks_list(struct rc_req *req);

@@ -85,6 +85,11 @@ struct rc_config {
 	int	 jobs_backoff_max_ms;
 	int	 jobs_poll_ms;
 
+	/* [slack] */
+	char	*slack_webhook_allow;	/* comma-separated URL prefixes */
+	int	 slack_timeout_ms;	/* one webhook post */
+	int	 slack_digest_interval_seconds;	/* how often digests are due */
+
 	/* [store] */
 	char	*store_dir;		/* blobs, content-addressed */
 

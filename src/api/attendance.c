@@ -23,6 +23,7 @@
 #include "rollcall/json.h"
 #include "rollcall/log.h"
 #include "rollcall/sqlstate.h"
+#include "slack-int.h"
 
 #define NOTE_MAX_CHARS	500
 
@@ -688,3 +689,5 @@ rc_api_attendance_patch(struct rc_req *req)
 	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
 
+/* The slash command's `in` and `out` (src/api/slack.c) punch the same way. */
+const struct rc_db_stmt *const attendance_stmt_punch = &SQL_PUNCH;

@@ -16,6 +16,8 @@
 #include "rollcall/rest.h"
 #include "rollcall/sqlstate.h"
 
+#include "slack-int.h"
+
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
 #define TYPE_NAME_MAX	100
@@ -641,3 +643,5 @@ rc_api_leave_balances(struct rc_req *req)
 	rc_rest_query(req, &SQL_BALANCES, p, balances_cb);
 }
 
+/* The slash command's `leave` (src/api/slack.c) asks the same way. */
+const struct rc_db_stmt *const leave_stmt_create = &SQL_CREATE;

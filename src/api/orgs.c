@@ -10,11 +10,13 @@
 #include <jansson.h>
 
 #include "rollcall/api.h"
+#include "rollcall/rest.h"
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
-#include "rollcall/rest.h"
 #include "rollcall/sqlstate.h"
+
+#include "slack-int.h"
 
 #define ORG_NAME_MAX		200
 #define ORG_SLUG_MIN		2
@@ -44,6 +46,7 @@
 	" 'signup_domains', to_json(o.signup_domains)," \
 	" 'face_required', o.face_required," \
 	" 'face_threshold', o.face_threshold," \
+	" 'slack', slack_org_json(o.id)," \
 	" 'created_at', " RC_REST_INSTANT("o.created_at") "," \
 	" 'updated_at', " RC_REST_INSTANT("o.updated_at") ")"
 
@@ -94,7 +97,7 @@ static const struct rc_db_stmt SQL_GET = {
 /* $1 id, $2..$10 the members as SQL_CREATE's $1..$9 (NULL: unchanged),
  * $11 may the slug change, $12 actor, $13 client, $14 request id, $15
  * whether face_threshold is given, $16 its value (NULL: the
- * installation's). One row
+ * installation's), $17 the Slack settings (slack-int.h). One row
  * always: the org (NULL when not changed), whether it exists, whether the
  * slug may change, whether the workday ends after it starts. The audit
  * row names the members whose value really changed. */
@@ -132,13 +135,16 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  ('face_required', o.face_required IS DISTINCT FROM"
 	"   old.face_required),"
 	"  ('face_threshold', o.face_threshold IS DISTINCT FROM"
-	"   old.face_threshold)) c(f, changed) WHERE c.changed),"
+	"   old.face_threshold), ('slack', $17::jsonb IS NOT NULL))"
+	"  c(f, changed) WHERE c.changed),"
+	RC_API_SLACK_PATCH("$17") ","
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT o.id, $12::uuid, 'org_updated',"
 	"  o.id, jsonb_build_object('changed', to_jsonb(ch.f)), $13, $14"
 	"  FROM o, ch WHERE ch.f IS NOT NULL)"
-	" SELECT (SELECT " ORG_JSON " FROM o), EXISTS (SELECT 1 FROM old),"
+	" SELECT (SELECT " RC_API_SLACK_REPLY(ORG_JSON, "$17") " FROM o),"
+	" EXISTS (SELECT 1 FROM old),"
 	" (SELECT slug_ok FROM chk), (SELECT times_ok FROM chk)",
-	16,
+	17,
 };
 
 /* A checked body, as text parameters (NULL: absent). Freed with the
@@ -152,6 +158,7 @@ struct org_input {
 	char		*domains;	/* "{\"example.com\"}" */
 	char		 late_buf[24];
 	char		 threshold_buf[32];
+	char		*slack;		/* RC_API_SLACK_PATCH's changes */
 };
 
 static void
@@ -161,6 +168,7 @@ org_input_cleanup(void *arg)
 
 	free(in->weekend);
 	free(in->domains);
+	slack_settings_free(in->slack);
 }
 
 static struct org_input *
@@ -648,7 +656,8 @@ rc_api_orgs_patch(struct rc_req *req)
 	if ((id = visible_org(req)) == NULL)
 		return;
 	in = org_input_new(req);
-	if (org_parse(req, in, 0) != RC_OK)
+	if (org_parse(req, in, 0) != RC_OK ||
+	    slack_settings_parse(req, &in->slack) != RC_OK)
 		return;
 	/* Both times given: refuse before the database, like a create. */
 	if (in->start != NULL && in->end != NULL &&
@@ -658,12 +667,12 @@ rc_api_orgs_patch(struct rc_req *req)
 		return;
 	}
 	{
-		const char *p[16] = { id, in->name, in->slug, in->timezone,
+		const char *p[17] = { id, in->name, in->slug, in->timezone,
 		    in->start, in->end, in->late, in->weekend, in->domains,
 		    in->face, req->who->role_bit == RC_ROLE_SUPERADMIN ?
 		    "true" : "false", req->who->user_id, rc_http_client(req),
 		    req->id, in->threshold_given ? "true" : "false",
-		    in->threshold };
+		    in->threshold, in->slack };
 
 		rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 	}

@@ -12,6 +12,7 @@
 #define JSON		RC_BODY_JSON
 #define IMAGE		RC_BODY_IMAGE
 #define JSON_OR_IMAGE	RC_BODY_JSON_OR_IMAGE
+#define FORM		RC_BODY_FORM
 
 #define ANYONE		RC_WHO_ANYONE		/* no authentication */
 #define ANY_ROLE	RC_ROLE_ANY
@@ -142,6 +143,10 @@ static struct rc_route api_routes[] = {
 	{ RC_HTTP_POST, "/api/v1/kiosk/punch", rc_api_kiosks_punch,
 	    IMAGE, KIOSK },
 	{ RC_HTTP_GET, "/api/v1/kiosk/me", rc_api_kiosks_me, NONE, KIOSK },
+	/* Slack (src/api/slack.c): Slack's signature over the body, checked
+	 * by the handler with the org's secret, is the authentication */
+	{ RC_HTTP_POST, "/api/v1/integrations/slack/command",
+	    rc_api_slack_command, FORM, ANYONE },
 };
 
 void

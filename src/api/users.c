@@ -10,12 +10,14 @@
 #include <sodium.h>
 
 #include "rollcall/api.h"
+#include "rollcall/rest.h"
 #include "rollcall/auth.h"
 #include "rollcall/config.h"
 #include "rollcall/cpu.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
-#include "rollcall/rest.h"
+
+#include "slack-int.h"
 
 #define NAME_MAX_CHARS	200
 
@@ -24,6 +26,7 @@
 	"json_build_object('id', u.id, 'email', u.email, 'name', u.name," \
 	" 'role', u.role, 'org_id', u.org_id, 'manager_id', u.manager_id," \
 	" 'status', u.status, 'must_change_password', u.must_change_password," \
+	" 'slack_user_id', u.slack_user_id," \
 	" 'created_at', " RC_REST_INSTANT("u.created_at") "," \
 	" 'last_login_at', " RC_REST_INSTANT("u.last_login_at") ")"
 
@@ -98,6 +101,8 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  status = COALESCE($3::jsonb->>'status', x.status),"
 	"  manager_id = CASE WHEN $3::jsonb ? 'manager_id' THEN"
 	"   ($3::jsonb->>'manager_id')::uuid ELSE x.manager_id END,"
+	"  slack_user_id = CASE WHEN $3::jsonb ? 'slack_user_id' THEN"
+	"   $3::jsonb->>'slack_user_id' ELSE x.slack_user_id END,"
 	"  token_version = x.token_version + CASE WHEN $3::jsonb->>'status' ="
 	"   'disabled' AND x.status = 'active' THEN 1 ELSE 0 END"
 	"  FROM old, ok_m WHERE x.id = old.id AND ok_m.ok RETURNING x.*),"
@@ -465,6 +470,10 @@ patch_changes(struct rc_req *req, const char *id)
 	if (rc_rest_has(req, "manager_id"))
 		json_object_set_new(c, "manager_id",
 		    manager ? json_string(manager) : json_null());
+	if (slack_user_change(req, c) != RC_OK) {
+		json_decref(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -115,6 +115,12 @@ static const struct key keys[] = {
 
 	S("store", "dir", store_dir, "var/blobs", 0),
 
+	S("slack", "webhook_allow", slack_webhook_allow,
+	    "https://hooks.slack.com/", 0),
+	I("slack", "timeout_ms", slack_timeout_ms, "10000", 100, 600000),
+	I("slack", "digest_interval_seconds", slack_digest_interval_seconds,
+	    "60", 1, 3600),
+
 	S("backup", "dir", backup_dir, "var/backups", 0),
 
 	S("face", "models_dir", face_models_dir, RC_FACE_MODELS_DIR_DEFAULT, 0),

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
+#include "rollcall/slack.h"
+
 struct rc_face_engine;
 struct rc_store;
 
@@ -27,5 +29,17 @@ enum reindex_result {
 enum reindex_result reindex_batch(PGconn *pg, struct rc_store *store,
 	    struct rc_face_engine *eng, json_t *payload, char *err,
 	    size_t errlen);
+
+struct rc_config;
+
+/* Delivers one `webhook` job of org_id (webhook.c): RC_SLACK_RETRY with
+ * *retry_after_ms > 0 when the receiver said when (429 Retry-After). */
+enum rc_slack_post_result webhook_deliver(PGconn *pg,
+	    const struct rc_config *cfg, const char *org_id,
+	    const json_t *payload, long *retry_after_ms, char *err,
+	    size_t errlen);
+/* Queues the Slack digests that are due (sql/011_slack.sql); RC_ERR only
+ * when the connection is gone. */
+rc_status webhook_queue_digests(PGconn *pg);
 
 #endif

@@ -42,7 +42,7 @@
 
 /* Claims the oldest due job no other worker holds. */
 static const char SQL_CLAIM[] =
-    "SELECT id, kind, payload, attempts FROM jobs"
+    "SELECT id, kind, payload, attempts, org_id FROM jobs"
     " WHERE state = 'pending' AND run_at <= now()"
     " ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
 /* The vars may hold a temporary password or a reset code: once the mail
@@ -111,6 +111,8 @@ struct job {
 	char		 id[40];
 	char		 kind[16];
 	int		 attempts;	/* made before this one */
+	char		 org_id[40];	/* "" when none */
+	long		 retry_after_ms; /* OUT_RETRY: the receiver's delay */
 	json_t		*payload;	/* NULL when the stored text is no JSON */
 	char		*progress;	/* OUT_AGAIN: the payload to store */
 };
@@ -137,6 +139,7 @@ struct worker {
 	PGconn			*pg;
 	struct rc_store		*store;		/* opened on the first blob job */
 	uint64_t		 purged_usec;	/* last purge; 0: never */
+	uint64_t		 digests_usec;	/* last Slack digest check */
 };
 
 static struct worker worker = { .wake_fd = -1 };
@@ -672,6 +675,41 @@ purge_photos(struct worker *w)
 	return RC_OK;
 }
 
+/* Slack ---------------------------------------------------------------- */
+
+static enum outcome
+deliver_webhook(struct worker *w, struct job *job, char *err, size_t errlen)
+{
+	if (job->org_id[0] == '\0') {
+		snprintf(err, errlen, "webhook job without an organisation");
+		return OUT_DEAD;
+	}
+	switch (webhook_deliver(w->pg, w->cfg, job->org_id, job->payload,
+	    &job->retry_after_ms, err, errlen)) {
+	case RC_SLACK_POSTED:
+		return OUT_SENT;
+	case RC_SLACK_RETRY:
+		return OUT_RETRY;
+	case RC_SLACK_REFUSED:
+		break;
+	}
+	return OUT_DEAD;
+}
+
+/* Digests fall due at an org's digest_time: look every
+ * slack.digest_interval_seconds. */
+static rc_status
+queue_digests(struct worker *w)
+{
+	uint64_t every = (uint64_t)w->cfg->slack_digest_interval_seconds *
+	    1000000ULL;
+
+	if (w->digests_usec != 0 && rc_now_usec() - w->digests_usec < every)
+		return RC_OK;
+	w->digests_usec = rc_now_usec();
+	return webhook_queue_digests(w->pg);
+}
+
 /* Jobs ----------------------------------------------------------------- */
 
 static enum outcome
@@ -687,7 +725,8 @@ deliver(struct worker *w, struct job *job, char *err, size_t errlen)
 		return deliver_blob_delete(w, job, err, errlen);
 	if (strcmp(job->kind, "face_reindex") == 0)
 		return deliver_face_reindex(w, job, err, errlen);
-	/* TODO(slack): webhook delivery comes with the Slack integration. */
+	if (strcmp(job->kind, "webhook") == 0)
+		return deliver_webhook(w, job, err, errlen);
 	snprintf(err, errlen, "%s jobs not implemented yet", job->kind);
 	return OUT_DEAD;
 }
@@ -749,7 +788,8 @@ record(struct worker *w, const struct job *job, enum outcome out,
 	case OUT_AGAIN:
 		return exec_params(w->pg, SQL_AGAIN, 2, again, "again");
 	case OUT_RETRY:
-		ms = retry_delay_ms(w->cfg, job->attempts);
+		ms = job->retry_after_ms > 0 ? job->retry_after_ms :
+		    retry_delay_ms(w->cfg, job->attempts);
 		snprintf(delay, sizeof(delay), "%ld", ms);
 		rc_log(RC_LOG_WARN, "jobs: %s %s attempt %d failed, retry in "
 		    "%ld ms: %s", job->kind, job->id, attempt, ms, clean);
@@ -773,6 +813,7 @@ job_from_row(PGresult *res, struct job *job)
 	snprintf(job->id, sizeof(job->id), "%s", PQgetvalue(res, 0, 0));
 	snprintf(job->kind, sizeof(job->kind), "%s", PQgetvalue(res, 0, 1));
 	job->attempts = atoi(PQgetvalue(res, 0, 3));
+	snprintf(job->org_id, sizeof(job->org_id), "%s", PQgetvalue(res, 0, 4));
 	job->payload = json_loadb(payload, len, 0, NULL);
 	sodium_memzero(payload, len);
 }
@@ -846,7 +887,7 @@ worker_main(void *arg)
 			back_off(w, &delay_ms);
 			continue;
 		}
-		if (purge_photos(w) != RC_OK) {
+		if (purge_photos(w) != RC_OK || queue_digests(w) != RC_OK) {
 			back_off(w, &delay_ms);
 			continue;
 		}
@@ -863,6 +904,9 @@ worker_main(void *arg)
 		}
 		if (timeout_ms > (int)(PURGE_INTERVAL_USEC / 1000))
 			timeout_ms = (int)(PURGE_INTERVAL_USEC / 1000);
+		if (timeout_ms > w->cfg->slack_digest_interval_seconds * 1000)
+			timeout_ms = w->cfg->slack_digest_interval_seconds *
+			    1000;
 		/* libpq may have read a NOTIFY along with our results: the
 		 * socket would not show it. */
 		if (drain_notifies(w->pg) > 0)

@@ -1,5 +1,4 @@
-/* The typed half of the handler toolkit (beside common.c, and moving with
- * it): a query whose results come in binary format, its columns written
+/* The typed half of the handler toolkit (beside common.c): a query whose results come in binary format, its columns written
  * as JSON members, and the reply of a JSON writer. For the hot reads,
  * where PostgreSQL building the JSON (json_build_object, json_agg,
  * to_char) was most of the database's time per request. */
@@ -8,7 +7,6 @@
 
 #include <sodium.h>
 
-#include "rollcall/api.h"
 #include "rollcall/rest.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"

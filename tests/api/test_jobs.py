@@ -273,7 +273,7 @@ def test_bad_payloads_are_dead_without_retry(make_daemon):
     r1 = wait_job(d, j1, lambda r: r["state"] == "dead")
     assert r1["attempts"] == 1 and "credentials" in r1["last_error"]
     r2 = wait_job(d, j2, lambda r: r["state"] == "dead")
-    assert r2["last_error"] == "webhook jobs not implemented yet"
+    assert r2["last_error"] == "webhook job without an organisation"
     r3 = wait_job(d, j3, lambda r: r["state"] == "dead")
     assert "to" in r3["last_error"]
     assert glob.glob(os.path.join(d.tmp, "spool", "*.eml")) == []
