@@ -126,6 +126,10 @@ int	rc_api_db_row(struct rc_req *req, const struct rc_db_result *r,
  * statement built. */
 void	rc_api_reply_cell(struct rc_req *req, int status, const PGresult *res,
 	    int col);
+/* Replies 200 with csv as a download named filename (a name that needs no
+ * quoting: rc_reports_filename makes one). Copies csv. */
+void	rc_api_reply_csv(struct rc_req *req, const char *csv, size_t len,
+	    const char *filename);
 /* The org a caller's queries are scoped to: their own, or NULL (any) for a
  * superadmin. */
 const char *rc_api_scope_org(const struct rc_req *req);
@@ -197,6 +201,9 @@ int	rc_api_date_valid(const char *s);
 /* True when s is an RFC 3339 date-time with "Z" or a ±HH:MM offset and at
  * most 6 fractional digits ("2026-11-26T09:03:00Z"). */
 int	rc_api_instant_valid(const char *s);
+
+/* ---- Question sets, submissions, results (src/api/questions.c) ------ */
+void	rc_api_questions_routes(struct rc_router *r);
 
 /* ---- Pictures, faces, kiosks (src/api/upload.c, pictures.c, faces.c,
  * kiosks.c) ----------------------------------------------------------- */

@@ -196,4 +196,5 @@ rc_api_routes(struct rc_router *r)
 	rc_api_pictures_routes(r);
 	rc_api_faces_routes(r);
 	rc_api_kiosks_routes(r);
+	rc_api_questions_routes(r);
 }

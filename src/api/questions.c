@@ -1,0 +1,1334 @@
+/* Question collection (the old carer_genese_question_collection): an org's
+ * question sets, their questions with choices and answer key, submissions
+ * scored as they arrive, grading by an admin, and results per person as
+ * JSON or CSV. Admins build and see everything of their org; everyone else
+ * sees published sets only, without the answer key, and their own
+ * submissions. Each change is one statement that also writes its audit
+ * row; the replies are JSON that PostgreSQL built. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "rollcall/api.h"
+#include "rollcall/auth.h"
+#include "rollcall/db.h"
+#include "rollcall/http.h"
+#include "rollcall/reports.h"
+
+/* Question sets belong to an org's people; a superadmin has none. */
+#define QS_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
+#define TITLE_MAX	200
+#define DESCRIPTION_MAX	5000
+#define PROMPT_MAX	4000
+#define CHOICES_MAX	50
+#define CHOICE_MAX	500
+#define POINTS_MAX	1000
+#define ATTEMPTS_MAX	100
+#define ANSWERS_MAX	500
+#define ANSWER_TEXT_MAX	10000
+#define PATH_LEN	64
+
+/* The members of the public set object, from a question_sets row s. */
+#define SET_FIELDS(s) \
+	"'id', " s ".id, 'title', " s ".title, 'description', " s \
+	".description, 'published', " s ".published, 'max_attempts', " s \
+	".max_attempts, 'question_count', (SELECT count(*) FROM questions qc" \
+	" WHERE qc.set_id = " s ".id), 'max_score', (SELECT COALESCE(sum(" \
+	"qc.points), 0) FROM questions qc WHERE qc.set_id = " s ".id)," \
+	" 'created_at', " RC_API_INSTANT(s ".created_at") ", 'updated_at', " \
+	RC_API_INSTANT(s ".updated_at")
+
+/* ...and what the caller me did with it. */
+#define MINE(s, me) \
+	"'my_attempts', (SELECT count(*) FROM question_submissions m WHERE" \
+	" m.set_id = " s ".id AND m.user_id = " me "::uuid), 'my_best_score'," \
+	" (SELECT max(m.score) FROM question_submissions m WHERE m.set_id = " \
+	s ".id AND m.user_id = " me "::uuid)"
+
+#define SET_JSON(s, me) \
+	"json_build_object(" SET_FIELDS(s) ", " MINE(s, me) ")"
+
+/* The public question q with its choices from ch (a table or CTE of
+ * question_choices rows); the answer key (choice indexes) when admin. */
+#define QUESTION_JSON(q, ch, admin) \
+	"json_strip_nulls(json_build_object('id', " q ".id, 'kind', " q \
+	".kind, 'prompt', " q ".prompt, 'points', " q ".points, 'position', " \
+	q ".position, 'choices', COALESCE((SELECT json_agg(json_build_object(" \
+	"'id', c.id, 'text', c.text) ORDER BY c.position) FROM " ch " c WHERE" \
+	" c.question_id = " q ".id), '[]'::json), 'answer', CASE WHEN " admin \
+	"::bool THEN COALESCE((SELECT json_agg(c.position ORDER BY c.position)" \
+	" FROM " ch " c WHERE c.question_id = " q ".id AND c.correct)," \
+	" '[]'::json) END))"
+
+/* Inserts the choices of the new or changed question q: choices a JSON
+ * array of texts, answer a JSON array of their indexes (the key). */
+#define CHOICES_INSERT(choices, answer) \
+	"INSERT INTO question_choices (question_id, position, text, correct)" \
+	" SELECT q.id, e.ord - 1, e.t, (e.ord - 1) IN (SELECT v::int FROM" \
+	" jsonb_array_elements_text(" answer "::jsonb) v) FROM q," \
+	" jsonb_array_elements_text(" choices "::jsonb) WITH ORDINALITY" \
+	" e(t, ord) RETURNING *"
+
+/* The summary of a question_submissions row x. */
+#define SUB_FIELDS(x) \
+	"'id', " x ".id, 'set_id', " x ".set_id, 'user_id', " x ".user_id," \
+	" 'attempt', " x ".attempt, 'score', " x ".score, 'max_score', " x \
+	".max_score, 'pending_review', " x ".pending_review, 'created_at', " \
+	RC_API_INSTANT(x ".created_at") ", 'graded_at', " \
+	RC_API_INSTANT(x ".graded_at")
+
+/* The answers of a submission from src, rows of (qid, position,
+ * created_at, cids, text, points, max_points, graded). */
+#define ANSWERS_AGG(src) \
+	"COALESCE((SELECT json_agg(json_build_object('question_id', r.qid," \
+	" 'choice_ids', COALESCE(r.cids, '{}'), 'text', r.text, 'points'," \
+	" r.points, 'max_points', r.max_points, 'graded', r.graded) ORDER BY" \
+	" r.position, r.created_at, r.qid) FROM " src " r), '[]'::json)"
+
+/* Those rows for a stored submission x: an answer or a grade (the grade
+ * wins). */
+#define ANSWER_ROWS(x) \
+	"(SELECT q.id AS qid, q.position, q.created_at, a.choice_ids AS cids," \
+	" a.text, COALESCE(g.points, a.points) AS points, q.points AS" \
+	" max_points, g.points IS NOT NULL AS graded FROM questions q" \
+	" LEFT JOIN question_answers a ON a.submission_id = " x ".id AND" \
+	" a.question_id = q.id LEFT JOIN question_grades g ON" \
+	" g.submission_id = " x ".id AND g.question_id = q.id WHERE" \
+	" q.set_id = " x ".set_id AND (a.question_id IS NOT NULL OR" \
+	" g.question_id IS NOT NULL))"
+
+/* The set $1 of org $2, locked against concurrent question changes, and
+ * whether it has submissions (then its questions no longer change). */
+#define SET_LOCKED \
+	"s AS (SELECT id FROM question_sets WHERE id = $1::uuid AND" \
+	"  org_id = $2::uuid FOR UPDATE)," \
+	" busy AS (SELECT EXISTS (SELECT 1 FROM question_submissions x, s" \
+	"  WHERE x.set_id = s.id) AS yes)"
+
+/* $1 org, $2 title, $3 description, $4 published, $5 max attempts,
+ * $6 actor, $7 client, $8 request id. */
+static const struct rc_db_stmt SQL_SET_CREATE = {
+	"questions_set_create",
+	"WITH s AS (INSERT INTO question_sets (org_id, title, description,"
+	"  published, max_attempts, created_by) VALUES ($1::uuid, $2,"
+	"  COALESCE($3, ''), $4::bool, $5::int, $6::uuid) RETURNING *),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT s.org_id, $6::uuid,"
+	"  'question_set_created', s.id, jsonb_build_object('title', s.title,"
+	"  'published', s.published, 'max_attempts', s.max_attempts), $7, $8"
+	"  FROM s)"
+	" SELECT " SET_JSON("s", "$6") "::text FROM s",
+	8,
+};
+
+/* $1 org, $2 admin?, $3 caller, $4/$5 cursor, $6 limit. */
+static const struct rc_db_stmt SQL_SET_LIST = {
+	"questions_set_list",
+	"WITH page AS (SELECT s.created_at, s.id, " SET_JSON("s", "$3") " AS j"
+	"  FROM question_sets s WHERE s.org_id = $1::uuid AND (s.published OR"
+	"  $2::bool) AND ($4::timestamptz IS NULL OR (s.created_at, s.id) >"
+	"  ($4::timestamptz, $5::uuid)) ORDER BY s.created_at, s.id"
+	"  LIMIT $6::int + 1)"
+	" " RC_API_PAGE_SELECT("page", "$6"),
+	6,
+};
+
+/* $1 id, $2 org, $3 admin?, $4 caller. */
+static const struct rc_db_stmt SQL_SET_GET = {
+	"questions_set_get",
+	"SELECT json_build_object(" SET_FIELDS("s") ", " MINE("s", "$4") ","
+	" 'questions', COALESCE((SELECT json_agg(" QUESTION_JSON("q",
+	"question_choices", "$3") " ORDER BY q.position, q.created_at, q.id)"
+	" FROM questions q WHERE q.set_id = s.id), '[]'::json))::text"
+	" FROM question_sets s WHERE s.id = $1::uuid AND s.org_id = $2::uuid"
+	" AND (s.published OR $3::bool)",
+	4,
+};
+
+/* $1 id, $2 org, $3 the changes (jsonb, validated), $4 actor, $5 client,
+ * $6 request id. */
+static const struct rc_db_stmt SQL_SET_PATCH = {
+	"questions_set_patch",
+	"WITH s AS (UPDATE question_sets x SET"
+	"  title = COALESCE($3::jsonb->>'title', x.title),"
+	"  description = COALESCE($3::jsonb->>'description', x.description),"
+	"  published = COALESCE(($3::jsonb->>'published')::bool, x.published),"
+	"  max_attempts = COALESCE(($3::jsonb->>'max_attempts')::int,"
+	"   x.max_attempts)"
+	"  WHERE x.id = $1::uuid AND x.org_id = $2::uuid RETURNING x.*),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT s.org_id, $4::uuid,"
+	"  'question_set_updated', s.id, $3::jsonb, $5, $6 FROM s)"
+	" SELECT " SET_JSON("s", "$4") "::text FROM s",
+	6,
+};
+
+/* $1 id, $2 org, $3 actor, $4 client, $5 request id. Its questions,
+ * submissions, answers and grades go with it (ON DELETE CASCADE). */
+static const struct rc_db_stmt SQL_SET_DELETE = {
+	"questions_set_delete",
+	"WITH s AS (DELETE FROM question_sets WHERE id = $1::uuid AND"
+	"  org_id = $2::uuid RETURNING id, org_id, title),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT s.org_id, $3::uuid,"
+	"  'question_set_deleted', s.id, jsonb_build_object('title', s.title,"
+	"  'submissions', (SELECT count(*) FROM question_submissions x WHERE"
+	"  x.set_id = s.id)), $4, $5 FROM s)"
+	" SELECT id FROM s",
+	5,
+};
+
+/* $1 set, $2 org, $3 kind, $4 prompt, $5 points, $6 choices (JSON texts),
+ * $7 answer (JSON indexes), $8 actor, $9 client, $10 request id. One row:
+ * the question (NULL when not made), whether the set exists, true, whether
+ * the set has submissions. */
+static const struct rc_db_stmt SQL_Q_CREATE = {
+	"questions_q_create",
+	"WITH " SET_LOCKED ","
+	" q AS (INSERT INTO questions (set_id, position, kind, prompt, points)"
+	"  SELECT s.id, COALESCE((SELECT max(position) + 1 FROM questions"
+	"  WHERE set_id = s.id), 0), $3, $4, $5::int FROM s, busy"
+	"  WHERE NOT busy.yes RETURNING *),"
+	" ch AS (" CHOICES_INSERT("$6", "$7") "),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT $2::uuid, $8::uuid,"
+	"  'question_created', q.id, jsonb_build_object('set_id', q.set_id,"
+	"  'kind', q.kind, 'points', q.points), $9, $10 FROM q)"
+	" SELECT (SELECT " QUESTION_JSON("q", "ch", "true") "::text FROM q),"
+	" EXISTS (SELECT 1 FROM s), true, (SELECT yes FROM busy)",
+	10,
+};
+
+/* $1 set, $2 org, $3 question, $4 prompt, $5 points, $6 kind, $7 choices,
+ * $8 answer (each NULL: unchanged; kind, choices and answer come
+ * together), $9 actor, $10 client, $11 request id. One row: the question
+ * (NULL when not changed), whether the set exists, whether the question
+ * does, whether the set has submissions. */
+static const struct rc_db_stmt SQL_Q_PATCH = {
+	"questions_q_patch",
+	"WITH " SET_LOCKED ","
+	" old AS (SELECT o.* FROM questions o, s WHERE o.id = $3::uuid AND"
+	"  o.set_id = s.id),"
+	" q AS (UPDATE questions x SET prompt = COALESCE($4, x.prompt),"
+	"  points = COALESCE($5::int, x.points), kind = COALESCE($6, x.kind)"
+	"  FROM old, busy WHERE x.id = old.id AND NOT busy.yes RETURNING x.*),"
+	" gone AS (DELETE FROM question_choices c USING q WHERE"
+	"  c.question_id = q.id AND $7::jsonb IS NOT NULL),"
+	" nc AS (" CHOICES_INSERT("$7", "$8") "),"
+	" ch AS (SELECT * FROM nc UNION ALL SELECT c.* FROM question_choices c,"
+	"  q WHERE c.question_id = q.id AND $7::jsonb IS NULL),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT $2::uuid, $9::uuid,"
+	"  'question_updated', q.id, jsonb_build_object('set_id', q.set_id,"
+	"  'kind', q.kind, 'points', q.points, 'choices_replaced', $7::jsonb IS"
+	"  NOT NULL), $10, $11 FROM q)"
+	" SELECT (SELECT " QUESTION_JSON("q", "ch", "true") "::text FROM q),"
+	" EXISTS (SELECT 1 FROM s), EXISTS (SELECT 1 FROM old),"
+	" (SELECT yes FROM busy)",
+	11,
+};
+
+/* $1 set, $2 org, $3 question, $4 actor, $5 client, $6 request id. One
+ * row: deleted?, set exists?, question exists?, set has submissions? */
+static const struct rc_db_stmt SQL_Q_DELETE = {
+	"questions_q_delete",
+	"WITH " SET_LOCKED ","
+	" old AS (SELECT o.* FROM questions o, s WHERE o.id = $3::uuid AND"
+	"  o.set_id = s.id),"
+	" q AS (DELETE FROM questions x USING old, busy WHERE x.id = old.id"
+	"  AND NOT busy.yes RETURNING x.id, x.set_id, x.prompt),"
+	" a AS (" RC_API_AUDIT_INSERT " SELECT $2::uuid, $4::uuid,"
+	"  'question_deleted', q.id, jsonb_build_object('set_id', q.set_id,"
+	"  'prompt', q.prompt), $5, $6 FROM q)"
+	" SELECT EXISTS (SELECT 1 FROM q), EXISTS (SELECT 1 FROM s),"
+	" EXISTS (SELECT 1 FROM old), (SELECT yes FROM busy)",
+	6,
+};
+
+/* $1 set, $2 org, $3 caller, $4 admin?, $5 answers (JSON, validated:
+ * [{question_id, choice_ids: [...], text|null}], no question twice),
+ * $6 client, $7 request id. One row: the submission (NULL when refused),
+ * whether the caller sees the set, whether it is published, and the
+ * first bad answer's field and message. Scoring: a single or multiple
+ * question earns its points when the picked choices are exactly the right
+ * ones; a text answer waits for a grade (points NULL); an unanswered
+ * question earns 0. The trigger numbers the attempt and refuses one past
+ * max_attempts (RC012). */
+static const struct rc_db_stmt SQL_SUB_CREATE = {
+	"questions_sub_create",
+	"WITH s AS (SELECT * FROM question_sets WHERE id = $1::uuid AND"
+	"  org_id = $2::uuid AND (published OR $4::bool)),"
+	" q AS (SELECT q.* FROM questions q, s WHERE q.set_id = s.id),"
+	" a AS (SELECT e.ord - 1 AS i, (e.x->>'question_id')::uuid AS qid,"
+	"  ARRAY(SELECT t::uuid FROM jsonb_array_elements_text(e.x->"
+	"  'choice_ids') t) AS cids, CASE WHEN btrim(e.x->>'text') = '' THEN"
+	"  NULL ELSE e.x->>'text' END AS text"
+	"  FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY e(x, ord)),"
+	" bad AS (SELECT a.i, 'question_id' AS f, 'is not a question of this"
+	"  set' AS m FROM a WHERE NOT EXISTS (SELECT 1 FROM q WHERE"
+	"  q.id = a.qid)"
+	"  UNION ALL SELECT a.i, 'choice_ids', 'a text question takes text,"
+	"  not choices' FROM a JOIN q ON q.id = a.qid WHERE q.kind = 'text'"
+	"  AND cardinality(a.cids) > 0"
+	"  UNION ALL SELECT a.i, 'text', 'a choice question takes choice_ids,"
+	"  not text' FROM a JOIN q ON q.id = a.qid WHERE q.kind <> 'text' AND"
+	"  a.text IS NOT NULL"
+	"  UNION ALL SELECT a.i, 'choice_ids', 'a single-choice question takes"
+	"  one choice' FROM a JOIN q ON q.id = a.qid WHERE q.kind = 'single'"
+	"  AND cardinality(a.cids) > 1"
+	"  UNION ALL SELECT a.i, 'choice_ids', 'names a choice that is not one"
+	"  of this question''s' FROM a JOIN q ON q.id = a.qid WHERE"
+	"  q.kind <> 'text' AND EXISTS (SELECT 1 FROM unnest(a.cids) c(id)"
+	"  WHERE NOT EXISTS (SELECT 1 FROM question_choices x WHERE"
+	"  x.id = c.id AND x.question_id = q.id))),"
+	" nope AS (SELECT 'answers[' || i || '].' || f AS field, m FROM bad"
+	"  ORDER BY i, f LIMIT 1),"
+	" sc AS (SELECT q.id AS qid, q.position, q.created_at, a.cids, a.text,"
+	"  q.points AS max_points, false AS graded, a.qid IS NOT NULL AS"
+	"  answered, CASE WHEN a.qid IS NULL THEN 0"
+	"  WHEN q.kind = 'text' THEN CASE WHEN a.text IS NULL THEN 0 END"
+	"  WHEN ARRAY(SELECT c.id FROM question_choices c WHERE"
+	"   c.question_id = q.id AND c.correct ORDER BY c.id) ="
+	"   ARRAY(SELECT x FROM unnest(a.cids) x ORDER BY x) THEN q.points"
+	"  ELSE 0 END AS points FROM q LEFT JOIN a ON a.qid = q.id),"
+	" x AS (INSERT INTO question_submissions (org_id, set_id, user_id,"
+	"  attempt, score, max_score, pending_review) SELECT s.org_id, s.id,"
+	"  $3::uuid, 1, (SELECT COALESCE(sum(points), 0) FROM sc),"
+	"  (SELECT COALESCE(sum(max_points), 0) FROM sc), EXISTS (SELECT 1"
+	"  FROM sc WHERE points IS NULL) FROM s WHERE s.published AND"
+	"  NOT EXISTS (SELECT 1 FROM bad) RETURNING *),"
+	" ans AS (INSERT INTO question_answers (submission_id, question_id,"
+	"  choice_ids, text, points) SELECT x.id, sc.qid, sc.cids, sc.text,"
+	"  sc.points FROM x, sc WHERE sc.answered),"
+	" au AS (" RC_API_AUDIT_INSERT " SELECT x.org_id, $3::uuid,"
+	"  'question_set_submitted', x.id, jsonb_build_object('set_id',"
+	"  x.set_id, 'attempt', x.attempt, 'score', x.score, 'max_score',"
+	"  x.max_score), $6, $7 FROM x)"
+	" SELECT (SELECT json_build_object(" SUB_FIELDS("x") ", 'answers', "
+	ANSWERS_AGG("(SELECT * FROM sc WHERE sc.answered)") ")::text FROM x),"
+	" EXISTS (SELECT 1 FROM s), (SELECT published FROM s),"
+	" (SELECT field FROM nope), (SELECT m FROM nope)",
+	7,
+};
+
+/* $1 set, $2 org, $3 caller, $4 admin?, $5 user filter, $6/$7 cursor,
+ * $8 limit. One row: the page, whether the caller sees the set. */
+static const struct rc_db_stmt SQL_SUB_LIST = {
+	"questions_sub_list",
+	"WITH s AS (SELECT * FROM question_sets WHERE id = $1::uuid AND"
+	"  org_id = $2::uuid AND (published OR $4::bool)),"
+	" page AS (SELECT x.created_at, x.id, json_build_object("
+	SUB_FIELDS("x") ", 'user_name', u.name, 'user_email', u.email,"
+	"  'answers', " ANSWERS_AGG(ANSWER_ROWS("x")) ") AS j"
+	"  FROM s JOIN question_submissions x ON x.set_id = s.id"
+	"  JOIN users u ON u.id = x.user_id"
+	"  WHERE ($4::bool OR x.user_id = $3::uuid)"
+	"  AND ($5::uuid IS NULL OR x.user_id = $5::uuid)"
+	"  AND ($6::timestamptz IS NULL OR (x.created_at, x.id) >"
+	"   ($6::timestamptz, $7::uuid))"
+	"  ORDER BY x.created_at, x.id LIMIT $8::int + 1)"
+	" SELECT (" RC_API_PAGE_SELECT("page", "$8") "),"
+	" EXISTS (SELECT 1 FROM s)",
+	8,
+};
+
+/* $1 set, $2 org, $3 submission, $4 grades (JSON, validated:
+ * [{question_id, points}], no question twice), $5 actor, $6 client,
+ * $7 request id. One row: the submission (NULL when refused), whether it
+ * exists, the first bad grade's field and message. A grade replaces the
+ * question's points in the score; a text answer without one keeps the
+ * submission pending. */
+static const struct rc_db_stmt SQL_SUB_GRADE = {
+	"questions_sub_grade",
+	"WITH x AS (SELECT y.* FROM question_submissions y WHERE"
+	"  y.id = $3::uuid AND y.set_id = $1::uuid AND y.org_id = $2::uuid"
+	"  FOR UPDATE),"
+	" q AS (SELECT q.* FROM questions q, x WHERE q.set_id = x.set_id),"
+	" g AS (SELECT e.ord - 1 AS i, (e.v->>'question_id')::uuid AS qid,"
+	"  (e.v->>'points')::int AS points FROM jsonb_array_elements($4::jsonb)"
+	"  WITH ORDINALITY e(v, ord)),"
+	" bad AS (SELECT g.i, 'question_id' AS f, 'is not a question of this"
+	"  set' AS m FROM g WHERE NOT EXISTS (SELECT 1 FROM q WHERE"
+	"  q.id = g.qid)"
+	"  UNION ALL SELECT g.i, 'points', 'must be from 0 to ' || q.points"
+	"  FROM g JOIN q ON q.id = g.qid WHERE g.points > q.points),"
+	" nope AS (SELECT 'grades[' || i || '].' || f AS field, m FROM bad"
+	"  ORDER BY i, f LIMIT 1),"
+	" eff AS (SELECT q.id AS qid, q.position, q.created_at,"
+	"  a.choice_ids AS cids, a.text, q.points AS max_points,"
+	"  COALESCE(ng.points, og.points, a.points) AS points,"
+	"  ng.qid IS NOT NULL OR og.question_id IS NOT NULL AS graded"
+	"  FROM x CROSS JOIN q"
+	"  LEFT JOIN question_answers a ON a.submission_id = x.id AND"
+	"   a.question_id = q.id"
+	"  LEFT JOIN question_grades og ON og.submission_id = x.id AND"
+	"   og.question_id = q.id"
+	"  LEFT JOIN g ng ON ng.qid = q.id"
+	"  WHERE a.question_id IS NOT NULL OR og.question_id IS NOT NULL OR"
+	"  ng.qid IS NOT NULL),"
+	" up AS (INSERT INTO question_grades (submission_id, question_id,"
+	"  points, graded_by) SELECT x.id, g.qid, g.points, $5::uuid FROM x, g"
+	"  WHERE NOT EXISTS (SELECT 1 FROM bad) ON CONFLICT (submission_id,"
+	"  question_id) DO UPDATE SET points = EXCLUDED.points, graded_by ="
+	"  EXCLUDED.graded_by, graded_at = now()),"
+	" y AS (UPDATE question_submissions z SET score = (SELECT"
+	"  COALESCE(sum(points), 0) FROM eff), pending_review = EXISTS (SELECT"
+	"  1 FROM eff WHERE points IS NULL), graded_by = $5::uuid, graded_at ="
+	"  now() FROM x WHERE z.id = x.id AND NOT EXISTS (SELECT 1 FROM bad)"
+	"  RETURNING z.*),"
+	" au AS (" RC_API_AUDIT_INSERT " SELECT y.org_id, $5::uuid,"
+	"  'question_submission_graded', y.id, jsonb_build_object('set_id',"
+	"  y.set_id, 'user_id', y.user_id, 'score', y.score, 'grades',"
+	"  $4::jsonb), $6, $7 FROM y)"
+	" SELECT (SELECT json_build_object(" SUB_FIELDS("y") ", 'answers', "
+	ANSWERS_AGG("eff") ")::text FROM y), EXISTS (SELECT 1 FROM x),"
+	" (SELECT field FROM nope), (SELECT m FROM nope)",
+	7,
+};
+
+/* $1 set, $2 org. One row per person who submitted: attempts, best
+ * score, whether any attempt waits for a grade, the last one's time. */
+static const struct rc_db_stmt SQL_RESULTS = {
+	"questions_results",
+	"SELECT json_build_object('set', json_build_object('id', s.id,"
+	" 'title', s.title, 'max_attempts', s.max_attempts, 'max_score',"
+	" (SELECT COALESCE(sum(points), 0) FROM questions WHERE"
+	" set_id = s.id)), 'rows', COALESCE((SELECT json_agg("
+	"json_build_object('user_id', u.id, 'name', u.name, 'email', u.email,"
+	" 'role', u.role, 'attempts', r.attempts, 'best_score', r.best,"
+	" 'max_score', r.max_score, 'pending_review', r.pending,"
+	" 'last_submitted_at', " RC_API_INSTANT("r.last_at") ") ORDER BY"
+	" u.name, u.email) FROM (SELECT x.user_id, count(*) AS attempts,"
+	" max(x.score) AS best, max(x.max_score) AS max_score,"
+	" bool_or(x.pending_review) AS pending, max(x.created_at) AS last_at"
+	" FROM question_submissions x WHERE x.set_id = s.id GROUP BY"
+	" x.user_id) r JOIN users u ON u.id = r.user_id), '[]'::json))::text"
+	" FROM question_sets s WHERE s.id = $1::uuid AND s.org_id = $2::uuid",
+	2,
+};
+
+/* The columns of the results CSV, in order. */
+static const char *const results_columns[] = {
+	"name", "email", "role", "attempts", "best_score", "max_score",
+	"pending_review", "last_submitted_at", NULL,
+};
+
+static const char *const kinds[] = { "single", "multiple", "text", NULL };
+
+/* What a handler builds for its statement; freed with the request. */
+struct qs_op {
+	json_t	*a, *b;		/* normalised members (choices, answer...) */
+	char	*text[2];	/* their JSON texts, parameters */
+	int	 csv;
+};
+
+static void
+qs_op_free(void *arg)
+{
+	struct qs_op *op = arg;
+
+	json_decref(op->a);
+	json_decref(op->b);
+	free(op->text[0]);
+	free(op->text[1]);
+	free(op);
+}
+
+static struct qs_op *
+qs_op_new(struct rc_req *req)
+{
+	struct qs_op *op = rc_calloc(1, sizeof(*op));
+
+	req->data = op;
+	req->data_free = qs_op_free;
+	return op;
+}
+
+/* JSON text of v for a parameter, kept in op; NULL for NULL. */
+static const char *
+op_text(struct qs_op *op, int i, const json_t *v)
+{
+	if (v == NULL)
+		return NULL;
+	op->text[i] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	return op->text[i];
+}
+
+static int
+is_true(const PGresult *res, int col)
+{
+	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
+}
+
+static int
+sqlstate_is(const struct rc_db_result *r, const char *state)
+{
+	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
+	    strcmp(r->sqlstate, state) == 0;
+}
+
+/* ---- Validation of nested values ---------------------------------------
+ * The rc_api_* validators read members of req->body. A value inside a list
+ * is checked by the very same code by making it a member named by its
+ * path ("choices[2]", "answers[0].question_id"), which is also the field a
+ * 422 names. */
+static void
+nest(struct rc_req *req, const char *path, json_t *v)
+{
+	if (v != NULL)
+		json_object_set(req->body, path, v);
+}
+
+/* Member field as a list of at most max items; *out NULL when absent or
+ * null and not required. */
+static rc_status
+list_member(struct rc_req *req, const char *field, int required,
+    size_t max, json_t **out)
+{
+	json_t *v = json_object_get(req->body, field);
+	char msg[64];
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return RC_OK;
+		rc_http_fail_field(req, field, "is required");
+		return RC_ERR;
+	}
+	if (!json_is_array(v)) {
+		rc_http_fail_field(req, field, "must be a list");
+		return RC_ERR;
+	}
+	if (json_array_size(v) > max) {
+		snprintf(msg, sizeof(msg), "holds at most %zu items", max);
+		rc_http_fail_field(req, field, msg);
+		return RC_ERR;
+	}
+	*out = v;
+	return RC_OK;
+}
+
+/* A UUID at path, unique (case aside) among the strings of seen. */
+static rc_status
+unique_uuid(struct rc_req *req, const char *path, json_t *v,
+    const json_t *seen, const char *twice, const char **out)
+{
+	const json_t *s;
+	size_t k;
+
+	nest(req, path, v);
+	if (rc_api_uuid(req, path, 1, out) != RC_OK)
+		return RC_ERR;
+	json_array_foreach(seen, k, s) {
+		if (strcasecmp(json_string_value(s), *out) == 0) {
+			rc_http_fail_field(req, path, twice);
+			return RC_ERR;
+		}
+	}
+	return RC_OK;
+}
+
+/* ---- Question sets ------------------------------------------------------ */
+
+/* A one-row JSON reply, or 404 when the row is missing or NULL. */
+static void
+json_200_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
+		rc_http_fail(req, 404, "not_found", "no such question set");
+		return;
+	}
+	rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+set_created_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_ok(req, r, NULL))
+		rc_api_reply_cell(req, 201, r->res, 0);
+}
+
+static void
+set_create_authed(struct rc_req *req)
+{
+	const char *title, *description, *p[8];
+	long attempts = 1;
+	char n[16];
+	int published;
+
+	if (rc_api_line(req, "title", 1, 1, TITLE_MAX, &title) != RC_OK ||
+	    rc_api_string(req, "description", 0, 0, DESCRIPTION_MAX,
+	    &description) != RC_OK ||
+	    rc_api_bool(req, "published", 0, 0, &published) != RC_OK ||
+	    rc_api_int(req, "max_attempts", 0, 1, ATTEMPTS_MAX, &attempts) !=
+	    RC_OK)
+		return;
+	snprintf(n, sizeof(n), "%ld", attempts);
+	p[0] = req->who->org_id;
+	p[1] = title;
+	p[2] = description;
+	p[3] = published ? "true" : "false";
+	p[4] = n;
+	p[5] = req->who->user_id;
+	p[6] = rc_http_client(req);
+	p[7] = req->id;
+	rc_api_query(req, &SQL_SET_CREATE, p, set_created_cb);
+}
+
+/* POST /api/v1/question-sets {title, description?, published?,
+ * max_attempts?} — an admin starts a set (unpublished by default). */
+static void
+qs_create(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, set_create_authed);
+}
+
+static void
+set_list_authed(struct rc_req *req)
+{
+	struct rc_api_page page;
+	const char *p[6];
+
+	if (rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	p[0] = req->who->org_id;
+	p[1] = rc_api_admin_text(req);
+	p[2] = req->who->user_id;
+	p[3] = page.after_at;
+	p[4] = page.after_id;
+	p[5] = page.limit;
+	rc_api_query(req, &SQL_SET_LIST, p, json_200_cb);
+}
+
+/* GET /api/v1/question-sets?limit=&cursor= — admins: all of the org's;
+ * others: the published ones. */
+static void
+qs_list(struct rc_req *req)
+{
+	rc_auth_require(req, QS_ROLES, set_list_authed);
+}
+
+static void
+set_get_authed(struct rc_req *req)
+{
+	const char *p[4];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[2] = rc_api_admin_text(req);
+	p[3] = req->who->user_id;
+	rc_api_query(req, &SQL_SET_GET, p, json_200_cb);
+}
+
+/* GET /api/v1/question-sets/{id} — the set with its questions; the answer
+ * key for admins only. */
+static void
+qs_get(struct rc_req *req)
+{
+	rc_auth_require(req, QS_ROLES, set_get_authed);
+}
+
+/* The validated changes of a PATCH as a JSON object (in op->a); RC_ERR
+ * after a reply. */
+static rc_status
+set_changes(struct rc_req *req, struct qs_op *op)
+{
+	const char *title, *description;
+	long attempts = 0;
+	int published;
+
+	if (rc_api_line(req, "title", 0, 1, TITLE_MAX, &title) != RC_OK ||
+	    rc_api_string(req, "description", 0, 0, DESCRIPTION_MAX,
+	    &description) != RC_OK ||
+	    rc_api_bool(req, "published", 0, -1, &published) != RC_OK ||
+	    rc_api_int(req, "max_attempts", 0, 1, ATTEMPTS_MAX, &attempts) !=
+	    RC_OK)
+		return RC_ERR;
+	if (rc_api_has(req, "title") && title == NULL) {
+		rc_http_fail_field(req, "title", "must not be null");
+		return RC_ERR;
+	}
+	op->a = json_object();
+	if (title != NULL)
+		json_object_set_new(op->a, "title", json_string(title));
+	if (rc_api_has(req, "description"))
+		json_object_set_new(op->a, "description",
+		    json_string(description ? description : ""));
+	if (published >= 0)
+		json_object_set_new(op->a, "published", json_boolean(published));
+	if (attempts > 0)
+		json_object_set_new(op->a, "max_attempts", json_integer(attempts));
+	return RC_OK;
+}
+
+static void
+set_patch_authed(struct rc_req *req)
+{
+	struct qs_op *op = qs_op_new(req);
+	const char *p[6];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    set_changes(req, op) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[2] = op_text(op, 0, op->a);
+	p[3] = req->who->user_id;
+	p[4] = rc_http_client(req);
+	p[5] = req->id;
+	rc_api_query(req, &SQL_SET_PATCH, p, json_200_cb);
+}
+
+/* PATCH /api/v1/question-sets/{id} {title?, description?, published?,
+ * max_attempts?} */
+static void
+qs_patch(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, set_patch_authed);
+}
+
+static void
+set_deleted_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_row(req, r, "no such question set"))
+		rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+set_delete_authed(struct rc_req *req)
+{
+	const char *p[5];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[2] = req->who->user_id;
+	p[3] = rc_http_client(req);
+	p[4] = req->id;
+	rc_api_query(req, &SQL_SET_DELETE, p, set_deleted_cb);
+}
+
+/* DELETE /api/v1/question-sets/{id} — with its questions and submissions. */
+static void
+qs_delete(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, set_delete_authed);
+}
+
+/* ---- Questions ------------------------------------------------------------ */
+
+/* What a question body says; NULL/-1 for what a PATCH leaves alone. */
+struct question_in {
+	const char	*kind, *prompt;
+	long		 points;
+	json_t		*choices, *answer;	/* in the op */
+};
+
+/* choices: 2..50 distinct one-line texts for a choice question, none for
+ * a text one; normalised into op->a. */
+static rc_status
+choices_parse(struct rc_req *req, struct qs_op *op, const char *kind)
+{
+	int text_kind = strcmp(kind, "text") == 0;
+	const json_t *seen;
+	char path[PATH_LEN];
+	const char *text;
+	json_t *list, *v;
+	size_t i, k;
+
+	if (list_member(req, "choices", !text_kind, CHOICES_MAX, &list) !=
+	    RC_OK)
+		return RC_ERR;
+	op->a = json_array();
+	if (text_kind) {
+		if (list != NULL && json_array_size(list) > 0) {
+			rc_http_fail_field(req, "choices",
+			    "a text question has no choices");
+			return RC_ERR;
+		}
+		return RC_OK;
+	}
+	if (json_array_size(list) < 2) {
+		rc_http_fail_field(req, "choices",
+		    "a choice question has 2 to 50 choices");
+		return RC_ERR;
+	}
+	json_array_foreach(list, i, v) {
+		snprintf(path, sizeof(path), "choices[%zu]", i);
+		nest(req, path, v);
+		if (rc_api_line(req, path, 1, 1, CHOICE_MAX, &text) != RC_OK)
+			return RC_ERR;
+		json_array_foreach(op->a, k, seen) {
+			if (strcmp(json_string_value(seen), text) == 0) {
+				rc_http_fail_field(req, path, "repeats a choice");
+				return RC_ERR;
+			}
+		}
+		json_array_append_new(op->a, json_string(text));
+	}
+	return RC_OK;
+}
+
+/* answer: the indexes of the right choices — exactly one for single, at
+ * least one for multiple, none for text; normalised into op->b. */
+static rc_status
+answer_parse(struct rc_req *req, struct qs_op *op, const char *kind)
+{
+	size_t n = json_array_size(op->a), i, k;
+	int text_kind = strcmp(kind, "text") == 0;
+	char path[PATH_LEN];
+	const json_t *seen;
+	json_t *list, *v;
+	long index;
+
+	if (list_member(req, "answer", !text_kind, CHOICES_MAX, &list) != RC_OK)
+		return RC_ERR;
+	op->b = json_array();
+	if (text_kind) {
+		if (list != NULL && json_array_size(list) > 0) {
+			rc_http_fail_field(req, "answer", "a text question has "
+			    "no answer key: an admin grades it");
+			return RC_ERR;
+		}
+		return RC_OK;
+	}
+	json_array_foreach(list, i, v) {
+		snprintf(path, sizeof(path), "answer[%zu]", i);
+		nest(req, path, v);
+		if (rc_api_int(req, path, 1, 0, (long)n - 1, &index) != RC_OK)
+			return RC_ERR;
+		json_array_foreach(op->b, k, seen) {
+			if (json_integer_value(seen) == index) {
+				rc_http_fail_field(req, path, "repeats a choice");
+				return RC_ERR;
+			}
+		}
+		json_array_append_new(op->b, json_integer(index));
+	}
+	if (strcmp(kind, "single") == 0 && json_array_size(op->b) != 1) {
+		rc_http_fail_field(req, "answer", "a single-choice question has "
+		    "exactly one right choice");
+		return RC_ERR;
+	}
+	if (json_array_size(op->b) == 0) {
+		rc_http_fail_field(req, "answer",
+		    "name at least one right choice");
+		return RC_ERR;
+	}
+	return RC_OK;
+}
+
+/* A question body; with patch, every member may be absent, but kind,
+ * choices and answer change together. */
+static rc_status
+question_parse(struct rc_req *req, struct qs_op *op, int patch,
+    struct question_in *in)
+{
+	in->points = -1;
+	in->choices = in->answer = NULL;
+	if (rc_api_enum(req, "kind", !patch, kinds, &in->kind) != RC_OK ||
+	    rc_api_string(req, "prompt", !patch, 1, PROMPT_MAX, &in->prompt) !=
+	    RC_OK ||
+	    rc_api_int(req, "points", !patch, 0, POINTS_MAX, &in->points) !=
+	    RC_OK)
+		return RC_ERR;
+	if (patch && in->kind == NULL) {
+		if (rc_api_has(req, "choices") || rc_api_has(req, "answer")) {
+			rc_http_fail_field(req, "kind", "is required with "
+			    "choices and answer (they change together)");
+			return RC_ERR;
+		}
+		return RC_OK;
+	}
+	if (choices_parse(req, op, in->kind) != RC_OK ||
+	    answer_parse(req, op, in->kind) != RC_OK)
+		return RC_ERR;
+	in->choices = op->a;
+	in->answer = op->b;
+	return RC_OK;
+}
+
+/* Columns 1..3 of the question statements: the set exists, the question
+ * does, the set has no submissions. Replies and returns 1 when one fails. */
+static int
+question_refused(struct rc_req *req, const PGresult *res)
+{
+	if (!is_true(res, 1)) {
+		rc_http_fail(req, 404, "not_found", "no such question set");
+		return 1;
+	}
+	if (!is_true(res, 2)) {
+		rc_http_fail(req, 404, "not_found", "no such question");
+		return 1;
+	}
+	if (is_true(res, 3)) {
+		rc_http_fail(req, 409, "has_submissions", "this set has "
+		    "submissions: its questions no longer change (scores would "
+		    "stop meaning anything); make a new set");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+question_created_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_ok(req, r, NULL) && !question_refused(req, r->res))
+		rc_api_reply_cell(req, 201, r->res, 0);
+}
+
+static void
+question_patched_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_ok(req, r, NULL) && !question_refused(req, r->res))
+		rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+question_deleted_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (rc_api_db_ok(req, r, NULL) && !question_refused(req, r->res))
+		rc_http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void
+question_create_authed(struct rc_req *req)
+{
+	struct qs_op *op = qs_op_new(req);
+	struct question_in in;
+	const char *p[10];
+	char points[16];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    question_parse(req, op, 0, &in) != RC_OK)
+		return;
+	snprintf(points, sizeof(points), "%ld", in.points);
+	p[1] = req->who->org_id;
+	p[2] = in.kind;
+	p[3] = in.prompt;
+	p[4] = points;
+	p[5] = op_text(op, 0, in.choices);
+	p[6] = op_text(op, 1, in.answer);
+	p[7] = req->who->user_id;
+	p[8] = rc_http_client(req);
+	p[9] = req->id;
+	rc_api_query(req, &SQL_Q_CREATE, p, question_created_cb);
+}
+
+/* POST /api/v1/question-sets/{id}/questions {kind, prompt, choices?,
+ * answer?, points} — appended to the set; 201 with its choices' ids. */
+static void
+question_create(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, question_create_authed);
+}
+
+static void
+question_patch_authed(struct rc_req *req)
+{
+	struct qs_op *op = qs_op_new(req);
+	struct question_in in;
+	const char *p[11];
+	char points[16];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    rc_api_uuid_param(req, "qid", &p[2]) != RC_OK ||
+	    question_parse(req, op, 1, &in) != RC_OK)
+		return;
+	snprintf(points, sizeof(points), "%ld", in.points);
+	p[1] = req->who->org_id;
+	p[3] = in.prompt;
+	p[4] = in.points >= 0 ? points : NULL;
+	p[5] = in.kind;
+	p[6] = op_text(op, 0, in.choices);
+	p[7] = op_text(op, 1, in.answer);
+	p[8] = req->who->user_id;
+	p[9] = rc_http_client(req);
+	p[10] = req->id;
+	rc_api_query(req, &SQL_Q_PATCH, p, question_patched_cb);
+}
+
+/* PATCH /api/v1/question-sets/{id}/questions/{qid} {prompt?, points?,
+ * kind + choices + answer?} — new choices get new ids. */
+static void
+question_patch(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, question_patch_authed);
+}
+
+static void
+question_delete_authed(struct rc_req *req)
+{
+	const char *p[6];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    rc_api_uuid_param(req, "qid", &p[2]) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[3] = req->who->user_id;
+	p[4] = rc_http_client(req);
+	p[5] = req->id;
+	rc_api_query(req, &SQL_Q_DELETE, p, question_deleted_cb);
+}
+
+/* DELETE /api/v1/question-sets/{id}/questions/{qid} */
+static void
+question_delete(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, question_delete_authed);
+}
+
+/* ---- Submissions ---------------------------------------------------------- */
+
+/* One answer {question_id, choice_ids?, text?} at answers[i], checked and
+ * appended to op->a normalised (choice_ids always a list); op->b holds the
+ * question ids seen so far. */
+static rc_status
+answer_item(struct rc_req *req, struct qs_op *op, size_t i, json_t *el)
+{
+	const char *qid, *text, *cid;
+	char path[PATH_LEN];
+	json_t *list, *ids, *v;
+	size_t j;
+
+	snprintf(path, sizeof(path), "answers[%zu]", i);
+	if (!json_is_object(el)) {
+		rc_http_fail_field(req, path, "must be an object");
+		return RC_ERR;
+	}
+	snprintf(path, sizeof(path), "answers[%zu].question_id", i);
+	if (unique_uuid(req, path, json_object_get(el, "question_id"), op->b,
+	    "answers a question an earlier answer does", &qid) != RC_OK)
+		return RC_ERR;
+	json_array_append_new(op->b, json_string(qid));
+	snprintf(path, sizeof(path), "answers[%zu].text", i);
+	nest(req, path, json_object_get(el, "text"));
+	if (rc_api_string(req, path, 0, 0, ANSWER_TEXT_MAX, &text) != RC_OK)
+		return RC_ERR;
+	snprintf(path, sizeof(path), "answers[%zu].choice_ids", i);
+	nest(req, path, json_object_get(el, "choice_ids"));
+	if (list_member(req, path, 0, CHOICES_MAX, &list) != RC_OK)
+		return RC_ERR;
+	ids = json_array();
+	json_array_append_new(op->a, json_pack("{s:s, s:o, s:s?}",
+	    "question_id", qid, "choice_ids", ids, "text", text));
+	json_array_foreach(list, j, v) {
+		snprintf(path, sizeof(path), "answers[%zu].choice_ids[%zu]", i,
+		    j);
+		if (unique_uuid(req, path, v, ids, "names a choice twice",
+		    &cid) != RC_OK)
+			return RC_ERR;
+		json_array_append_new(ids, json_string(cid));
+	}
+	return RC_OK;
+}
+
+static void
+submitted_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const PGresult *res = r->res;
+
+	if (sqlstate_is(r, "RC012")) {
+		rc_http_fail(req, 409, "max_attempts", r->message);
+		return;
+	}
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (!is_true(res, 1)) {
+		rc_http_fail(req, 404, "not_found", "no such question set");
+		return;
+	}
+	if (!is_true(res, 2)) {
+		rc_http_fail(req, 409, "not_published",
+		    "the set is not published yet");
+		return;
+	}
+	if (!PQgetisnull(res, 0, 3)) {
+		rc_http_fail_field(req, PQgetvalue(res, 0, 3),
+		    PQgetvalue(res, 0, 4));
+		return;
+	}
+	rc_api_reply_cell(req, 201, res, 0);
+}
+
+static void
+submit_authed(struct rc_req *req)
+{
+	struct qs_op *op = qs_op_new(req);
+	const char *p[7];
+	json_t *list, *el;
+	size_t i;
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    list_member(req, "answers", 1, ANSWERS_MAX, &list) != RC_OK)
+		return;
+	op->a = json_array();
+	op->b = json_array();
+	json_array_foreach(list, i, el)
+		if (answer_item(req, op, i, el) != RC_OK)
+			return;
+	p[1] = req->who->org_id;
+	p[2] = req->who->user_id;
+	p[3] = rc_api_admin_text(req);
+	p[4] = op_text(op, 0, op->a);
+	p[5] = rc_http_client(req);
+	p[6] = req->id;
+	rc_api_query(req, &SQL_SUB_CREATE, p, submitted_cb);
+}
+
+/* POST /api/v1/question-sets/{id}/submissions {answers: [{question_id,
+ * choice_ids?, text?}]} — one attempt, scored at once. */
+static void
+submission_create(struct rc_req *req)
+{
+	rc_auth_require(req, QS_ROLES, submit_authed);
+}
+
+static void
+submissions_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (!is_true(r->res, 1)) {
+		rc_http_fail(req, 404, "not_found", "no such question set");
+		return;
+	}
+	rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+submissions_authed(struct rc_req *req)
+{
+	const char *user = rc_http_query(req, "user_id");
+	struct rc_api_page page;
+	const char *p[8];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+		return;
+	if (user != NULL && !rc_api_is_uuid(user)) {
+		rc_http_fail_field(req, "user_id", "is not an id");
+		return;
+	}
+	if (rc_api_page_parse(req, &page) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[2] = req->who->user_id;
+	p[3] = rc_api_admin_text(req);
+	p[4] = user;
+	p[5] = page.after_at;
+	p[6] = page.after_id;
+	p[7] = page.limit;
+	rc_api_query(req, &SQL_SUB_LIST, p, submissions_cb);
+}
+
+/* GET /api/v1/question-sets/{id}/submissions?user_id=&limit=&cursor= —
+ * admins: everyone's; others: their own. */
+static void
+submission_list(struct rc_req *req)
+{
+	rc_auth_require(req, QS_ROLES, submissions_authed);
+}
+
+static void
+graded_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	const PGresult *res = r->res;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (!is_true(res, 1)) {
+		rc_http_fail(req, 404, "not_found", "no such submission");
+		return;
+	}
+	if (!PQgetisnull(res, 0, 2)) {
+		rc_http_fail_field(req, PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 3));
+		return;
+	}
+	rc_api_reply_cell(req, 200, res, 0);
+}
+
+/* grades: 1..500 of {question_id, points}, no question twice; into op->a. */
+static rc_status
+grades_parse(struct rc_req *req, struct qs_op *op)
+{
+	char path[PATH_LEN];
+	json_t *list, *el, *seen;
+	const char *qid;
+	long points;
+	size_t i;
+
+	if (list_member(req, "grades", 1, ANSWERS_MAX, &list) != RC_OK)
+		return RC_ERR;
+	if (json_array_size(list) == 0) {
+		rc_http_fail_field(req, "grades", "must not be empty");
+		return RC_ERR;
+	}
+	op->a = json_array();
+	op->b = seen = json_array();
+	json_array_foreach(list, i, el) {
+		snprintf(path, sizeof(path), "grades[%zu]", i);
+		if (!json_is_object(el)) {
+			rc_http_fail_field(req, path, "must be an object");
+			return RC_ERR;
+		}
+		snprintf(path, sizeof(path), "grades[%zu].question_id", i);
+		if (unique_uuid(req, path, json_object_get(el, "question_id"),
+		    seen, "grades a question an earlier grade does", &qid) !=
+		    RC_OK)
+			return RC_ERR;
+		snprintf(path, sizeof(path), "grades[%zu].points", i);
+		nest(req, path, json_object_get(el, "points"));
+		if (rc_api_int(req, path, 1, 0, POINTS_MAX, &points) != RC_OK)
+			return RC_ERR;
+		json_array_append_new(seen, json_string(qid));
+		json_array_append_new(op->a, json_pack("{s:s, s:I}",
+		    "question_id", qid, "points", (json_int_t)points));
+	}
+	return RC_OK;
+}
+
+static void
+grade_authed(struct rc_req *req)
+{
+	struct qs_op *op = qs_op_new(req);
+	const char *p[7];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK ||
+	    rc_api_uuid_param(req, "sid", &p[2]) != RC_OK ||
+	    grades_parse(req, op) != RC_OK)
+		return;
+	p[1] = req->who->org_id;
+	p[3] = op_text(op, 0, op->a);
+	p[4] = req->who->user_id;
+	p[5] = rc_http_client(req);
+	p[6] = req->id;
+	rc_api_query(req, &SQL_SUB_GRADE, p, graded_cb);
+}
+
+/* PATCH /api/v1/question-sets/{id}/submissions/{sid} {grades:
+ * [{question_id, points}]} — an admin grades; the score is recomputed. */
+static void
+submission_grade(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, grade_authed);
+}
+
+/* ---- Results ---------------------------------------------------------------- */
+
+/* The results' JSON text as a CSV download. */
+static void
+reply_results_csv(struct rc_req *req, const char *text)
+{
+	json_t *results = json_loads(text, 0, NULL);
+	char *csv = NULL, *name;
+	const char *title;
+	size_t len;
+
+	if (results != NULL)
+		csv = rc_reports_rows_csv(json_object_get(results, "rows"),
+		    results_columns, &len);
+	if (csv == NULL) {
+		json_decref(results);
+		rc_http_fail(req, 500, "internal", "the results are malformed");
+		return;
+	}
+	title = json_string_value(json_object_get(json_object_get(results,
+	    "set"), "title"));
+	name = rc_reports_filename("questions", title ? title : "set",
+	    "results", "csv");
+	rc_api_reply_csv(req, csv, len, name);
+	free(name);
+	free(csv);
+	json_decref(results);
+}
+
+static void
+results_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct qs_op *op = req->data;
+
+	if (!rc_api_db_ok(req, r, NULL))
+		return;
+	if (PQntuples(r->res) != 1 || PQgetisnull(r->res, 0, 0)) {
+		rc_http_fail(req, 404, "not_found", "no such question set");
+		return;
+	}
+	if (op->csv) {
+		reply_results_csv(req, PQgetvalue(r->res, 0, 0));
+		return;
+	}
+	rc_api_reply_cell(req, 200, r->res, 0);
+}
+
+static void
+results_authed(struct rc_req *req)
+{
+	const char *format = rc_http_query(req, "format");
+	struct qs_op *op = qs_op_new(req);
+	const char *p[2];
+
+	if (rc_api_uuid_param(req, "id", &p[0]) != RC_OK)
+		return;
+	if (format != NULL && strcmp(format, "json") != 0 &&
+	    strcmp(format, "csv") != 0) {
+		rc_http_fail_field(req, "format", "must be json or csv");
+		return;
+	}
+	op->csv = format != NULL && strcmp(format, "csv") == 0;
+	p[1] = req->who->org_id;
+	rc_api_query(req, &SQL_RESULTS, p, results_cb);
+}
+
+/* GET /api/v1/question-sets/{id}/results?format=json|csv — one row per
+ * person who submitted: attempts, best score, last submitted. */
+static void
+results(struct rc_req *req)
+{
+	rc_auth_require(req, RC_ROLE_ADMIN, results_authed);
+}
+
+static struct rc_route routes[] = {
+	{ RC_HTTP_POST, "/api/v1/question-sets", qs_create, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/question-sets", qs_list, 0, 0 },
+	{ RC_HTTP_GET, "/api/v1/question-sets/{id}", qs_get, 0, 0 },
+	{ RC_HTTP_PATCH, "/api/v1/question-sets/{id}", qs_patch,
+	    RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/question-sets/{id}", qs_delete, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/question-sets/{id}/questions",
+	    question_create, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_PATCH, "/api/v1/question-sets/{id}/questions/{qid}",
+	    question_patch, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_DELETE, "/api/v1/question-sets/{id}/questions/{qid}",
+	    question_delete, 0, 0 },
+	{ RC_HTTP_POST, "/api/v1/question-sets/{id}/submissions",
+	    submission_create, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/question-sets/{id}/submissions",
+	    submission_list, 0, 0 },
+	{ RC_HTTP_PATCH, "/api/v1/question-sets/{id}/submissions/{sid}",
+	    submission_grade, RC_ROUTE_JSON, 0 },
+	{ RC_HTTP_GET, "/api/v1/question-sets/{id}/results", results, 0, 0 },
+};
+
+void
+rc_api_questions_routes(struct rc_router *r)
+{
+	rc_router_add(r, routes, RC_NELEM(routes));
+}
