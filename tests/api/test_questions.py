@@ -72,7 +72,8 @@ def cid(q, text):
 
 def submit(d, set_id, answers, who=None):
     return d.post(BASE + "/%s/submissions" % set_id,
-                  headers=who or d.intern, json={"answers": answers})
+                  headers=d.intern if who is None else who,
+                  json={"answers": answers})
 
 
 def test_admin_builds_a_set_and_only_admins_see_the_key(world):
@@ -456,3 +457,30 @@ def test_delete_set_takes_its_questions_and_submissions(world):
         assert count(d, table) == 0, table
     assert d.psql("SELECT detail->>'submissions' FROM audit_log WHERE "
                   "action = 'question_set_deleted'") == "1"
+
+
+def test_limits_and_tokens(world):
+    d = world
+    sid, single, _, _ = quiz(d)
+    red = cid(single, "Red")
+    # More answers than any set may have, more choices than a question may.
+    many = [{"question_id": str(uuid.uuid4())} for _ in range(501)]
+    r = submit(d, sid, many)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "answers"
+    r = d.post(BASE + "/%s/questions" % sid, headers=d.admin, json={
+        "kind": "multiple", "prompt": "Too many", "points": 1,
+        "choices": ["c%d" % i for i in range(51)], "answer": [0]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "choices"
+    # A body over the server's limit (1 MiB) is 413; nothing is stored.
+    r = submit(d, sid, [{"question_id": single["id"], "choice_ids": [red],
+                         "text": "x" * (2 << 20)}])
+    assert r.status_code == 413, r.status_code
+    # No token, a forged one: 401 on every kind of route.
+    forged = {"Authorization": "Bearer " + d.intern["Authorization"].split()[1][:-4] + "AAAA"}
+    for h in ({}, forged):
+        assert d.get(BASE, headers=h).status_code == 401
+        assert submit(d, sid, [{"question_id": single["id"],
+                                "choice_ids": [red]}], who=h).status_code == 401
+        assert d.get(BASE + "/%s/results" % sid, headers=h).status_code == 401
+    assert count(d, "question_submissions") == 0
+    assert count(d, "questions") == 3
