@@ -91,6 +91,20 @@ void	rc_api_faces_delete(struct rc_req *req);
 void	rc_api_faces_verify(struct rc_req *req);
 void	rc_api_faces_identify(struct rc_req *req);
 
+/* Question sets (src/api/questions.c, questions_submit.c) */
+void	rc_api_questions_create(struct rc_req *req);
+void	rc_api_questions_list(struct rc_req *req);
+void	rc_api_questions_get(struct rc_req *req);
+void	rc_api_questions_patch(struct rc_req *req);
+void	rc_api_questions_delete(struct rc_req *req);
+void	rc_api_questions_question_create(struct rc_req *req);
+void	rc_api_questions_question_patch(struct rc_req *req);
+void	rc_api_questions_question_delete(struct rc_req *req);
+void	rc_api_questions_submit(struct rc_req *req);
+void	rc_api_questions_submissions(struct rc_req *req);
+void	rc_api_questions_grade(struct rc_req *req);
+void	rc_api_questions_results(struct rc_req *req);
+
 /* Slack's slash command (src/api/slack.c) */
 void	rc_api_slack_command(struct rc_req *req);
 

@@ -82,6 +82,12 @@ rc_status rc_reports_month_from_words(const char *s,
  * "rows" array. */
 char	*rc_reports_monthly_csv(const json_t *report, size_t *len);
 
+/* Any rows (a JSON array of objects) as CSV, written the same way: a
+ * header of the column names, then each row's members of those names in
+ * that order (absent or null: empty). NULL when rows is not an array. */
+char	*rc_reports_rows_csv(const json_t *rows, const char *const *columns,
+	    size_t *len);
+
 /* The sheet as CSV, written the same way: a header "name,email,<each
  * date>,present,late,absent,on_leave,half_day,holiday,weekend,
  * worked_hours", then one row per person with a status per date (empty

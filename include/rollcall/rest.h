@@ -253,6 +253,11 @@ void	rc_rest_identify(struct rc_req *req, const struct rc_rest_upload *up,
 	    const char *org_id, rc_rest_identify_cb cb);
 
 
+/* Replies 200 with csv as a download named filename (a name that needs no
+ * quoting: rc_reports_filename makes one). Copies csv. */
+void	rc_rest_reply_csv(struct rc_req *req, const char *csv, size_t len,
+	    const char *filename);
+
 /* ---- Typed rows (src/rest/rows.c) ------------------------------------ *
  * For reads whose JSON is cheaper written here than built by PostgreSQL:
  * the statement selects typed columns, the callback writes them. */

@@ -66,7 +66,7 @@ reply_csv(struct rc_req *req, const struct month_report *kind,
 {
 	json_t *report = json_loads(text, 0, NULL);
 	const char *slug, *month;
-	char *csv = NULL, *name, *disp;
+	char *csv = NULL, *name;
 	size_t len;
 
 	if (report != NULL)
@@ -81,10 +81,7 @@ reply_csv(struct rc_req *req, const struct month_report *kind,
 	month = json_string_value(json_object_get(report, "month"));
 	name = rc_reports_filename(kind->file_prefix, slug ? slug : "org",
 	    month ? month : "month", "csv");
-	disp = rc_asprintf("attachment; filename=\"%s\"", name);
-	rc_http_set_header(req, "Content-Disposition", disp);
-	rc_http_reply(req, 200, "text/csv; charset=utf-8", csv, len);
-	free(disp);
+	rc_rest_reply_csv(req, csv, len, name);
 	free(name);
 	free(csv);
 	json_decref(report);

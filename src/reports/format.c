@@ -156,32 +156,39 @@ out_next(struct out *o, const json_t *v)
 }
 
 char *
-rc_reports_monthly_csv(const json_t *report, size_t *len)
+rc_reports_rows_csv(const json_t *rows, const char *const *columns,
+    size_t *len)
 {
-	const json_t *rows = json_object_get(report, "rows"), *row;
 	struct out o = { NULL, 0, 0 };
+	const json_t *row;
 	size_t i, c;
 
 	if (!json_is_array(rows))
 		return NULL;
 	out_add(&o, "", 0);
-	for (c = 0; rc_reports_monthly_columns[c] != NULL; c++) {
+	for (c = 0; columns[c] != NULL; c++) {
 		if (c > 0)
 			out_add(&o, ",", 1);
-		out_field(&o, rc_reports_monthly_columns[c]);
+		out_field(&o, columns[c]);
 	}
 	out_add(&o, "\r\n", 2);
 	json_array_foreach(rows, i, row) {
-		for (c = 0; rc_reports_monthly_columns[c] != NULL; c++) {
+		for (c = 0; columns[c] != NULL; c++) {
 			if (c > 0)
 				out_add(&o, ",", 1);
-			out_value(&o, json_object_get(row,
-			    rc_reports_monthly_columns[c]));
+			out_value(&o, json_object_get(row, columns[c]));
 		}
 		out_add(&o, "\r\n", 2);
 	}
 	*len = o.len;
 	return o.buf;
+}
+
+char *
+rc_reports_monthly_csv(const json_t *report, size_t *len)
+{
+	return rc_reports_rows_csv(json_object_get(report, "rows"),
+	    rc_reports_monthly_columns, len);
 }
 
 const char *const rc_reports_sheet_totals[] = {

@@ -50,6 +50,17 @@ rc_rest_reply_cell(struct rc_req *req, int status, const PGresult *res, int col)
 	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
 }
 
+void
+rc_rest_reply_csv(struct rc_req *req, const char *csv, size_t len,
+    const char *filename)
+{
+	char *disp = rc_asprintf("attachment; filename=\"%s\"", filename);
+
+	rc_http_set_header(req, "Content-Disposition", disp);
+	rc_http_reply(req, 200, "text/csv; charset=utf-8", csv, len);
+	free(disp);
+}
+
 const char *
 rc_rest_scope_org(const struct rc_req *req)
 {

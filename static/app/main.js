@@ -8,9 +8,11 @@ import { Approvals } from './manager.js';
 import { People, OrgSettings, Holidays, LeaveTypes, Kiosks, Audit } from './admin.js';
 import { Sheet, Report } from './reports.js';
 import { Kiosk } from './kiosk.js';
+import { Questions } from './questions.js';
 
 const ROUTES = [
   { path: '/', label: 'Home', view: Home, roles: ['admin', 'manager', 'employee', 'intern'] },
+  { path: '/questions', label: 'Questions', view: Questions, roles: ['admin', 'manager', 'employee', 'intern'] },
   { path: '/approvals', label: 'Approvals', view: Approvals, roles: ['admin', 'manager'] },
   { path: '/people', label: 'People', view: People, roles: ['admin'] },
   { path: '/sheet', label: 'Sheet', view: Sheet, roles: ['admin'] },

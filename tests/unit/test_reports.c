@@ -106,6 +106,37 @@ test_csv(void **state)
 	json_decref(rep);
 }
 
+/* Any rows by named columns (the question results): absent and null are
+ * empty, booleans written out, a formula quoted; rows that are no array
+ * are refused. */
+static void
+test_rows_csv(void **state)
+{
+	static const char *const cols[] = { "name", "best_score",
+	    "pending_review", "last_submitted_at", NULL };
+	json_t *rows = json_pack("[{s:s, s:i, s:b, s:s}, {s:s, s:n}]",
+	    "name", "=1+1", "best_score", 7, "pending_review", 1,
+	    "last_submitted_at", "2026-12-01T09:00:00Z",
+	    "name", "Zoë, B", "best_score");
+	const char *want = "name,best_score,pending_review,last_submitted_at\r\n"
+	    "\"'=1+1\",7,true,2026-12-01T09:00:00Z\r\n"
+	    "\"Zoë, B\",,,\r\n";
+	size_t len;
+	char *csv;
+
+	(void)state;
+	assert_non_null(rows);
+	csv = rc_reports_rows_csv(rows, cols, &len);
+	assert_non_null(csv);
+	assert_string_equal(csv, want);
+	assert_int_equal(len, strlen(want));
+	free(csv);
+	json_decref(rows);
+	rows = json_object();
+	assert_null(rc_reports_rows_csv(rows, cols, &len));
+	json_decref(rows);
+}
+
 /* The sheet: a status per date (empty for null), totals, hours; and no
  * text a spreadsheet would run as a formula. */
 static void
@@ -149,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_month_from_words),
 		cmocka_unit_test(test_filename),
 		cmocka_unit_test(test_csv),
+		cmocka_unit_test(test_rows_csv),
 		cmocka_unit_test(test_sheet_csv),
 	};
 
