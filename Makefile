@@ -67,7 +67,7 @@ FUZZ_SECONDS ?= 10
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
 
-.PHONY: all deps run test unit api asan bench clean help fuzz fuzz-run e2e \
+.PHONY: all deps run test unit api asan test-asan bench clean help fuzz fuzz-run e2e \
 	screenshots install uninstall deb
 all: $(BIN)
 

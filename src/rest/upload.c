@@ -1,16 +1,12 @@
 /* Image uploads shared by the picture, face, kiosk and check-in routes: the
- * bytes (req->image: the router found them in a raw body or a
- * multipart/form-data part, for routes declaring RC_BODY_IMAGE) are judged on
- * the loop from their header alone (type and pixel count, so junk and
+ * bytes (req->image: the router found them in a raw body or a multipart
+ * part, for routes declaring RC_BODY_IMAGE) are judged on the loop from
+ * their header alone (type and pixel count, so junk and
  * decompression bombs never reach the CPU pool), then decoded, re-encoded,
  * stored and matched on the CPU pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "rollcall/api.h"
 #include "rollcall/config.h"
