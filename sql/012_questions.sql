@@ -91,7 +91,7 @@ CREATE TABLE question_grades (
 );
 
 -- Numbers a new submission and refuses one past the set's max_attempts
--- (SQLSTATE RC012). In the database so that two concurrent submissions of
+-- (SQLSTATE RC005). In the database so that two concurrent submissions of
 -- one person cannot both get the last attempt: they queue on the advisory
 -- lock, and each query of this volatile function takes a fresh snapshot
 -- (READ COMMITTED), so the second sees the first's row.
@@ -108,7 +108,7 @@ BEGIN
 	WHERE set_id = NEW.set_id AND user_id = NEW.user_id;
 	IF used >= allowed THEN
 		RAISE EXCEPTION 'all % attempt(s) at this set are used', allowed
-		    USING ERRCODE = 'RC012';
+		    USING ERRCODE = 'RC005';
 	END IF;
 	NEW.attempt := used + 1;
 	RETURN NEW;

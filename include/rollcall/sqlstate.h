@@ -24,5 +24,8 @@
  * a paid leave request over the year's allowance. The message says how
  * many days are asked and left. */
 #define RC_SQLSTATE_LEAVE_BALANCE	"RC004"
+/* question_submissions_attempt() (sql/012_questions.sql): a submission
+ * past the set's max_attempts for that person. */
+#define RC_SQLSTATE_MAX_ATTEMPTS	"RC005"
 
 #endif

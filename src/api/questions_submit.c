@@ -9,6 +9,7 @@
 
 #include "rollcall/api.h"
 #include "rollcall/rest.h"
+#include "rollcall/sqlstate.h"
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
@@ -55,7 +56,7 @@
  * question earns its points when the picked choices are exactly the right
  * ones; a text answer waits for a grade (points NULL); an unanswered
  * question earns 0. The trigger numbers the attempt and refuses one past
- * max_attempts (RC012). */
+ * max_attempts (RC005). */
 static const struct rc_db_stmt SQL_SUB_CREATE = {
 	"questions_sub_create",
 	"WITH s AS (SELECT * FROM question_sets WHERE id = $1::uuid AND"
@@ -215,13 +216,6 @@ static const char *const results_columns[] = {
 	"pending_review", "last_submitted_at", NULL,
 };
 
-static int
-sqlstate_is(const struct rc_db_result *r, const char *state)
-{
-	return r->err == RC_DB_FAILED && r->sqlstate != NULL &&
-	    strcmp(r->sqlstate, state) == 0;
-}
-
 /* ---- Submissions ---------------------------------------------------------- */
 
 /* One answer {question_id, choice_ids?, text?} at answers[i], checked and
@@ -273,7 +267,7 @@ submitted_cb(const struct rc_db_result *r, void *arg)
 	struct rc_req *req = arg;
 	const PGresult *res = r->res;
 
-	if (sqlstate_is(r, "RC012")) {
+	if (rc_db_sqlstate_is(r, RC_SQLSTATE_MAX_ATTEMPTS)) {
 		rc_http_fail(req, 409, "max_attempts", r->message);
 		return;
 	}
