@@ -70,6 +70,10 @@ def pg():
     yield p
 
 
+_PRINCIPAL_WRITE = re.compile(
+    r"\b(UPDATE|DELETE\s+FROM|INSERT\s+INTO)\s+(users|refresh_tokens)\b", re.I)
+
+
 class Daemon:
     """One rollcall serve process with its own database and folders."""
 
@@ -173,7 +177,13 @@ class Daemon:
         return r
 
     def psql(self, sql):
-        return self.pg.psql(self.dbname, sql)
+        out = self.pg.psql(self.dbname, sql)
+        if _PRINCIPAL_WRITE.search(sql):
+            # A change made behind the daemon's back reaches its principal
+            # cache by NOTIFY (sql/009), within milliseconds rather than
+            # at once: give the listener that moment before the next call.
+            time.sleep(0.05)
+        return out
 
     # HTTP helpers
     def req(self, method, path, **kw):

@@ -24,6 +24,7 @@ from test_users import PW, add_user, login, make_org, token
 
 ATT = "/api/v1/attendance"
 PICS = "/api/v1/pictures"
+QS = "/api/v1/question-sets"
 
 
 def img(h):
@@ -62,7 +63,8 @@ def files_under(path):
 @pytest.fixture
 def world(make_daemon):
     """acme: an admin, ann and bob with passwords, check-ins and outs, a
-    leave request, pictures, bob's enrolled face; globex: its admin."""
+    leave request, pictures, bob's enrolled face, a question set ann
+    answered; globex: its admin."""
     d = make_daemon()
     d.acme = make_org(d, "acme")
     make_org(d, "globex")
@@ -91,6 +93,16 @@ def world(make_daemon):
     r = d.post("/api/v1/users/%s/faces" % d.ids["bob@acme.test"],
                headers=img(admin), data=photo("s15", "01"))
     assert r.status_code == 201, r.text
+    qs = d.post(QS, headers=admin, json={"title": "Safety",
+                                         "published": True}).json()
+    q = d.post(QS + "/%s/questions" % qs["id"], headers=admin, json={
+        "kind": "single", "prompt": "Stop?", "choices": ["Red", "Green"],
+        "answer": [0], "points": 2}).json()
+    r = d.post(QS + "/%s/submissions" % qs["id"], headers=ann, json={
+        "answers": [{"question_id": q["id"],
+                     "choice_ids": [q["choices"][0]["id"]]}]})
+    assert r.status_code == 201 and r.json()["score"] == 2, r.text
+    d.quiz = (qs["id"], r.json()["id"])
     return d
 
 
@@ -162,6 +174,7 @@ def test_backup_then_restore_gives_back_the_same_service(world, make_daemon):
     assert counts_of(d)["pictures"] > m["counts"]["pictures"] >= 4
     assert m["counts"]["users"] == 4 and m["counts"]["leave_requests"] == 1
     assert m["counts"]["face_templates"] == 1
+    assert m["counts"]["question_submissions"] == 1
     assert "verify" not in d.cli("backup", "verify", path).stderr
 
     t = fresh_target(make_daemon)
@@ -203,6 +216,10 @@ def test_backup_then_restore_gives_back_the_same_service(world, make_daemon):
     new = t.post(url, headers=img(admin_new), data=probe).json()
     assert new["similarity"] == pytest.approx(old["similarity"], abs=1e-6)
     assert new["match"] is True
+    # Ann's answered question set came back with its score.
+    set_id, sub_id = d.quiz
+    mine = t.get(QS + "/%s/submissions" % set_id, headers=ann).json()
+    assert [(x["id"], x["score"]) for x in mine["items"]] == [(sub_id, 2)]
     # And it serves writes: a check-out on the restored state (ann was in).
     assert t.post(ATT + "/check-out", headers=ann).status_code == 201
 
