@@ -63,7 +63,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
 
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(OBJDIR)/fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 60
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
 
@@ -83,7 +83,7 @@ help:
 	@echo "make install  install under PREFIX (/usr/local) into DESTDIR, with the units"
 	@echo "make uninstall  remove what make install put there (not the state)"
 	@echo "make deb      build rollcall_VERSION_ARCH.deb (dpkg-deb)"
-	@echo "make fuzz     each tests/fuzz driver for FUZZ_SECONDS (default 10)"
+	@echo "make fuzz     each tests/fuzz driver for FUZZ_SECONDS (default 60)"
 	@echo "make clean    remove build output"
 
 deps:
