@@ -7,6 +7,7 @@ ROLLCALL_BIN picks the binary (the asan build uses bin/rollcall-asan)."""
 import itertools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -68,6 +69,19 @@ def pg():
     p = Postgres(PGDIR)
     p.start()
     yield p
+
+
+@pytest.fixture
+def own_pg():
+    """A cluster of the test's own, for a test that stops PostgreSQL:
+    stopping the shared one would fail the tests running beside it."""
+    top = tempfile.mkdtemp(prefix="rcf-pg-")
+    os.chmod(top, 0o755)    # the postgres user runs the server in it
+    p = Postgres(top)
+    p.start()
+    yield p
+    p.stop()
+    shutil.rmtree(top, ignore_errors=True)
 
 
 class Daemon:
@@ -195,13 +209,15 @@ class Daemon:
 
 @pytest.fixture
 def make_daemon(pg):
-    """Factory: make_daemon(**overrides) starts a daemon on a fresh database;
-    overrides are config keys as section_key=value (server_threads=1)."""
+    """Factory: make_daemon(**overrides) starts a daemon on a fresh database
+    (of the shared cluster, or of cluster=own_pg); overrides are config
+    keys as section_key=value (server_threads=1)."""
     started = []
 
-    def factory(dbname=None, start=True, **overrides):
+    def factory(dbname=None, start=True, cluster=None, **overrides):
         tmp = tempfile.mkdtemp(prefix="rollcall-test-")
-        d = Daemon(pg, dbname or pg.create_db(), tmp, overrides)
+        on = cluster or pg      # own_pg for a test that stops it
+        d = Daemon(on, dbname or on.create_db(), tmp, overrides)
         started.append(d)
         return d.start() if start else d
 

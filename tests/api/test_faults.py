@@ -10,7 +10,6 @@ import concurrent.futures
 import datetime
 import errno
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -21,7 +20,6 @@ import time
 import pytest
 import requests
 
-from conftest import Daemon, Postgres
 from test_pictures import blob_files, png, problem, upload
 from test_users import PW, add_user, make_org, token
 
@@ -44,19 +42,6 @@ def pct(values, p):
 
 
 # ---- PostgreSQL stopped and started under load ----------------------------
-
-@pytest.fixture
-def own_pg():
-    """A cluster of this test's own: stopping the shared one would fail
-    every other test running beside it."""
-    top = tempfile.mkdtemp(prefix="rcf-pg-")
-    os.chmod(top, 0o755)    # the postgres user runs the server in it
-    p = Postgres(top)
-    p.start()
-    yield p
-    p.stop()
-    shutil.rmtree(top, ignore_errors=True)
-
 
 class Load:
     """Threads sending an authenticated, database-backed GET in a loop;
@@ -104,69 +89,68 @@ class Load:
             return [r for r in self.results if r[0] >= a and r[1] <= b]
 
 
-def test_postgres_stopped_under_load_answers_503_fast_and_recovers(own_pg):
-    tmp = tempfile.mkdtemp(prefix="rollcall-test-")
-    d = Daemon(own_pg, own_pg.create_db(), tmp, {}).start()
-    try:
-        make_org(d, "acme")
-        add_user(d, "ada@acme.example", "admin", "acme")
-        auth = token(d, "ada@acme.example")
-        with Load(d, auth) as load:
-            time.sleep(1.5)
-            t_stop0 = time.monotonic()
-            own_pg.stop()
-            t_down = time.monotonic()
-            time.sleep(3)
-            ready_down = d.get("/readyz")
-            t_up0 = time.monotonic()
-            own_pg.start()
-            t_up = time.monotonic()
-            wait_until(lambda: any(r[2] == 200 for r in load.between(
-                t_up, time.monotonic())), 20, "a 200 after the restart")
-            first_ok = min(r[1] for r in load.between(t_up, time.monotonic())
-                           if r[2] == 200)
-            time.sleep(1.5)
-            t_end = time.monotonic()
-        before = load.between(0, t_stop0)
-        down = load.between(t_down, t_up0)
-        after = load.between(first_ok + 0.5, t_end)
-        assert load.errors == [], load.errors[:5]
-        assert before and all(r[2] == 200 for r in before), \
-            collections.Counter(r[2] for r in before)
-        # While it is down: 503 unavailable with Retry-After, every one.
-        assert len(down) > 50, len(down)
-        assert {(r[2], r[3]) for r in down} == {(503, "unavailable")}, \
-            collections.Counter((r[2], r[3]) for r in down)
-        assert all(r[4] is not None and int(r[4]) > 0 for r in down)
-        assert ready_down.status_code == 503
-        lat = [1000 * (r[1] - r[0]) for r in down]
-        ok_lat = [1000 * (r[1] - r[0]) for r in before]
-        print("\nPostgreSQL down %.1f s: %d answers, all 503; latency ms "
-              "p50 %.2f p99 %.2f max %.2f (up: p50 %.2f); first 200 %.3f s "
-              "after pg_ctl start returned" % (
-                  t_up0 - t_down, len(down), statistics.median(lat),
-                  pct(lat, 99), max(lat), statistics.median(ok_lat),
-                  first_ok - t_up))
-        # Fast: nothing waits for a query timeout or a connect timeout.
-        assert pct(lat, 99) < 250 and max(lat) < 1000, (pct(lat, 99),
-                                                         max(lat))
-        # Recovered without a restart: the same process answers 200 again
-        # on every loop's pool (the load spreads over both loops).
-        assert first_ok - t_up < 5
-        assert after and all(r[2] == 200 for r in after), \
-            collections.Counter(r[2] for r in after)
-        assert d.get("/readyz").status_code == 200
-        assert d.proc.poll() is None
-        # The jobs worker reconnected too: a mail job goes out.
-        r = d.post(API + "/users", headers=auth, json={
-            "email": "bo@acme.example", "name": "Bo", "role": "employee"})
-        assert r.status_code == 201, r.text
-        wait_until(lambda: d.psql("SELECT state FROM jobs WHERE kind ="
-                                  " 'mail'") == "done", 20,
-                   "the mail job after the restart")
-    finally:
-        rc = d.stop()
-        assert rc == 0, d.read_stderr()
+def test_postgres_stopped_under_load_answers_503_fast_and_recovers(
+        own_pg, make_daemon):
+    # own_pg first: torn down after the daemon is stopped.
+    d = make_daemon(cluster=own_pg)
+    make_org(d, "acme")
+    add_user(d, "ada@acme.example", "admin", "acme")
+    auth = token(d, "ada@acme.example")
+    with Load(d, auth) as load:
+        time.sleep(1.5)
+        t_stop0 = time.monotonic()
+        own_pg.stop()
+        t_down = time.monotonic()
+        time.sleep(3)
+        ready_down = d.get("/readyz")
+        t_up0 = time.monotonic()
+        own_pg.start()
+        t_up = time.monotonic()
+        wait_until(lambda: any(r[2] == 200 for r in load.between(
+            t_up, time.monotonic())), 20, "a 200 after the restart")
+        first_ok = min(r[1] for r in load.between(t_up, time.monotonic())
+                       if r[2] == 200)
+        time.sleep(1.5)
+        t_end = time.monotonic()
+    before = load.between(0, t_stop0)
+    down = load.between(t_down, t_up0)
+    after = load.between(first_ok + 0.5, t_end)
+    assert load.errors == [], load.errors[:5]
+    assert before and all(r[2] == 200 for r in before), \
+        collections.Counter(r[2] for r in before)
+    # While it is down: 503 unavailable with Retry-After, every one.
+    assert len(down) > 50, len(down)
+    assert {(r[2], r[3]) for r in down} == {(503, "unavailable")}, \
+        collections.Counter((r[2], r[3]) for r in down)
+    assert all(r[4] is not None and int(r[4]) > 0 for r in down)
+    assert ready_down.status_code == 503
+    lat = [1000 * (r[1] - r[0]) for r in down]
+    ok_lat = [1000 * (r[1] - r[0]) for r in before]
+    print("\nPostgreSQL down %.1f s: %d answers, all 503; latency ms "
+          "p50 %.2f p99 %.2f max %.2f (up: p50 %.2f); first 200 %.3f s "
+          "after pg_ctl start returned" % (
+              t_up0 - t_down, len(down), statistics.median(lat),
+              pct(lat, 99), max(lat), statistics.median(ok_lat),
+              first_ok - t_up))
+    # Fast: nothing waits for db.query_timeout_ms or the connect timeout
+    # (5 s each). Measured p99 17 ms on a quiet machine, 106 ms on one
+    # loaded 6x over its cores: the bounds leave room for that and ASan.
+    assert pct(lat, 99) < 500 and max(lat) < 2000, (pct(lat, 99),
+                                                     max(lat))
+    # Recovered without a restart: the same process answers 200 again
+    # on every loop's pool (the load spreads over both loops).
+    assert first_ok - t_up < 5
+    assert after and all(r[2] == 200 for r in after), \
+        collections.Counter(r[2] for r in after)
+    assert d.get("/readyz").status_code == 200
+    assert d.proc.poll() is None
+    # The jobs worker reconnected too: a mail job goes out.
+    r = d.post(API + "/users", headers=auth, json={
+        "email": "bo@acme.example", "name": "Bo", "role": "employee"})
+    assert r.status_code == 201, r.text
+    wait_until(lambda: d.psql("SELECT state FROM jobs WHERE kind ="
+                              " 'mail'") == "done", 20,
+               "the mail job after the restart")
 
 
 # ---- kill -9 in a burst of writes ------------------------------------------
