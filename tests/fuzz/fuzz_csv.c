@@ -52,7 +52,7 @@ csv_read(struct csv *c, const char *s, size_t len)
 	while (s < end) {
 		if (c->n == MAX_FIELDS)
 			abort();
-		f = rc_malloc(len + 1);
+		f = rc_malloc((size_t)(end - s) + 1);
 		n = 0;
 		if (*s == '"') {
 			for (s++;; s++) {
