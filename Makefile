@@ -63,7 +63,7 @@ UNIT_BIN = $(patsubst tests/unit/%.c,$(OBJDIR)/tests/%,$(UNIT_SRC)) \
 
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst tests/fuzz/%.c,$(OBJDIR)/fuzz/%,$(FUZZ_SRC))
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 60
 
 DEPS	 = $(LIBOBJ:.o=.d) $(MAINOBJ:.o=.d) $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d)
 
@@ -86,7 +86,8 @@ help:
 	@echo "make uninstall  remove what make install put there (not the state)"
 	@echo "make deb      build rollcall_VERSION_ARCH.deb (dpkg-deb)"
 	@echo "make fuzz     build the tests/fuzz drivers with clang and run each for"
-	@echo "              FUZZ_SECONDS (default 10) from its corpus; fails on a crash"
+	@echo "              FUZZ_SECONDS (default 60) from its corpus; fails on a crash,"
+	@echo "              a leak or a time-out"
 	@echo "make clean    remove build output"
 
 deps:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer driver given as an argument for FUZZ_SECONDS (default
-# 10) from its seed corpus tests/fuzz/corpus/<driver>/ (read only: new
+# 60) from its seed corpus tests/fuzz/corpus/<driver>/ (read only: new
 # inputs go to a scratch folder), under the ASan+UBSan build. Fails on any
 # crash, leak or timeout; prints execs/s and coverage per driver.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-secs=${FUZZ_SECONDS:-10}
+secs=${FUZZ_SECONDS:-60}
 fail=0
 for bin in "$@"; do
 	name=$(basename "$bin")

@@ -193,6 +193,11 @@ rc_status	rc_auth_password_policy(const struct rc_auth_passwords *pw,
  * NUL. About 93 bits. */
 void		rc_auth_password_temp(char out[RC_AUTH_TEMP_PASSWORD_LEN + 1]);
 
+/* Sign-in failures (the login_failures table): a counter with no failure
+ * for this long starts again from zero, so the jobs worker may delete it
+ * once its lock has passed too. */
+#define RC_AUTH_FAILURE_MEMORY_SECONDS	86400
+
 /* ---- Opaque tokens (refresh, kiosk, one-time codes) ------------------ */
 
 #define RC_AUTH_RANDOM_TOKEN_LEN 43	/* 256 bits, base64url, no padding */

@@ -68,8 +68,7 @@ struct flow {
  * that have been failing, so neither an office behind one NAT nor someone
  * guessing a chosen account from elsewhere can lock a person out. */
 #define SHARED_FAILURE_FACTOR	4
-/* A counter with no failure for this long starts again from zero. */
-#define FAILURE_MEMORY_SECONDS	86400
+#define FAILURE_MEMORY_SECONDS	RC_AUTH_FAILURE_MEMORY_SECONDS
 
 /* The browser keeps its refresh token where scripts cannot read it: an
  * HttpOnly cookie sent to the auth routes only. SameSite=Strict keeps

@@ -4,8 +4,9 @@
  * back to 'pending'; several daemons on one database never deliver the
  * same job at the same time. Blocking libpq, SMTP and file I/O are fine
  * here: this thread runs no event loop. It also unlinks the blobs of
- * deleted pictures, purges old check-in photos and recomputes face
- * templates of an older method (reindex.c). */
+ * deleted pictures, purges old check-in photos and forgotten sign-in
+ * failures, and recomputes face templates of an older method
+ * (reindex.c). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "rollcall/auth.h"
 #include "rollcall/config.h"
 #include "rollcall/db.h"
 #include "rollcall/jobs.h"
@@ -35,7 +37,8 @@
 #define JOBS_ERRLEN		512
 #define RECONNECT_MIN_MS	250
 #define RECONNECT_MAX_MS	30000
-/* Check-in photos are purged at start and then at most this often. */
+/* Check-in photos and sign-in failures are purged at start and then at
+ * most this often. */
 #define PURGE_INTERVAL_USEC	(60 * 1000000ULL)
 /* Rows per purge statement, so one statement never holds a huge list. */
 #define PURGE_BATCH		"1000"
@@ -99,6 +102,14 @@ static const char SQL_PURGE[] =
     " j AS (" RC_JOBS_BLOB_DELETE("jsonb_agg(key ORDER BY key)", "org_id")
     "  FROM k GROUP BY org_id RETURNING 1)"
     " SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM j)";
+/* Sign-in failure counters that src/api/auth.c treats as zero (no failure
+ * for $1 seconds) and whose lock has passed: nothing reads them again,
+ * and an attacker's spray of e-mails and addresses must not grow the
+ * table for ever. */
+static const char SQL_PURGE_LOGIN_FAILURES[] =
+    "DELETE FROM login_failures WHERE updated_at < now() -"
+    " make_interval(secs => $1::int) AND (locked_until IS NULL OR"
+    " locked_until <= now())";
 
 enum outcome {
 	OUT_SENT,
@@ -637,9 +648,10 @@ deliver_face_reindex(struct worker *w, struct job *job, char *err,
 	return OUT_RETRY;
 }
 
-/* Deletes check-in photos older than face.photo_retention_days (at start
- * and once a minute), a batch per statement until none is left. The blobs
- * go through blob_delete jobs like any other picture's. */
+/* Deletes check-in photos older than face.photo_retention_days, a batch
+ * per statement until none is left. The blobs go through blob_delete jobs
+ * like any other picture's. RC_ERR only when the connection is gone: a
+ * refused statement must not stop the mail. */
 static rc_status
 purge_photos(struct worker *w)
 {
@@ -648,8 +660,7 @@ purge_photos(struct worker *w)
 	long photos = 0, jobs = 0, n;
 	PGresult *res;
 
-	if (w->cfg->face_photo_retention_days <= 0 || (w->purged_usec != 0 &&
-	    rc_now_usec() - w->purged_usec < PURGE_INTERVAL_USEC))
+	if (w->cfg->face_photo_retention_days <= 0)
 		return RC_OK;
 	snprintf(days, sizeof(days), "%d", w->cfg->face_photo_retention_days);
 	do {
@@ -657,9 +668,6 @@ purge_photos(struct worker *w)
 		    NULL, 0);
 		if (check_result(w->pg, res, "purge check-in photos") != RC_OK) {
 			PQclear(res);
-			/* A refused statement must not stop the mail: try
-			 * again at the next interval. */
-			w->purged_usec = rc_now_usec();
 			return PQstatus(w->pg) == CONNECTION_OK ? RC_OK : RC_ERR;
 		}
 		n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
@@ -667,7 +675,6 @@ purge_photos(struct worker *w)
 		jobs += strtol(PQgetvalue(res, 0, 1), NULL, 10);
 		PQclear(res);
 	} while (n == atol(PURGE_BATCH) && !atomic_load(&w->stopping));
-	w->purged_usec = rc_now_usec();
 	if (photos > 0)
 		rc_log(RC_LOG_INFO, "jobs: purged %ld check-in photo(s) older "
 		    "than %d days; %ld blob_delete job(s) queued", photos,
@@ -708,6 +715,41 @@ queue_digests(struct worker *w)
 		return RC_OK;
 	w->digests_usec = rc_now_usec();
 	return webhook_queue_digests(w->pg);
+}
+
+/* Deletes the sign-in failure counters that no longer count. */
+static rc_status
+purge_login_failures(struct worker *w)
+{
+	char secs[16];
+	const char *params[1] = { secs };
+	PGresult *res;
+
+	snprintf(secs, sizeof(secs), "%d", RC_AUTH_FAILURE_MEMORY_SECONDS);
+	res = PQexecParams(w->pg, SQL_PURGE_LOGIN_FAILURES, 1, NULL, params,
+	    NULL, NULL, 0);
+	if (check_result(w->pg, res, "purge sign-in failures") != RC_OK) {
+		PQclear(res);
+		return PQstatus(w->pg) == CONNECTION_OK ? RC_OK : RC_ERR;
+	}
+	if (atol(PQcmdTuples(res)) > 0)
+		rc_log(RC_LOG_INFO, "jobs: purged %s forgotten sign-in failure "
+		    "counter(s)", PQcmdTuples(res));
+	PQclear(res);
+	return RC_OK;
+}
+
+/* The periodic work: at start, then at most once a PURGE_INTERVAL_USEC. */
+static rc_status
+housekeep(struct worker *w)
+{
+	if (w->purged_usec != 0 &&
+	    rc_now_usec() - w->purged_usec < PURGE_INTERVAL_USEC)
+		return RC_OK;
+	if (purge_photos(w) != RC_OK || purge_login_failures(w) != RC_OK)
+		return RC_ERR;
+	w->purged_usec = rc_now_usec();
+	return RC_OK;
 }
 
 /* Jobs ----------------------------------------------------------------- */
@@ -887,7 +929,7 @@ worker_main(void *arg)
 			back_off(w, &delay_ms);
 			continue;
 		}
-		if (purge_photos(w) != RC_OK || queue_digests(w) != RC_OK) {
+		if (housekeep(w) != RC_OK || queue_digests(w) != RC_OK) {
 			back_off(w, &delay_ms);
 			continue;
 		}

@@ -2,6 +2,8 @@
 daemon: invalid UTF-8 in parameters, the brute-force defence, slow clients,
 idempotent mail, and the smaller findings (blank names, unknown methods,
 non-canonical signatures, expired tokens)."""
+import time
+
 import pytest
 import requests
 
@@ -195,6 +197,41 @@ def test_guessing_from_one_address_is_bounded_with_growing_delays(
     n = failures(d, "ip:127.0.0.2")
     assert sign_in(a, "spray0@acme.example", "guess").status_code == 429
     assert failures(d, "ip:127.0.0.2") == n
+
+
+def test_forgotten_failure_counters_are_purged(office):
+    """A spray of e-mails and addresses leaves a row per key: the jobs
+    worker deletes each once it counts as zero (24 h without a failure)
+    and its lock has passed, at start and then once a minute."""
+    d = office
+    a = client(d, "127.0.0.2")
+    for i in range(3):
+        assert sign_in(a, "ada@acme.example", "guess %d" % i).status_code \
+            == 401
+    live = set(d.psql("SELECT key FROM login_failures").split())
+    assert "email:ada@acme.example|ip:127.0.0.2" in live
+    d.psql("INSERT INTO login_failures (key, failures, locked_until,"
+           " updated_at) VALUES"
+           " ('ip:192.0.2.1', 3, NULL, now() - interval '25 hours'),"
+           " ('email:x@acme.example', 30, now() - interval '24 hours',"
+           "  now() - interval '24 hours 1 minute'),"
+           " ('ip:192.0.2.2', 7, NULL, now() - interval '23 hours'),"
+           " ('ip:192.0.2.3', 40, now() + interval '1 hour',"
+           "  now() - interval '25 hours')")
+    d.restart()
+    kept = live | {"ip:192.0.2.2", "ip:192.0.2.3"}
+    deadline = time.monotonic() + 15
+    while set(d.psql("SELECT key FROM login_failures").split()) != kept:
+        assert time.monotonic() < deadline, d.psql(
+            "SELECT key FROM login_failures")
+        time.sleep(0.1)
+    assert any("forgotten sign-in failure counter(s)" in l.get("msg", "")
+               for l in d.log_lines()), d.log_lines()[-5:]
+    # What is kept still counts: the address's pair fails on from 3.
+    a.base = d.url
+    assert failures(d, "email:ada@acme.example|ip:127.0.0.2") == 3
+    assert sign_in(a, "ada@acme.example", "guess 4").status_code == 401
+    assert failures(d, "email:ada@acme.example|ip:127.0.0.2") == 4
 
 
 # ---- finding 6: the smaller ones --------------------------------------------

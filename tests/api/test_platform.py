@@ -317,8 +317,9 @@ def test_idle_connections_are_closed(make_daemon):
     assert d.get("/healthz").status_code == 200
 
 
-def test_postgres_restart(make_daemon, pg):
-    d = make_daemon()
+def test_postgres_restart(own_pg, make_daemon):
+    pg = own_pg
+    d = make_daemon(cluster=pg)
     pid = d.proc.pid
     assert d.get("/readyz").status_code == 200
     pg.stop()
