@@ -21,8 +21,8 @@
 #include "rollcall/http.h"
 #include "rollcall/json.h"
 #include "rollcall/log.h"
+#include "rollcall/rules.h"
 #include "rollcall/sqlstate.h"
-#include "slack-int.h"
 
 #define NOTE_MAX_CHARS	500
 
@@ -51,24 +51,6 @@
 
 /* The longest range a read may cover. */
 #define RANGE_MAX_DAYS	"366"
-
-/* $1 user, $2 kind, $3 source, $4 note, $5 whether the org's
- * face_required applies (a check-in without a photo). The instant is the
- * database's clock, so that every daemon sharing it orders events the
- * same way. One row (none: no such person): the event (NULL when a face
- * is required), whether one is. */
-static const struct rc_db_stmt SQL_PUNCH = {
-	"attendance_punch",
-	"WITH u AS (SELECT u.id, u.org_id, o.face_required AND $5::bool"
-	"  AS blocked FROM users u JOIN orgs o ON o.id = u.org_id"
-	"  WHERE u.id = $1::uuid),"
-	" e AS (INSERT INTO attendance_events (org_id, user_id, kind, at,"
-	"  source, note) SELECT u.org_id, u.id, $2, now(), $3, $4 FROM u"
-	"  WHERE NOT u.blocked RETURNING id, kind, at)"
-	" SELECT (SELECT json_build_object('id', e.id, 'kind', e.kind, 'at', "
-	RC_REST_INSTANT("e.at") ")::text FROM e), u.blocked FROM u",
-	5,
-};
 
 /* $1 user, $2 default threshold. One row per template of the caller (one
  * with NULLs when none; no row: no such person): threshold, method,
@@ -356,7 +338,7 @@ punch(struct rc_req *req, const char *kind, rc_rest_db_cb cb)
 	p[2] = source != NULL ? source : "web";
 	p[3] = note;
 	p[4] = strcmp(kind, "in") == 0 ? "true" : "false";
-	rc_rest_query(req, &SQL_PUNCH, p, cb);
+	rc_rest_query(req, &rc_rules_punch, p, cb);
 }
 
 /* POST /api/v1/attendance/check-out {note?, source?} */
@@ -687,6 +669,3 @@ rc_api_attendance_patch(struct rc_req *req)
 	p[8] = req->id;
 	rc_rest_query(req, &SQL_PATCH, p, patch_cb);
 }
-
-/* The slash command's `in` and `out` (src/api/slack.c) punch the same way. */
-const struct rc_db_stmt *const attendance_stmt_punch = &SQL_PUNCH;

@@ -14,9 +14,8 @@
 #include "rollcall/db.h"
 #include "rollcall/http.h"
 #include "rollcall/rest.h"
+#include "rollcall/rules.h"
 #include "rollcall/sqlstate.h"
-
-#include "slack-int.h"
 
 /* Leave belongs to an org's people; a superadmin has no org, no leave. */
 #define LEAVE_ROLES	(RC_ROLE_ANY & ~RC_ROLE_SUPERADMIN)
@@ -30,21 +29,6 @@
 #define TYPE_JSON \
 	"json_build_object('id', t.id, 'name', t.name, 'days_per_year'," \
 	" t.days_per_year, 'paid', t.paid)"
-
-/* The public request, from leave_requests l, its type t, its requester u. */
-#define LEAVE_JSON \
-	"json_build_object('id', l.id, 'user_id', l.user_id, 'user_name'," \
-	" u.name, 'type_id', l.type_id, 'type_name', t.name, 'start_date'," \
-	" l.start_date, 'end_date', l.end_date, 'half_day', l.half_day," \
-	" 'reason', l.reason, 'status', l.status, 'days', l.days," \
-	" 'decided_by', l.decided_by, 'decided_at', " \
-	RC_REST_INSTANT("l.decided_at") ", 'comment', l.comment," \
-	" 'created_at', " RC_REST_INSTANT("l.created_at") ", 'updated_at', " \
-	RC_REST_INSTANT("l.updated_at") ")"
-
-#define LEAVE_FROM(l) \
-	" JOIN users u ON u.id = " l ".user_id" \
-	" JOIN leave_types t ON t.id = " l ".type_id"
 
 /* Who sees request l (requester u): org org, caller me, admin? admin. */
 #define VISIBLE(org, me, admin) \
@@ -76,63 +60,11 @@ static const struct rc_db_stmt SQL_TYPES_CREATE = {
 	7,
 };
 
-/* Working days of [$4, $5] in org o: no weekend day, no holiday; half of
- * one when $6 (half day). */
-#define WORKING_DAYS \
-	"SELECT (count(*) * CASE WHEN $6::bool THEN 0.5 ELSE 1 END)" \
-	"  ::numeric(5,1) AS days FROM o, generate_series($4::date, $5::date," \
-	"  interval '1 day') g(d) WHERE NOT (extract(isodow FROM g.d)::int =" \
-	"  ANY (o.weekend_days)) AND NOT EXISTS (SELECT 1 FROM holidays h" \
-	"  WHERE h.org_id = o.id AND h.date = g.d::date)"
-
-/* Who is mailed about a new request of me: their manager when they have
- * an active one, else the org's other active admins. */
-#define APPROVERS \
-	"mgr AS (SELECT x.name, x.email FROM users x, me WHERE x.id =" \
-	"  me.manager_id AND x.status = 'active')," \
-	" ap AS (SELECT * FROM mgr UNION ALL SELECT x.name, x.email FROM users x" \
-	"  WHERE NOT EXISTS (SELECT 1 FROM mgr) AND x.org_id = $1::uuid AND" \
-	"  x.role = 'admin' AND x.status = 'active' AND x.id <> $2::uuid)"
-
-/* $1 org, $2 requester, $3 type, $4 start, $5 end, $6 half day, $7 reason,
- * $8 public URL, $9 client, $10 request id. One row: the request (NULL
- * when refused), whether the type is the org's, the working days. Two
- * rules fail the statement instead: overlaps (the exclusion constraint,
- * 23P01) and the yearly balance of paid types (the trigger, RC_SQLSTATE_LEAVE_BALANCE), both
- * in the database so that concurrent requests cannot slip past them. */
-static const struct rc_db_stmt SQL_CREATE = {
-	"leave_create",
-	"WITH o AS (SELECT id, weekend_days FROM orgs WHERE id = $1::uuid),"
-	" me AS (SELECT id, name, manager_id FROM users WHERE id = $2::uuid"
-	"  AND org_id = $1::uuid),"
-	" t AS (SELECT * FROM leave_types WHERE id = $3::uuid AND"
-	"  org_id = $1::uuid),"
-	" n AS (" WORKING_DAYS "),"
-	" r AS (INSERT INTO leave_requests (org_id, user_id, type_id,"
-	"  start_date, end_date, half_day, reason, days) SELECT $1::uuid, me.id,"
-	"  t.id, $4::date, $5::date, $6::bool, $7, n.days FROM me, t, n"
-	"  WHERE n.days > 0 RETURNING *),"
-	" " APPROVERS ","
-	" j AS (INSERT INTO jobs (kind, payload, org_id) SELECT 'mail',"
-	"  jsonb_build_object('to', jsonb_build_array(ap.email), 'template',"
-	"  'leave_requested', 'vars', jsonb_build_object('approver_name',"
-	"  ap.name, 'requester_name', me.name, 'leave_type', t.name,"
-	"  'start_date', r.start_date::text, 'end_date', r.end_date::text,"
-	"  'reason', COALESCE(r.reason, ''), 'review_url', rtrim($8, '/') ||"
-	"  '/leave/requests/' || r.id)), r.org_id FROM r, me, t, ap),"
-	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $2::uuid,"
-	"  'leave_requested', r.id, jsonb_build_object('type_id', r.type_id,"
-	"  'start_date', r.start_date, 'end_date', r.end_date, 'half_day',"
-	"  r.half_day, 'days', r.days), $9, $10 FROM r)"
-	" SELECT (SELECT " LEAVE_JSON "::text FROM r l" LEAVE_FROM("l") "),"
-	" EXISTS (SELECT 1 FROM t), (SELECT days FROM n)",
-	10,
-};
-
 /* $1 id, $2 org, $3 caller, $4 caller is admin. */
 static const struct rc_db_stmt SQL_GET = {
 	"leave_get",
-	"SELECT " LEAVE_JSON "::text FROM leave_requests l" LEAVE_FROM("l")
+	"SELECT " RC_RULES_LEAVE_JSON "::text FROM leave_requests l"
+	RC_RULES_LEAVE_FROM("l")
 	" WHERE l.id = $1::uuid AND " VISIBLE("$2", "$3", "$4"),
 	4,
 };
@@ -144,8 +76,8 @@ static const struct rc_db_stmt SQL_LIST = {
 	"WITH v AS (SELECT $5::uuid IS NULL OR EXISTS (SELECT 1 FROM users x"
 	"  WHERE x.id = $5::uuid AND x.org_id = $1::uuid AND ($3::bool OR"
 	"  x.id = $2::uuid OR x.manager_id = $2::uuid)) AS ok),"
-	" page AS (SELECT l.created_at, l.id, " LEAVE_JSON " AS j"
-	"  FROM v, leave_requests l" LEAVE_FROM("l")
+	" page AS (SELECT l.created_at, l.id, " RC_RULES_LEAVE_JSON " AS j"
+	"  FROM v, leave_requests l" RC_RULES_LEAVE_FROM("l")
 	"  WHERE v.ok AND " VISIBLE("$1", "$2", "$3")
 	"  AND ($4::text IS NULL OR l.status = $4)"
 	"  AND ($5::uuid IS NULL OR l.user_id = $5::uuid)"
@@ -176,11 +108,12 @@ static const struct rc_db_stmt SQL_DECIDE = {
 	"  'decision', r.status, 'leave_type', t.name, 'start_date',"
 	"  r.start_date::text, 'end_date', r.end_date::text, 'decided_by',"
 	"  d.name, 'comment', COALESCE(r.comment, ''))), r.org_id FROM d, r"
-	  LEAVE_FROM("r") "),"
+	  RC_RULES_LEAVE_FROM("r") "),"
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $3::uuid, 'leave_' ||"
 	"  $5, r.id, jsonb_build_object('user_id', r.user_id, 'comment',"
 	"  r.comment), $7, $8 FROM r)"
-	" SELECT (SELECT " LEAVE_JSON "::text FROM r l" LEAVE_FROM("l") "),"
+	" SELECT (SELECT " RC_RULES_LEAVE_JSON "::text FROM r l"
+	RC_RULES_LEAVE_FROM("l") "),"
 	" EXISTS (SELECT 1 FROM old), (SELECT may FROM old),"
 	" (SELECT status FROM old)",
 	8,
@@ -202,7 +135,8 @@ static const struct rc_db_stmt SQL_CANCEL = {
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT r.org_id, $3::uuid,"
 	"  'leave_cancelled', r.id, jsonb_build_object('from', old.status),"
 	"  $5, $6 FROM r, old)"
-	" SELECT (SELECT " LEAVE_JSON "::text FROM r l" LEAVE_FROM("l") "),"
+	" SELECT (SELECT " RC_RULES_LEAVE_JSON "::text FROM r l"
+	RC_RULES_LEAVE_FROM("l") "),"
 	" EXISTS (SELECT 1 FROM old), (SELECT mine FROM old),"
 	" (SELECT status FROM old)",
 	6,
@@ -429,7 +363,7 @@ rc_api_leave_create(struct rc_req *req)
 	p[7] = rc_server_config(req->loop->server)->server_public_url;
 	p[8] = rc_http_client(req);
 	p[9] = req->id;
-	rc_rest_query(req, &SQL_CREATE, p, create_cb);
+	rc_rest_query(req, &rc_rules_leave_create, p, create_cb);
 }
 
 /* ---- GET /api/v1/leave/requests[/{id}] ------------------------------- */
@@ -642,6 +576,3 @@ rc_api_leave_balances(struct rc_req *req)
 	p[4] = year;
 	rc_rest_query(req, &SQL_BALANCES, p, balances_cb);
 }
-
-/* The slash command's `leave` (src/api/slack.c) asks the same way. */
-const struct rc_db_stmt *const leave_stmt_create = &SQL_CREATE;

@@ -14,9 +14,8 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/slack.h"
 #include "rollcall/sqlstate.h"
-
-#include "slack-int.h"
 
 #define ORG_NAME_MAX		200
 #define ORG_SLUG_MIN		2
@@ -97,7 +96,7 @@ static const struct rc_db_stmt SQL_GET = {
 /* $1 id, $2..$10 the members as SQL_CREATE's $1..$9 (NULL: unchanged),
  * $11 may the slug change, $12 actor, $13 client, $14 request id, $15
  * whether face_threshold is given, $16 its value (NULL: the
- * installation's), $17 the Slack settings (slack-int.h). One row
+ * installation's), $17 the Slack settings (rollcall/slack.h). One row
  * always: the org (NULL when not changed), whether it exists, whether the
  * slug may change, whether the workday ends after it starts. The audit
  * row names the members whose value really changed. */
@@ -137,11 +136,11 @@ static const struct rc_db_stmt SQL_PATCH = {
 	"  ('face_threshold', o.face_threshold IS DISTINCT FROM"
 	"   old.face_threshold), ('slack', $17::jsonb IS NOT NULL))"
 	"  c(f, changed) WHERE c.changed),"
-	RC_API_SLACK_PATCH("$17") ","
+	RC_SLACK_SETTINGS_PATCH("$17") ","
 	" a AS (" RC_REST_AUDIT_INSERT " SELECT o.id, $12::uuid, 'org_updated',"
 	"  o.id, jsonb_build_object('changed', to_jsonb(ch.f)), $13, $14"
 	"  FROM o, ch WHERE ch.f IS NOT NULL)"
-	" SELECT (SELECT " RC_API_SLACK_REPLY(ORG_JSON, "$17") " FROM o),"
+	" SELECT (SELECT " RC_SLACK_SETTINGS_REPLY(ORG_JSON, "$17") " FROM o),"
 	" EXISTS (SELECT 1 FROM old),"
 	" (SELECT slug_ok FROM chk), (SELECT times_ok FROM chk)",
 	17,
@@ -158,7 +157,7 @@ struct org_input {
 	char		*domains;	/* "{\"example.com\"}" */
 	char		 late_buf[24];
 	char		 threshold_buf[32];
-	char		*slack;		/* RC_API_SLACK_PATCH's changes */
+	char		*slack;		/* RC_SLACK_SETTINGS_PATCH's changes */
 };
 
 static void
@@ -168,7 +167,7 @@ org_input_cleanup(void *arg)
 
 	free(in->weekend);
 	free(in->domains);
-	slack_settings_free(in->slack);
+	rc_slack_settings_free(in->slack);
 }
 
 static struct org_input *
@@ -657,7 +656,7 @@ rc_api_orgs_patch(struct rc_req *req)
 		return;
 	in = org_input_new(req);
 	if (org_parse(req, in, 0) != RC_OK ||
-	    slack_settings_parse(req, &in->slack) != RC_OK)
+	    rc_slack_settings_parse(req, &in->slack) != RC_OK)
 		return;
 	/* Both times given: refuse before the database, like a create. */
 	if (in->start != NULL && in->end != NULL &&

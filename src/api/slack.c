@@ -1,10 +1,11 @@
-/* Slack: the slash command (POST /api/v1/integrations/slack/command) and
- * the Slack members of orgs and users. A command needs no token: Slack's
- * signature with the org's signing secret is its authentication, so the
- * handler verifies → acts → replies in one function. It acts through the
- * API's own statements (attendance's punch, leave's create, the daily
- * report), so that the rules are the same; a refusal is a readable
- * ephemeral text, not a 4xx, as Slack shows the text to the person. */
+/* Slack: the slash command (POST /api/v1/integrations/slack/command); the
+ * Slack members of orgs and users are src/slack/settings.c's. A command
+ * needs no token: Slack's signature with the org's signing secret is its
+ * authentication, so the handler verifies → acts → replies in one
+ * function. It acts through the statements the API's routes run
+ * (rollcall/rules.h: the punch, the leave request; the daily report), so
+ * that the rules are the same; a refusal is a readable ephemeral text,
+ * not a 4xx, as Slack shows the text to the person. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,9 @@
 #include "rollcall/http.h"
 #include "rollcall/log.h"
 #include "rollcall/reports.h"
+#include "rollcall/rules.h"
 #include "rollcall/slack.h"
 #include "rollcall/sqlstate.h"
-
-#include "slack-int.h"
 
 #define REPLY_MAX	3000
 
@@ -231,7 +231,7 @@ do_punch(struct rc_req *req, int in)
 	p[2] = "slack";
 	p[3] = in && c->cmd.rest[0] != '\0' ? c->cmd.rest : NULL;
 	p[4] = in ? "true" : "false";
-	rc_rest_query(req, attendance_stmt_punch, p, in ? in_cb : out_cb);
+	rc_rest_query(req, &rc_rules_punch, p, in ? in_cb : out_cb);
 }
 
 /* ---- status ----------------------------------------------------------- */
@@ -350,7 +350,7 @@ leave_type_cb(const struct rc_db_result *r, void *arg)
 	p[7] = rc_server_config(req->loop->server)->server_public_url;
 	p[8] = rc_http_client(req);
 	p[9] = req->id;
-	rc_rest_query(req, leave_stmt_create, p, leave_created_cb);
+	rc_rest_query(req, &rc_rules_leave_create, p, leave_created_cb);
 }
 
 /* ---- who -------------------------------------------------------------- */

@@ -16,8 +16,7 @@
 #include "rollcall/cpu.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
-
-#include "slack-int.h"
+#include "rollcall/slack.h"
 
 #define NAME_MAX_CHARS	200
 
@@ -470,7 +469,7 @@ patch_changes(struct rc_req *req, const char *id)
 	if (rc_rest_has(req, "manager_id"))
 		json_object_set_new(c, "manager_id",
 		    manager ? json_string(manager) : json_null());
-	if (slack_user_change(req, c) != RC_OK) {
+	if (rc_slack_user_change(req, c) != RC_OK) {
 		json_decref(c);
 		return NULL;
 	}

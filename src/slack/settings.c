@@ -1,5 +1,5 @@
 /* The Slack members of PATCH /orgs/{id} and PATCH /users/{id}, checked
- * here so that orgs.c and users.c only call in. The signing secret and
+ * here so that the org and user resources only call in. The signing secret and
  * the webhook URL are write-only: they go into slack_links and nowhere
  * else (the audit row names the "slack" member, never its values). */
 #include <stdio.h>
@@ -14,8 +14,6 @@
 #include "rollcall/config.h"
 #include "rollcall/http.h"
 #include "rollcall/slack.h"
-
-#include "slack-int.h"
 
 #define ID_MAX		64
 #define SECRET_MIN	8
@@ -142,7 +140,7 @@ check_member(struct rc_req *req, const char *key, json_t *v)
 }
 
 rc_status
-slack_settings_parse(struct rc_req *req, char **out)
+rc_slack_settings_parse(struct rc_req *req, char **out)
 {
 	json_t *v = req->body ? json_object_get(req->body, "slack") : NULL;
 	const char *key;
@@ -168,7 +166,7 @@ slack_settings_parse(struct rc_req *req, char **out)
 }
 
 void
-slack_settings_free(char *s)
+rc_slack_settings_free(char *s)
 {
 	if (s == NULL)
 		return;
@@ -177,7 +175,7 @@ slack_settings_free(char *s)
 }
 
 rc_status
-slack_user_change(struct rc_req *req, json_t *changes)
+rc_slack_user_change(struct rc_req *req, json_t *changes)
 {
 	json_t *v = req->body ? json_object_get(req->body, "slack_user_id") :
 	    NULL;
