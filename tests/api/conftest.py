@@ -175,7 +175,7 @@ class Daemon:
                     return self
             except requests.RequestException:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.1)
         raise RuntimeError("daemon never became ready")
 
     def read_stderr(self):
@@ -226,7 +226,7 @@ class Daemon:
             # A change made behind the daemon's back reaches its principal
             # cache by NOTIFY (sql/009), within milliseconds rather than
             # at once: give the listener that moment before the next call.
-            time.sleep(0.05)
+            time.sleep(0.1)
         return out
 
     # HTTP helpers

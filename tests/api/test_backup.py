@@ -136,10 +136,10 @@ def backup_while_busy(d, path, *extra):
     return r
 
 
-def fresh_target(make_daemon):
-    """A daemon's settings on a new, empty database, store and keys dir;
-    not started."""
-    return make_daemon(start=False)
+def fresh_target(make_daemon, world):
+    """A daemon's settings on a new, empty database (not the migrated copy
+    make_daemon gives), store and keys dir; not started."""
+    return make_daemon(dbname=world.pg.create_db(), start=False)
 
 
 def restore(target, path, *extra, check=True):
@@ -177,7 +177,7 @@ def test_backup_then_restore_gives_back_the_same_service(world, make_daemon):
     assert m["counts"]["question_submissions"] == 1
     assert "verify" not in d.cli("backup", "verify", path).stderr
 
-    t = fresh_target(make_daemon)
+    t = fresh_target(make_daemon, d)
     assert tables_in(t) == 0
     r = restore(t, path)
     assert "restored" in r.stdout, r.stdout + r.stderr
@@ -248,7 +248,7 @@ def test_damaged_archives_are_refused_and_nothing_is_written(world,
         blob = next(m for m in t.getmembers() if m.name.startswith("blobs/"))
         mani = t.getmember("manifest.json")
     bad = os.path.join(d.tmp, "bad.tar")
-    t = fresh_target(make_daemon)
+    t = fresh_target(make_daemon, d)
     cases = [
         ("in the dump", 2048, "db.dump"),
         ("in a blob", blob.offset_data + 10, blob.name),
@@ -289,7 +289,7 @@ def test_non_empty_targets_are_refused_without_force(world, make_daemon):
     assert "database" in r.stderr and "store.dir" in r.stderr
     assert counts_of(d) == before
 
-    t = fresh_target(make_daemon)
+    t = fresh_target(make_daemon, d)
     restore(t, path)
     again = restore(t, path, check=False)
     assert again.returncode == 1 and "non-empty" in again.stderr
