@@ -34,7 +34,10 @@ static _Atomic unsigned mw_generation;	/* bumped by every setup */
  * true, or from the database. Thread-local: loops share nothing; inline
  * buffers: nothing to free when a thread ends. */
 #define VCACHE_SLOTS		128
-#define VCACHE_TOKEN_MAX	512
+/* Room for the longest token we sign: with the org, sid and a URL issuer
+ * ours come close to 512 bytes, and a token that does not fit is verified
+ * again on every request (ECDSA: half the daemon's CPU on a hot read). */
+#define VCACHE_TOKEN_MAX	1024
 
 struct vcache_entry {
 	unsigned	 generation;	/* 0: empty */
