@@ -139,6 +139,14 @@ int	rc_rest_db_row(struct rc_req *req, const struct rc_db_result *r,
  * statement built. */
 void	rc_rest_reply_cell(struct rc_req *req, int status, const PGresult *res,
 	    int col);
+/* True when column col of the first row is boolean true (NULL is not). */
+int	rc_rest_true(const PGresult *res, int col);
+/* In a query callback: 200 with column col when column found_col is
+ * true, else 404 "not_found" with missing as the detail; replies (see
+ * rc_rest_db_ok) when the query failed. For reads that say in one row
+ * whether their parent exists and what it holds. */
+void	rc_rest_reply_found(struct rc_req *req, const struct rc_db_result *r,
+	    int found_col, int col, const char *missing);
 /* The org a caller's queries are scoped to: their own, or NULL (any) for a
  * superadmin. */
 const char *rc_rest_scope_org(const struct rc_req *req);

@@ -222,15 +222,7 @@ rc_api_faces_enrol(struct rc_req *req)
 static void
 list_cb(const struct rc_db_result *r, void *arg)
 {
-	struct rc_req *req = arg;
-
-	if (!rc_rest_db_ok(req, r, NULL))
-		return;
-	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
-		rc_http_fail(req, 404, "not_found", "no such user");
-		return;
-	}
-	rc_rest_reply_cell(req, 200, r->res, 1);
+	rc_rest_reply_found(arg, r, 0, 1, "no such user");
 }
 
 /* GET /api/v1/users/{id}/faces?limit=&cursor= — never the templates. */

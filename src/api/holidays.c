@@ -78,15 +78,7 @@ org_param(struct rc_req *req)
 static void
 list_cb(const struct rc_db_result *r, void *arg)
 {
-	struct rc_req *req = arg;
-
-	if (!rc_rest_db_ok(req, r, NULL))
-		return;
-	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
-		rc_http_fail(req, 404, "not_found", "no such organisation");
-		return;
-	}
-	rc_rest_reply_cell(req, 200, r->res, 1);
+	rc_rest_reply_found(arg, r, 0, 1, "no such organisation");
 }
 
 /* GET /api/v1/orgs/{id}/holidays?year= — by date. */

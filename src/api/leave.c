@@ -171,12 +171,6 @@ static const char *const statuses[] = {
 	"pending", "approved", "rejected", "cancelled", NULL,
 };
 
-static int
-is_true(const PGresult *res, int col)
-{
-	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
-}
-
 /* A one-row JSON reply, or 404 when the row is missing or NULL. */
 static void
 json_or_404_cb(const struct rc_db_result *r, void *arg)
@@ -305,7 +299,7 @@ create_cb(const struct rc_db_result *r, void *arg)
 		rc_rest_reply_cell(req, 201, res, 0);
 		return;
 	}
-	if (!is_true(res, 1)) {
+	if (!rc_rest_true(res, 1)) {
 		rc_http_fail_field(req, "type_id",
 		    "is not a leave type of your organisation");
 		return;
@@ -371,15 +365,7 @@ rc_api_leave_create(struct rc_req *req)
 static void
 list_cb(const struct rc_db_result *r, void *arg)
 {
-	struct rc_req *req = arg;
-
-	if (!rc_rest_db_ok(req, r, NULL))
-		return;
-	if (!is_true(r->res, 1)) {
-		rc_http_fail(req, 404, "not_found", "no such user");
-		return;
-	}
-	rc_rest_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_found(arg, r, 1, 0, "no such user");
 }
 
 /* GET /api/v1/leave/requests?status=&user_id=&limit=&cursor= — what the
@@ -451,11 +437,11 @@ change_done(struct rc_req *req, const struct rc_db_result *r,
 		rc_rest_reply_cell(req, 200, res, 0);
 		return;
 	}
-	if (!is_true(res, 1)) {
+	if (!rc_rest_true(res, 1)) {
 		rc_http_fail(req, 404, "not_found", "no such leave request");
 		return;
 	}
-	if (!is_true(res, 2)) {
+	if (!rc_rest_true(res, 2)) {
 		rc_http_fail(req, 403, "forbidden", forbidden);
 		return;
 	}

@@ -30,8 +30,6 @@ struct qs_op	*qs_op_new(struct rc_req *req);
 /* The JSON text of v as a statement parameter, kept in op->text[i]; NULL
  * for NULL. */
 const char	*qs_op_text(struct qs_op *op, int i, const json_t *v);
-/* Column col of the first row is true. */
-int		 qs_is_true(const PGresult *res, int col);
 
 /* The rc_api_* validators read members of req->body. A value inside a
  * list is checked by the very same code by making it a member named by

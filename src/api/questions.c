@@ -240,12 +240,6 @@ qs_op_text(struct qs_op *op, int i, const json_t *v)
 	return op->text[i];
 }
 
-int
-qs_is_true(const PGresult *res, int col)
-{
-	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
-}
-
 /* ---- Validation of nested values (questions-int.h says why) ------------ */
 
 void
@@ -604,15 +598,15 @@ question_parse(struct rc_req *req, struct qs_op *op, int patch,
 static int
 question_refused(struct rc_req *req, const PGresult *res)
 {
-	if (!qs_is_true(res, 1)) {
+	if (!rc_rest_true(res, 1)) {
 		rc_http_fail(req, 404, "not_found", "no such question set");
 		return 1;
 	}
-	if (!qs_is_true(res, 2)) {
+	if (!rc_rest_true(res, 2)) {
 		rc_http_fail(req, 404, "not_found", "no such question");
 		return 1;
 	}
-	if (qs_is_true(res, 3)) {
+	if (rc_rest_true(res, 3)) {
 		rc_http_fail(req, 409, "has_submissions", "this set has "
 		    "submissions: its questions no longer change (scores would "
 		    "stop meaning anything); make a new set");

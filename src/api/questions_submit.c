@@ -273,11 +273,11 @@ submitted_cb(const struct rc_db_result *r, void *arg)
 	}
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	if (!qs_is_true(res, 1)) {
+	if (!rc_rest_true(res, 1)) {
 		rc_http_fail(req, 404, "not_found", "no such question set");
 		return;
 	}
-	if (!qs_is_true(res, 2)) {
+	if (!rc_rest_true(res, 2)) {
 		rc_http_fail(req, 409, "not_published",
 		    "the set is not published yet");
 		return;
@@ -320,15 +320,7 @@ rc_api_questions_submit(struct rc_req *req)
 static void
 submissions_cb(const struct rc_db_result *r, void *arg)
 {
-	struct rc_req *req = arg;
-
-	if (!rc_rest_db_ok(req, r, NULL))
-		return;
-	if (!qs_is_true(r->res, 1)) {
-		rc_http_fail(req, 404, "not_found", "no such question set");
-		return;
-	}
-	rc_rest_reply_cell(req, 200, r->res, 0);
+	rc_rest_reply_found(arg, r, 1, 0, "no such question set");
 }
 
 /* GET /api/v1/question-sets/{id}/submissions?user_id=&limit=&cursor= —
@@ -366,7 +358,7 @@ graded_cb(const struct rc_db_result *r, void *arg)
 
 	if (!rc_rest_db_ok(req, r, NULL))
 		return;
-	if (!qs_is_true(res, 1)) {
+	if (!rc_rest_true(res, 1)) {
 		rc_http_fail(req, 404, "not_found", "no such submission");
 		return;
 	}

@@ -50,6 +50,25 @@ rc_rest_reply_cell(struct rc_req *req, int status, const PGresult *res, int col)
 	    PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col));
 }
 
+int
+rc_rest_true(const PGresult *res, int col)
+{
+	return !PQgetisnull(res, 0, col) && PQgetvalue(res, 0, col)[0] == 't';
+}
+
+void
+rc_rest_reply_found(struct rc_req *req, const struct rc_db_result *r,
+    int found_col, int col, const char *missing)
+{
+	if (!rc_rest_db_ok(req, r, NULL))
+		return;
+	if (!rc_rest_true(r->res, found_col)) {
+		rc_http_fail(req, 404, "not_found", missing);
+		return;
+	}
+	rc_rest_reply_cell(req, 200, r->res, col);
+}
+
 void
 rc_rest_reply_csv(struct rc_req *req, const char *csv, size_t len,
     const char *filename)
