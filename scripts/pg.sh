@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for development and tests.
-#   scripts/pg.sh start|stop|status|psql|url [DIR]
+#   scripts/pg.sh start|stop|destroy|status|psql|url [DIR]
 # DIR (default $PGDIR, else var/pg) holds the cluster; it is created on first
 # use. The server listens on a Unix socket in DIR only (no TCP) and runs as
 # the postgres user when started as root (initdb refuses root). `start` and
-# `url` print the connection string on stdout.
+# `url` print the connection string on stdout; `destroy` stops it and
+# removes the cluster.
 set -euo pipefail
 
 cmd=${1:-status}
@@ -56,6 +57,8 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+max_wal_size = 256MB
+min_wal_size = 32MB
 log_min_messages = warning
 CONF
 }
@@ -73,6 +76,12 @@ start)
 			-w -t 30 start >/dev/null ||
 			{ tail -n 20 "$sockdir/server.log" >&2; exit 1; }
 	fi
+	# A server that crashed restarts through recovery: "running" but not
+	# yet accepting connections.
+	for _ in $(seq 1 300); do
+		as_owner "$bindir/pg_isready" -q -h "$sockdir" -U "$user" -d postgres && break
+		sleep 0.1
+	done
 	if ! as_owner "$bindir/../bin/psql" -h "$sockdir" -U "$user" -d postgres -tAc \
 		"SELECT 1 FROM pg_database WHERE datname = '$dbname'" | grep -q 1; then
 		as_owner "$bindir/createdb" -h "$sockdir" -U "$user" "$dbname"
@@ -83,6 +92,13 @@ stop)
 	if [ -f "$data/PG_VERSION" ] && running; then
 		as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
 	fi
+	;;
+destroy)
+	if [ -f "$data/PG_VERSION" ] && running; then
+		as_owner "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+	fi
+	rm -rf "$data"
+	[ "$sockdir" = "$dir" ] || rm -rf "$sockdir"
 	;;
 status)
 	if [ -f "$data/PG_VERSION" ] && running; then
@@ -100,7 +116,7 @@ url)
 	echo "$url"
 	;;
 *)
-	echo "usage: scripts/pg.sh start|stop|status|psql|url [DIR]" >&2
+	echo "usage: scripts/pg.sh start|stop|destroy|status|psql|url [DIR]" >&2
 	exit 2
 	;;
 esac

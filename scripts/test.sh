@@ -28,6 +28,18 @@ unit=0
 
 export ROLLCALL_BIN=$PWD/$bin
 export ROLLCALL_TEST_PGDIR=$PWD/var/test-pg
+# Each run starts on a new cluster and a new temporary folder and removes
+# both at the end: what tests leave behind (databases, blob stores, logs,
+# pytest's tmp_path) must not pile up across make test and make asan on a
+# CI machine with little disk.
+export TMPDIR=$PWD/var/test-tmp
+clean_up() {
+	PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh destroy >/dev/null 2>&1 || true
+	rm -rf "$TMPDIR"
+}
+clean_up
+mkdir -p "$TMPDIR"
+trap clean_up EXIT
 PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh start >/dev/null || exit 1
 api=0
 if [ $only_e2e -eq 0 ]; then
@@ -39,7 +51,7 @@ if [ $only_api -eq 0 ]; then
 	# shellcheck disable=SC2086
 	/usr/bin/python3 -m pytest -p no:cacheprovider -q -ra tests/e2e ${PYTEST_ARGS:-} || e2e=1
 fi
-PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh stop >/dev/null || true
+PGDIR=$ROLLCALL_TEST_PGDIR scripts/pg.sh destroy >/dev/null || true
 install=0
 if [ $only_e2e -eq 0 ] && [ $only_api -eq 0 ]; then
 	# shellcheck disable=SC2086

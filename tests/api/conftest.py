@@ -33,6 +33,7 @@ class Postgres:
 
     def __init__(self, pgdir):
         self.pgdir = pgdir
+        self.created = []       # databases made here, dropped after tests
 
     def _pg(self, *args):
         env = dict(os.environ, PGDIR=self.pgdir)
@@ -70,7 +71,16 @@ class Postgres:
                 name, self.template()))
         else:
             self.psql("postgres", "CREATE DATABASE %s" % name)
+        self.created.append(name)
         return name
+
+    def drop_created(self, since=0):
+        """Drops the databases made since the mark: a test's databases
+        are ~10 MB each, and hundreds of them filled CI's disk."""
+        for name in self.created[since:]:
+            self.psql("postgres",
+                      "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        del self.created[since:]
 
     def template(self):
         if getattr(self, "_template", None) is None:
@@ -247,12 +257,24 @@ class Daemon:
         return self.req("DELETE", path, **kw)
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remembers whether a test failed, so its folders can be kept."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        item.rc_failed = True
+
+
 @pytest.fixture
-def make_daemon(pg):
+def make_daemon(pg, request):
     """Factory: make_daemon(**overrides) starts a daemon on a fresh database
     (of the shared cluster, or of cluster=own_pg); overrides are config
-    keys as section_key=value (server_threads=1)."""
+    keys as section_key=value (server_threads=1). After the test the
+    daemons are stopped, the test's databases dropped and the daemons'
+    folders removed (kept when the test failed, to read their logs)."""
     started = []
+    mark = len(pg.created)
 
     def factory(dbname=None, start=True, cluster=None, **overrides):
         tmp = tempfile.mkdtemp(prefix="rollcall-test-")
@@ -263,8 +285,13 @@ def make_daemon(pg):
         return d.start() if start else d
 
     yield factory
-    for d in started:
-        rc = d.stop()
+    codes = [(d, d.stop()) for d in started]
+    pg.drop_created(mark)
+    if not getattr(request.node, "rc_failed", False):
+        for d, rc in codes:
+            if rc in (0, None):
+                shutil.rmtree(d.tmp, ignore_errors=True)
+    for d, rc in codes:
         # A clean exit matters: under ASan a leak or error exits non-zero.
         assert rc in (0, None), "daemon exited %s:\n%s" % (rc, d.read_stderr())
 
@@ -312,3 +339,4 @@ def smtp():
     s = Smtp().start()
     yield s
     s.stop()
+    shutil.rmtree(s.dir, ignore_errors=True)
