@@ -146,7 +146,8 @@ static const struct rc_db_stmt SQL_DAYS = {
 	"  'last_out', " RC_REST_INSTANT("a.last_out") ","
 	"  'worked_minutes', a.worked_minutes, 'open_pair', a.open_pair,"
 	"  'status', a.status) ORDER BY a.date)"
-	"  FROM attendance_days(t.org_id, ok.lo, ok.hi, t.id) a), '[]'))"
+	"  FROM attendance_person_days(t.org_id, ok.lo, ok.hi, t.id) a),"
+	"  '[]'))"
 	"  FROM t, ok WHERE NOT ok.reversed AND NOT ok.too_long)::text",
 	6,
 };
@@ -168,8 +169,8 @@ static const struct rc_db_stmt SQL_TODAY = {
 	"  WHERE e.user_id = t.id ORDER BY e.at DESC LIMIT 1),"
 	" ev AS (SELECT e.id, e.kind, e.at, e.source FROM attendance_events e,"
 	"  b WHERE e.user_id = b.id AND e.at >= b.lo AND e.at < b.hi),"
-	" a AS (SELECT a.* FROM t, attendance_days(t.org_id, t.today, t.today,"
-	"  t.id) a),"
+	" a AS (SELECT a.* FROM t, attendance_person_days(t.org_id, t.today,"
+	"  t.today, t.id) a),"
 	" s AS (SELECT CASE WHEN l.kind = 'in' THEN 'in' WHEN EXISTS (SELECT"
 	"  1 FROM ev) THEN 'out' ELSE 'none' END AS state, l.kind, l.at"
 	"  FROM (SELECT 1) one LEFT JOIN l ON true)"
