@@ -347,8 +347,9 @@ def test_reports_from_the_rollup_equal_reports_from_attendance_days(world):
     reference = reports(d)
     for key in from_rollup:
         assert from_rollup[key] == reference[key], key
-    # The sheet against its statement in SQL, kept apart (its reference
-    # when it is made another way), over attendance_days() now.
+    # The sheet is made in C from the rollup's stored rows (it reads no
+    # attendance_days_rollup()): the statement it was made with in SQL,
+    # over attendance_days() now, is its reference.
     for (kind, month, fmt), body in from_rollup.items():
         if kind == "sheet" and fmt == "json":
             assert body == sheet_in_sql(d, month), month
