@@ -45,6 +45,7 @@ day_of_name(const PGresult *res, int row, int col)
 	return DAY_PLAIN;
 }
 
+/* An int column; -1 for NULL (no index or count here is negative). */
 static int64_t
 int_at(const PGresult *res, int row, enum rc_reports_sheet_col col)
 {
