@@ -7,8 +7,10 @@
 #define ROLLCALL_REPORTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "rollcall/util.h"
 
@@ -47,20 +49,73 @@ extern const struct rc_db_stmt rc_reports_sql_monthly;
  * in_now: checked in and not out yet (the day's open pair). */
 extern const struct rc_db_stmt rc_reports_sql_daily;
 
-/* The monthly attendance sheet. $1 org id or NULL, $2 slug or NULL (as
- * above), $3 month "YYYY-MM" (required). One row, one column, or none:
- *   {"month", "timezone", "org": {id, name, slug}, "days": [dates],
- *    "rows": [{user_id, name, email, role, "statuses": [...],
- *              "worked_minutes": [...], "totals": {present, late, absent,
- *              on_leave, half_day, holiday, weekend, worked_minutes}}]}
- * the arrays aligned with days; a status is attendance_days' except
- * "half_day" for a date of approved half-day leave (whether the person came
- * for the other half or not), and null (worked minutes too) for the dates
- * after today in the org's zone. Totals count the dates of each status.
- * The same people, order and half-day rule as the monthly report. */
+/* The monthly attendance sheet's stored facts, as typed rows (binary
+ * results) for rc_reports_sheet_read. $1 org id or NULL, $2 slug or NULL
+ * (as above), $3 month "YYYY-MM" (required). No row when no org matches;
+ * else column 0 says what a row is (src/reports/reports-int.h): the org and
+ * month, each date's calendar, each active person (numbered in the
+ * monthly report's order), their stored rows of the rollup and their
+ * approved half days in the month. */
 extern const struct rc_db_stmt rc_reports_sql_sheet;
 /* The sheet's total columns, in CSV order (NULL-terminated). */
 extern const char *const rc_reports_sheet_totals[];
+
+/* A day's status on the sheet; RC_REPORTS_DAY_NONE is null (a date after
+ * today). */
+enum rc_reports_day {
+	RC_REPORTS_DAY_NONE, RC_REPORTS_DAY_PRESENT, RC_REPORTS_DAY_LATE,
+	RC_REPORTS_DAY_ABSENT, RC_REPORTS_DAY_ON_LEAVE,
+	RC_REPORTS_DAY_HALF_DAY, RC_REPORTS_DAY_HOLIDAY,
+	RC_REPORTS_DAY_WEEKEND,
+};
+/* Its name in the JSON and CSV ("present", ...); NULL for NONE. */
+const char *rc_reports_day_name(enum rc_reports_day d);
+
+/* A person's totals, in rc_reports_sheet_totals' order. */
+struct rc_reports_sheet_totals {
+	int64_t	 count[7];
+	int64_t	 worked_minutes;
+};
+
+struct rc_reports_sheet_person {
+	const unsigned char	*id;		/* 16 bytes */
+	const char		*name, *email, *role;
+	struct rc_reports_sheet_totals totals;
+};
+
+/* The sheet as a matrix: people x days. The strings and ids point into
+ * the result it was read from (valid while it is). */
+struct rc_reports_sheet {
+	const char	*month, *timezone;
+	const unsigned char *org_id;
+	const char	*org_name, *org_slug;
+	int32_t		 first;		/* days since 1970-01-01 */
+	int		 ndays;
+	size_t		 npeople;
+	struct rc_reports_sheet_person *people;
+	unsigned char	*status;	/* enum rc_reports_day [person][day] */
+	int32_t		*minutes;	/* [person][day]; -1 is null */
+};
+
+/* Fills s from the binary result of rc_reports_sql_sheet (res must
+ * outlive s): each person's dates plain from the calendar (holiday,
+ * weekend, else absent up to today, null after it), the stored rows over
+ * them, half_day over on_leave/present/late, and the totals as the
+ * monthly report counts them. RC_ERR when no org matched (s is then
+ * empty). Clean up with rc_reports_sheet_cleanup. */
+rc_status rc_reports_sheet_read(struct rc_reports_sheet *s,
+	    const PGresult *res);
+/* Frees what s holds; safe twice. */
+void	rc_reports_sheet_cleanup(struct rc_reports_sheet *s);
+
+struct rc_json;
+/* The sheet's JSON:
+ *   {"month", "timezone", "org": {id, name, slug}, "days": [dates],
+ *    "rows": [{user_id, name, email, role, "statuses": [...],
+ *              "worked_minutes": [...], "totals": {present, late, absent,
+ *              on_leave, half_day, holiday, weekend, worked_minutes}}]} */
+void	rc_reports_sheet_json(const struct rc_reports_sheet *s,
+	    struct rc_json *w);
 
 /* The columns of a monthly report row, in CSV order (NULL-terminated). */
 extern const char *const rc_reports_monthly_columns[];
@@ -91,8 +146,8 @@ char	*rc_reports_rows_csv(const json_t *rows, const char *const *columns,
 /* The sheet as CSV, written the same way: a header "name,email,<each
  * date>,present,late,absent,on_leave,half_day,holiday,weekend,
  * worked_hours", then one row per person with a status per date (empty
- * for null). NULL when sheet has no "rows" or "days" array. */
-char	*rc_reports_sheet_csv(const json_t *sheet, size_t *len);
+ * for null). Returns a new string (caller frees) and its length. */
+char	*rc_reports_sheet_csv(const struct rc_reports_sheet *s, size_t *len);
 
 /* A file name for the report: "<prefix>-<slug>-<month>.<ext>", with any
  * character of the slug outside [A-Za-z0-9_-] replaced by '_' (it goes

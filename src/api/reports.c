@@ -1,9 +1,11 @@
 /* Reports (the old CompanyRequestHandler): the monthly report per person as
  * JSON or CSV, the monthly attendance sheet (a status per person and
  * date), the daily "who is in" list, and the old system's URL for
- * clients that still call it. PostgreSQL builds the JSON (the statements
- * are shared with `rollcall export`, src/reports/); CSV is made from it. An
- * admin only sees their own org: another org's slug answers 404. */
+ * clients that still call it. PostgreSQL builds the JSON of the monthly
+ * report and the daily list (the statements are shared with `rollcall
+ * export`, src/reports/), CSV is made from it; the sheet is made in C from
+ * typed rows, JSON and CSV alike. An admin only sees their own org:
+ * another org's slug answers 404. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,23 +16,31 @@
 #include "rollcall/auth.h"
 #include "rollcall/db.h"
 #include "rollcall/http.h"
+#include "rollcall/json.h"
 #include "rollcall/reports.h"
 #include "rollcall/rest.h"
 
 #define SLUG_MAX	200
 
-/* A report of a month: its statement, CSV writer and file name. */
+static void report_cb(const struct rc_db_result *r, void *arg);
+static void sheet_cb(const struct rc_db_result *r, void *arg);
+
+/* A report of a month: its statement, whether its results are typed
+ * (binary), its callback, CSV writer (of the JSON) and file name. */
 struct month_report {
 	const struct rc_db_stmt	*stmt;
+	int			 typed;
+	rc_rest_db_cb		 cb;
 	char			*(*csv)(const json_t *report, size_t *len);
 	const char		*file_prefix;
 };
 
 static const struct month_report monthly_report = {
-	&rc_reports_sql_monthly, rc_reports_monthly_csv, "rollcall",
+	&rc_reports_sql_monthly, 0, report_cb, rc_reports_monthly_csv,
+	"rollcall",
 };
 static const struct month_report sheet_report = {
-	&rc_reports_sql_sheet, rc_reports_sheet_csv, "sheet",
+	&rc_reports_sql_sheet, 1, sheet_cb, NULL, "sheet",
 };
 
 /* What the callback needs to know of the query string. */
@@ -59,14 +69,26 @@ org_param(struct rc_req *req, const char *field, const char **slug)
 	return RC_OK;
 }
 
+/* Replies csv (takes it) as the download "<prefix>-<slug>-<month>.csv". */
+static void
+reply_csv_named(struct rc_req *req, const char *prefix, const char *slug,
+    const char *month, char *csv, size_t len)
+{
+	char *name = rc_reports_filename(prefix, slug ? slug : "org",
+	    month ? month : "month", "csv");
+
+	rc_rest_reply_csv(req, csv, len, name);
+	free(name);
+	free(csv);
+}
+
 /* The report's JSON turned into a CSV download. */
 static void
 reply_csv(struct rc_req *req, const struct month_report *kind,
     const char *text)
 {
 	json_t *report = json_loads(text, 0, NULL);
-	const char *slug, *month;
-	char *csv = NULL, *name;
+	char *csv = NULL;
 	size_t len;
 
 	if (report != NULL)
@@ -76,14 +98,9 @@ reply_csv(struct rc_req *req, const struct month_report *kind,
 		rc_http_fail(req, 500, "internal", "the report is malformed");
 		return;
 	}
-	slug = json_string_value(json_object_get(json_object_get(report,
-	    "org"), "slug"));
-	month = json_string_value(json_object_get(report, "month"));
-	name = rc_reports_filename(kind->file_prefix, slug ? slug : "org",
-	    month ? month : "month", "csv");
-	rc_rest_reply_csv(req, csv, len, name);
-	free(name);
-	free(csv);
+	reply_csv_named(req, kind->file_prefix, json_string_value(
+	    json_object_get(json_object_get(report, "org"), "slug")),
+	    json_string_value(json_object_get(report, "month")), csv, len);
 	json_decref(report);
 }
 
@@ -106,6 +123,35 @@ report_cb(const struct rc_db_result *r, void *arg)
 	rc_rest_reply_cell(req, 200, r->res, 0);
 }
 
+/* The sheet's typed rows made into its JSON or CSV, from one matrix. */
+static void
+sheet_cb(const struct rc_db_result *r, void *arg)
+{
+	struct rc_req *req = arg;
+	struct report_op *op = req->data;
+	struct rc_reports_sheet s;
+	struct rc_json w;
+	size_t len;
+	char *csv;
+
+	if (!rc_rest_db_ok(req, r, NULL))
+		return;
+	if (rc_reports_sheet_read(&s, r->res) != RC_OK) {
+		rc_http_fail(req, 404, "not_found", "no such organisation");
+		return;
+	}
+	if (op->csv) {
+		csv = rc_reports_sheet_csv(&s, &len);
+		reply_csv_named(req, op->kind->file_prefix, s.org_slug,
+		    s.month, csv, len);
+	} else {
+		rc_json_init(&w);
+		rc_reports_sheet_json(&s, &w);
+		rc_rest_reply_json(req, 200, &w);
+	}
+	rc_reports_sheet_cleanup(&s);
+}
+
 /* Runs a report of slug (or the caller's org) for month. */
 static void
 month_query(struct rc_req *req, const struct month_report *kind,
@@ -117,7 +163,10 @@ month_query(struct rc_req *req, const struct month_report *kind,
 	op->kind = kind;
 	op->csv = csv;
 	req->data = op;
-	rc_rest_query(req, kind->stmt, p, report_cb);
+	if (kind->typed)
+		rc_rest_query_typed(req, kind->stmt, p, kind->cb);
+	else
+		rc_rest_query(req, kind->stmt, p, kind->cb);
 }
 
 /* ---- GET /api/v1/reports/monthly | sheet ----------------------------- */

@@ -2,6 +2,7 @@
  * months, the old system's "October 2018", file names and the
  * RFC 4180 CSV writer. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "rollcall/json.h"
 #include "rollcall/reports.h"
 
 /* Parses exactly n digits at s; -1 when they are not digits. */
@@ -147,14 +149,6 @@ out_value(struct out *o, const json_t *v)
 		out_add(o, num, strlen(num));
 }
 
-/* A row's fields after the first: ",v" each. */
-static void
-out_next(struct out *o, const json_t *v)
-{
-	out_add(o, ",", 1);
-	out_value(o, v);
-}
-
 char *
 rc_reports_rows_csv(const json_t *rows, const char *const *columns,
     size_t *len)
@@ -198,16 +192,19 @@ const char *const rc_reports_sheet_totals[] = {
 
 /* The sheet's header: name, email, each date, the totals, worked_hours. */
 static void
-sheet_header(struct out *o, const json_t *days)
+sheet_header(struct out *o, const struct rc_reports_sheet *s)
 {
-	const json_t *day;
+	char date[RC_JSON_DATE_MAX];
 	size_t i;
+	int d;
 
 	out_field(o, "name");
 	out_add(o, ",", 1);
 	out_field(o, "email");
-	json_array_foreach(days, i, day)
-		out_next(o, day);
+	for (d = 0; d < s->ndays; d++) {
+		out_add(o, ",", 1);
+		out_add(o, date, rc_json_format_date(date, s->first + d));
+	}
 	for (i = 0; rc_reports_sheet_totals[i] != NULL; i++) {
 		out_add(o, ",", 1);
 		out_field(o, rc_reports_sheet_totals[i]);
@@ -215,41 +212,52 @@ sheet_header(struct out *o, const json_t *days)
 	out_add(o, ",worked_hours\r\n", 15);
 }
 
+/* ",n" */
 static void
-sheet_row(struct out *o, const json_t *row, size_t ndays)
+out_int(struct out *o, int64_t v)
 {
-	const json_t *st = json_object_get(row, "statuses");
-	const json_t *tot = json_object_get(row, "totals");
-	json_t *hours;
-	size_t i;
+	char num[24];
 
-	out_value(o, json_object_get(row, "name"));
-	out_next(o, json_object_get(row, "email"));
-	for (i = 0; i < ndays; i++)
-		out_next(o, json_array_get(st, i));	/* null: "" */
+	out_add(o, num, (size_t)snprintf(num, sizeof(num), ",%" PRId64, v));
+}
+
+static void
+sheet_row(struct out *o, const struct rc_reports_sheet *s, size_t ix)
+{
+	const struct rc_reports_sheet_person *p = &s->people[ix];
+	const unsigned char *st = s->status + ix * (size_t)s->ndays;
+	const char *name;
+	char num[64];
+	size_t i;
+	int d;
+
+	out_field(o, p->name);
+	out_add(o, ",", 1);
+	out_field(o, p->email);
+	for (d = 0; d < s->ndays; d++) {
+		out_add(o, ",", 1);
+		if ((name = rc_reports_day_name(st[d])) != NULL)
+			out_add(o, name, strlen(name));	/* null: "" */
+	}
 	for (i = 0; rc_reports_sheet_totals[i] != NULL; i++)
-		out_next(o, json_object_get(tot, rc_reports_sheet_totals[i]));
-	/* Hours to 2 decimals, as the monthly report's worked_hours. */
-	hours = json_real((double)llround((double)json_integer_value(
-	    json_object_get(tot, "worked_minutes")) * 100.0 / 60.0) / 100.0);
-	out_next(o, hours);
-	json_decref(hours);
+		out_int(o, p->totals.count[i]);
+	/* Hours to 2 decimals, as the monthly report's worked_hours, in
+	 * out_value's form of a real. */
+	snprintf(num, sizeof(num), ",%.15g", (double)llround(
+	    (double)p->totals.worked_minutes * 100.0 / 60.0) / 100.0);
+	out_add(o, num, strlen(num));
 	out_add(o, "\r\n", 2);
 }
 
 char *
-rc_reports_sheet_csv(const json_t *sheet, size_t *len)
+rc_reports_sheet_csv(const struct rc_reports_sheet *s, size_t *len)
 {
-	const json_t *rows = json_object_get(sheet, "rows");
-	const json_t *days = json_object_get(sheet, "days"), *row;
 	struct out o = { NULL, 0, 0 };
 	size_t i;
 
-	if (!json_is_array(rows) || !json_is_array(days))
-		return NULL;
-	sheet_header(&o, days);
-	json_array_foreach(rows, i, row)
-		sheet_row(&o, row, json_array_size(days));
+	sheet_header(&o, s);
+	for (i = 0; i < s->npeople; i++)
+		sheet_row(&o, s, i);
 	*len = o.len;
 	return o.buf;
 }

@@ -8,6 +8,7 @@ attendance_days() for every person and date of a range that spans October
 come. Then the reports read from the rollup must equal the same reports
 read from attendance_days() itself."""
 import json
+import os
 
 import pytest
 
@@ -315,6 +316,16 @@ def reports(d):
     return out
 
 
+def sheet_in_sql(d, month):
+    """The sheet of acme's month by tests/api/sheet_reference.sql."""
+    path = os.path.join(os.path.dirname(__file__), "sheet_reference.sql")
+    with open(path) as f:
+        sql = "".join(x for x in f if not x.startswith("--"))
+    sql = sql.replace("$1::uuid", "'%s'::uuid" % d.acme).replace(
+        "$2::text", "NULL::text").replace("$2::citext", "NULL::citext")
+    return json.loads(d.psql(sql.replace("$3::text", "'%s'::text" % month)))
+
+
 def test_reports_from_the_rollup_equal_reports_from_attendance_days(world):
     d = world
     annual = build_month(d)
@@ -336,6 +347,12 @@ def test_reports_from_the_rollup_equal_reports_from_attendance_days(world):
     reference = reports(d)
     for key in from_rollup:
         assert from_rollup[key] == reference[key], key
+    # The sheet is made in C from the rollup's stored rows (it reads no
+    # attendance_days_rollup()): the statement it was made with in SQL,
+    # over attendance_days() now, is its reference.
+    for (kind, month, fmt), body in from_rollup.items():
+        if kind == "sheet" and fmt == "json":
+            assert body == sheet_in_sql(d, month), month
     # And the reports do read the rollup: a row changed by hand shows in
     # them once the reader is the rollup's again.
     d.psql("UPDATE attendance_rollup SET status = 'late' WHERE user_id ="

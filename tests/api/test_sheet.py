@@ -8,8 +8,8 @@ import io
 import zoneinfo
 
 from test_reports import (ALICE, ALICE_NAME, ALICE_SPECIAL, BERLIN, BOB,
-                          BOB_NAME, DAVE, HOLIDAYS, MONTH, monthly, october,
-                          rows_by_email, world)
+                          BOB_NAME, DAVE, HOLIDAYS, MONTH, approved_leave,
+                          monthly, october, rows_by_email, world)
 from test_users import token
 
 __all__ = ["world"]  # the fixture, re-used
@@ -21,13 +21,10 @@ def sheet(d, headers, query):
     return d.get("/api/v1/reports/sheet?" + query, headers=headers)
 
 
-def alice_expected():
-    """alice's October, date by date: (status, worked minutes)."""
+def october_expected(special, workday):
+    """An October date by date: (status, worked minutes), special's on
+    its dates, workday on the other working days."""
     holidays = {h for h, _ in HOLIDAYS}
-    special = {"2026-10-05": ("late", 450), "2026-10-06": ("absent", 0),
-               "2026-10-07": ("on_leave", 0), "2026-10-08": ("on_leave", 0),
-               "2026-10-09": ("half_day", 240)}
-    assert set(special) == set(ALICE_SPECIAL)
     out = []
     for day in october():
         wd = datetime.date.fromisoformat(day).isoweekday()
@@ -36,8 +33,17 @@ def alice_expected():
         elif wd >= 6:
             out.append(("weekend", 0))
         else:
-            out.append(special.get(day, ("present", 480)))
+            out.append(special.get(day, workday))
     return out
+
+
+def alice_expected():
+    """alice's October, date by date: (status, worked minutes)."""
+    special = {"2026-10-05": ("late", 450), "2026-10-06": ("absent", 0),
+               "2026-10-07": ("on_leave", 0), "2026-10-08": ("on_leave", 0),
+               "2026-10-09": ("half_day", 240)}
+    assert set(special) == set(ALICE_SPECIAL)
+    return october_expected(special, ("present", 480))
 
 
 def test_sheet_json_shape_and_values(world):
@@ -178,3 +184,64 @@ def test_days_to_come_are_null(world):
     r = sheet(d, d.a, "month=%s&format=csv" % nxt)
     rows = list(csv.reader(io.StringIO(r.content.decode(), newline="")))
     assert all(cell == "" for cell in rows[1][2:2 + len(s["days"])])
+
+
+def test_a_person_without_stored_rows_and_an_org_with_nobody(world):
+    """mia did nothing in October: no stored row, every date plain (the
+    calendar's: holiday, weekend, else absent)."""
+    d = world
+    assert d.psql("SELECT count(*) FROM attendance_rollup WHERE user_id ="
+                  " '%s'" % d.ids["mia"]) == "0"
+    mia = rows_by_email(sheet(d, d.a, "month=" + MONTH).json())[
+        "mia@acme.test"]
+    plain = october_expected({}, ("absent", 0))
+    assert list(zip(mia["statuses"], mia["worked_minutes"])) == plain
+    assert mia["totals"] == {
+        "present": 0, "late": 0, "absent": 21, "on_leave": 0, "half_day": 0,
+        "holiday": 2, "weekend": 8, "worked_minutes": 0}
+    # globex with nobody active: no rows, the days still there.
+    d.psql("UPDATE users SET status = 'disabled' WHERE org_id = '%s'"
+           % d.ids["globex"])
+    s = sheet(d, d.root, "month=%s&org=globex" % MONTH).json()
+    assert s["rows"] == [] and s["days"] == october()
+    assert s["org"]["slug"] == "globex"
+    r = sheet(d, d.root, "month=%s&org=globex&format=csv" % MONTH)
+    assert r.status_code == 200
+    rows = list(csv.reader(io.StringIO(r.content.decode(), newline="")))
+    assert len(rows) == 1 and rows[0][2:33] == october()
+
+
+def test_half_day_at_home_and_leave_to_come(world):
+    """A half day not come in (stored on_leave) is a half_day too; leave
+    stored for the dates after today shows as nothing and counts for
+    nothing, leave today counts."""
+    d = world
+    kind = d.psql("SELECT id FROM leave_types LIMIT 1")
+    approved_leave(d, d.ids["acme"], d.ids["bob"], kind, "2026-10-13",
+                   "2026-10-13", True)
+    bob = rows_by_email(sheet(d, d.a, "month=" + MONTH).json())[
+        "bob@acme.test"]
+    assert (bob["statuses"][12], bob["worked_minutes"][12]) == ("half_day", 0)
+    assert bob["totals"]["half_day"] == 1
+    assert bob["totals"]["absent"] == BOB["absent"] - 1
+    today = datetime.datetime.now(zoneinfo.ZoneInfo(BERLIN)).date()
+    tomorrow = today + datetime.timedelta(days=1)
+    approved_leave(d, d.ids["acme"], d.ids["bob"], kind, today.isoformat(),
+                   tomorrow.isoformat())
+    stored = d.psql("SELECT count(*) FROM attendance_rollup WHERE user_id ="
+                    " '%s' AND date = '%s'" % (d.ids["bob"], tomorrow))
+    assert stored == "1"        # the future leave is a stored row
+    weekend = today.isoweekday() >= 6
+    for day in (today, tomorrow):
+        s = sheet(d, d.a, "month=" + day.strftime("%Y-%m")).json()
+        bob = rows_by_email(s)["bob@acme.test"]
+        i = s["days"].index(day.isoformat())
+        if day == tomorrow:
+            assert (bob["statuses"][i], bob["worked_minutes"][i]) == \
+                (None, None)
+            continue
+        assert bob["statuses"][i] == ("weekend" if weekend else "on_leave")
+        assert bob["totals"]["on_leave"] == (0 if weekend else 1)
+    s = sheet(d, d.a, "month=" + tomorrow.strftime("%Y-%m")).json()
+    if tomorrow.month != today.month:
+        assert rows_by_email(s)["bob@acme.test"]["totals"]["on_leave"] == 0

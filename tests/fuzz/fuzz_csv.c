@@ -216,49 +216,67 @@ monthly(const json_t *vals)
 	json_decref(report);
 }
 
-/* The sheet: the first values as its days, the rest as names, e-mails
- * and statuses of one person each. */
+/* A value as a person's text: strings as they are, anything else "". */
+static const char *
+text_of(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void
+check_text(const struct csv *c, size_t i, const char *s)
+{
+	json_t *v = json_string(s);
+
+	check_field(c, i, v);
+	json_decref(v);
+}
+
+/* The sheet: the values as names and e-mails (two a person, as many as
+ * csv_read holds), the dates of November 2026 with every status in turn,
+ * 90 minutes each. */
 static void
 sheet(const json_t *vals)
 {
-	json_t *s = json_object(), *days = json_array(), *rows = json_array();
-	json_t *row, *st, *tot;
-	size_t i, n = json_array_size(vals), ndays = n / 2, len, width;
+	struct rc_reports_sheet s = { .month = "2026-11", .first = 20758,
+	    .ndays = 30, .npeople = json_array_size(vals) / 2 };
+	size_t i, d, len, width = 2 + 30 + 7 + 1;
+	const char *name;
 	struct csv csv;
 	char *out;
 
-	for (i = 0; i < ndays; i++)
-		json_array_append(days, json_array_get(vals, i));
-	row = json_object();
-	st = json_array();
-	tot = json_pack("{s:i}", "worked_minutes", 90);
-	json_object_set(row, "name", json_array_get(vals, ndays));
-	json_object_set(row, "email", json_array_get(vals, ndays + 1));
-	for (i = 0; i < ndays; i++)
-		json_array_append(st, json_array_get(vals, (ndays + 2 + i) % n));
-	json_object_set_new(row, "statuses", st);
-	json_object_set_new(row, "totals", tot);
-	json_array_append_new(rows, row);
-	json_object_set_new(s, "days", days);
-	json_object_set_new(s, "rows", rows);
-	out = rc_reports_sheet_csv(s, &len);
+	if (s.npeople > MAX_FIELDS / width - 1)
+		s.npeople = MAX_FIELDS / width - 1;
+	s.people = rc_calloc(s.npeople + 1, sizeof(*s.people));
+	s.status = rc_calloc(s.npeople * 30 + 1, 1);
+	for (i = 0; i < s.npeople; i++) {
+		s.people[i].name = text_of(json_array_get(vals, 2 * i));
+		s.people[i].email = text_of(json_array_get(vals, 2 * i + 1));
+		s.people[i].totals.worked_minutes = 90;
+	}
+	for (i = 0; i < s.npeople * 30; i++)
+		s.status[i] = (unsigned char)(i % (RC_REPORTS_DAY_WEEKEND + 1));
+	out = rc_reports_sheet_csv(&s, &len);
 	if (out == NULL || strlen(out) != len)
 		abort();
 	csv_read(&csv, out, len);
-	width = 2 + ndays + 7 + 1;
-	if (csv.nrows != 2 || csv.n != 2 * width)
+	if (csv.nrows != s.npeople + 1 || csv.n != csv.nrows * width)
 		abort();
-	for (i = 0; i < ndays; i++) {
-		check_field(&csv, 2 + i, json_array_get(days, i));
-		check_field(&csv, width + 2 + i, json_array_get(st, i));
+	for (i = 0; i < s.npeople; i++) {
+		check_text(&csv, (i + 1) * width, s.people[i].name);
+		check_text(&csv, (i + 1) * width + 1, s.people[i].email);
+		for (d = 0; d < 30; d++) {
+			name = rc_reports_day_name(s.status[i * 30 + d]);
+			check_text(&csv, (i + 1) * width + 2 + d,
+			    name != NULL ? name : "");
+		}
+		if (strcmp(csv.field[(i + 2) * width - 1], "1.5") != 0)
+			abort();
 	}
-	check_field(&csv, width, json_object_get(row, "name"));
-	check_field(&csv, width + 1, json_object_get(row, "email"));
-	if (strcmp(csv.field[2 * width - 1], "1.5") != 0)
-		abort();
 	csv_free(&csv);
 	free(out);
-	json_decref(s);
+	free(s.status);
+	free(s.people);
 }
 
 int

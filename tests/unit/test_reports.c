@@ -142,34 +142,39 @@ test_rows_csv(void **state)
 static void
 test_sheet_csv(void **state)
 {
-	json_t *sheet = json_loads("{\"days\": [\"2026-11-01\", "
-	    "\"2026-11-02\", \"2026-11-03\"], \"rows\": [{\"name\": "
-	    "\"=HYPERLINK(\\\"x\\\")\", \"email\": \"+a@x.test\", "
-	    "\"statuses\": [\"weekend\", \"half_day\", null], "
-	    "\"totals\": {\"present\": 0, \"late\": 0, \"absent\": 0, "
-	    "\"on_leave\": 0, \"half_day\": 1, \"holiday\": 0, "
-	    "\"weekend\": 1, \"worked_minutes\": 245}}, {\"name\": "
-	    "\"-1\", \"email\": \"@b\", \"statuses\": [null, null, "
-	    "null], \"totals\": {\"worked_minutes\": 0}}]}", 0, NULL);
+	struct rc_reports_sheet_person people[2] = {
+		{ NULL, "=HYPERLINK(\"x\")", "+a@x.test", "employee",
+		    { { 0, 0, 0, 0, 1, 0, 1 }, 245 } },
+		{ NULL, "-1", "@b", "intern", { { 0 }, 0 } },
+	};
+	unsigned char status[6] = { RC_REPORTS_DAY_WEEKEND,
+	    RC_REPORTS_DAY_HALF_DAY, RC_REPORTS_DAY_NONE, RC_REPORTS_DAY_NONE,
+	    RC_REPORTS_DAY_NONE, RC_REPORTS_DAY_NONE };
+	struct rc_reports_sheet sheet = {
+		.month = "2026-11", .first = 20758, .ndays = 3, .npeople = 2,
+		.people = people, .status = status,
+	};
 	const char *want =
 	    "name,email,2026-11-01,2026-11-02,2026-11-03,present,late,absent,"
 	    "on_leave,half_day,holiday,weekend,worked_hours\r\n"
 	    "\"'=HYPERLINK(\"\"x\"\")\",\"'+a@x.test\",weekend,half_day,,0,0,0,"
 	    "0,1,0,1,4.08\r\n"
-	    "\"'-1\",\"'@b\",,,,,,,,,,,0\r\n";
+	    "\"'-1\",\"'@b\",,,,0,0,0,0,0,0,0,0\r\n";
 	size_t len;
 	char *csv;
 
 	(void)state;
-	assert_non_null(sheet);
-	csv = rc_reports_sheet_csv(sheet, &len);
+	csv = rc_reports_sheet_csv(&sheet, &len);
 	assert_non_null(csv);
 	assert_string_equal(csv, want);
 	assert_int_equal(len, strlen(want));
 	free(csv);
-	json_object_del(sheet, "days");
-	assert_null(rc_reports_sheet_csv(sheet, &len));
-	json_decref(sheet);
+	sheet.npeople = 0;
+	csv = rc_reports_sheet_csv(&sheet, &len);
+	assert_string_equal(csv, "name,email,2026-11-01,2026-11-02,"
+	    "2026-11-03,present,late,absent,on_leave,half_day,holiday,weekend,"
+	    "worked_hours\r\n");
+	free(csv);
 }
 
 int
