@@ -2,20 +2,17 @@
  * rc_face_gallery (searched with rc_face_gallery_search), shared by the loop
  * threads as refcounted immutable snapshots. A gallery is loaded on first
  * use and dropped when any daemon changes the org's templates: the
- * face_templates trigger NOTIFYs 'rollcall_faces' with the org id, and a
- * listener thread here LISTENs on its own blocking connection. While that
+ * face_templates trigger NOTIFYs 'rollcall_faces' with the org id, which
+ * a listener (rc_db_listener, src/db/listen.c) delivers here. While its
  * connection is down nothing is cached, so a missed NOTIFY cannot leave a
  * stale gallery behind. */
 #include <assert.h>
 #include <malloc.h>
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rollcall/config.h"
 #include "rollcall/cpu.h"
@@ -23,9 +20,6 @@
 #include "rollcall/face.h"
 #include "rollcall/http.h"
 #include "rollcall/log.h"
-
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
 
 /* $1 org. Every template of the org: the method filter is applied while
  * copying, so that templates of other methods can be counted and logged. */
@@ -79,10 +73,7 @@ static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static struct org_entry	*orgs;		/* guarded by mu */
 static int		 listening;	/* guarded by mu */
 
-static pthread_t	 listener;
-static int		 listener_started;
-static int		 stop_pipe[2] = { -1, -1 };
-static char		*listen_url;
+static struct rc_db_listener	*gallery_listener;
 static atomic_int	 other_method_logged;
 
 /* ---- snapshots ------------------------------------------------------- */
@@ -411,16 +402,7 @@ rc_face_gallery_get(struct rc_req *req, const char *org_id, const char *method,
 		load_finish(start, 1);
 }
 
-/* ---- the LISTEN thread ----------------------------------------------- */
-
-/* Sleeps ms unless asked to stop; true when asked. */
-static int
-wait_or_stop(int ms)
-{
-	struct pollfd pfd = { stop_pipe[0], POLLIN, 0 };
-
-	return poll(&pfd, 1, ms) > 0;
-}
+/* ---- the listener ------------------------------------------------------ */
 
 static void
 set_listening(int on)
@@ -433,106 +415,28 @@ set_listening(int on)
 	pthread_mutex_unlock(&mu);
 }
 
-static PGconn *
-listen_connect(void)
-{
-	char err[256];
-	PGconn *pg = rc_db_connect_blocking(listen_url, err, sizeof(err));
-	PGresult *res;
-
-	if (pg == NULL) {
-		rc_log(RC_LOG_WARN, "gallery: %s", err);
-		return NULL;
-	}
-	res = PQexec(pg, "LISTEN rollcall_faces");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rc_log(RC_LOG_WARN, "gallery: LISTEN failed: %s",
-		    PQerrorMessage(pg));
-		PQclear(res);
-		PQfinish(pg);
-		return NULL;
-	}
-	PQclear(res);
-	return pg;
-}
-
-/* Invalidates the org of every pending notification. */
 static void
-drain_notifies(PGconn *pg)
+on_notify(const char *org_id, void *arg)
 {
-	PGnotify *n;
-
-	while ((n = PQnotifies(pg)) != NULL) {
-		rc_face_gallery_invalidate(n->extra);
-		PQfreemem(n);
-	}
-}
-
-/* Serves one connection until it breaks (0) or stop is asked (1). */
-static int
-listen_serve(PGconn *pg)
-{
-	struct pollfd pfd[2] = {
-		{ PQsocket(pg), POLLIN, 0 },
-		{ stop_pipe[0], POLLIN, 0 },
-	};
-
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return 0;
-		}
-		if (pfd[1].revents != 0)
-			return 1;
-		if (PQconsumeInput(pg) == 0) {
-			rc_log(RC_LOG_WARN, "gallery: LISTEN connection lost: "
-			    "%s", PQerrorMessage(pg));
-			return 0;
-		}
-		drain_notifies(pg);
-	}
-}
-
-static void *
-listener_main(void *arg)
-{
-	int backoff = BACKOFF_MIN_MS, stop = 0;
-	PGconn *pg;
-
 	(void)arg;
-	while (!stop) {
-		if ((pg = listen_connect()) == NULL) {
-			stop = wait_or_stop(backoff);
-			backoff = backoff * 2 > BACKOFF_MAX_MS ?
-			    BACKOFF_MAX_MS : backoff * 2;
-			continue;
-		}
-		backoff = BACKOFF_MIN_MS;
-		set_listening(1);
-		stop = listen_serve(pg);
-		set_listening(0);
-		PQfinish(pg);
-		if (!stop)
-			stop = wait_or_stop(BACKOFF_MIN_MS);
-	}
-	return NULL;
+	rc_face_gallery_invalidate(org_id);
+}
+
+static void
+on_state(int up, void *arg)
+{
+	(void)arg;
+	set_listening(up);
 }
 
 rc_status
 rc_face_gallery_start(const struct rc_config *cfg)
 {
-	if (listener_started)
+	if (gallery_listener != NULL)
 		return RC_OK;
-	if (pipe(stop_pipe) != 0)
-		return RC_ERR;
-	listen_url = rc_strdup(cfg->db_url);
-	if (pthread_create(&listener, NULL, listener_main, NULL) != 0) {
-		rc_face_gallery_stop();
-		return RC_ERR;
-	}
-	listener_started = 1;
-	return RC_OK;
+	gallery_listener = rc_db_listener_start(cfg->db_url, "rollcall_faces",
+	    on_notify, on_state, NULL);
+	return gallery_listener != NULL ? RC_OK : RC_ERR;
 }
 
 void
@@ -540,20 +444,8 @@ rc_face_gallery_stop(void)
 {
 	struct org_entry *e, *next;
 
-	if (listener_started) {
-		if (write(stop_pipe[1], "x", 1) != 1)
-			rc_log(RC_LOG_ERROR, "gallery: cannot stop the "
-			    "listener");
-		pthread_join(listener, NULL);
-		listener_started = 0;
-	}
-	if (stop_pipe[0] >= 0) {
-		close(stop_pipe[0]);
-		close(stop_pipe[1]);
-		stop_pipe[0] = stop_pipe[1] = -1;
-	}
-	free(listen_url);
-	listen_url = NULL;
+	rc_db_listener_stop(gallery_listener);
+	gallery_listener = NULL;
 	pthread_mutex_lock(&mu);
 	for (e = orgs; e != NULL; e = next) {
 		next = e->next;

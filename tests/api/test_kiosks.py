@@ -187,7 +187,7 @@ def test_galleries_follow_changes_made_by_another_daemon(world, make_daemon):
     # Losing the LISTEN connection drops every cached gallery.
     killed = d1.psql("SELECT count(pg_terminate_backend(pid)) FROM"
                      " pg_stat_activity WHERE datname = current_database()"
-                     " AND query = 'LISTEN rollcall_faces'")
+                     " AND application_name = 'rollcall listen rollcall_faces'")
     assert int(killed) == 2
     assert wait_until(lambda: found(d2, C)[:1] == [c], timeout=5), \
         "d2 kept a stale gallery after losing its LISTEN connection"
